@@ -1,0 +1,34 @@
+# The two commands of the README's Quick start. Each creates .venv if it is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-slow lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,notebooks]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## predict <C_l> on the embedded defaults, write cl.csv + plot into ./cr-anisotropy-out/
+	$(BIN)/cr-anisotropy predict
+
+test: $(STAMP)  ## lint and the default test suite (slow tests excluded)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)  ## only the long runs
+	$(BIN)/python -m pytest -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)  ## throughput benchmarks, reported as ratios (never asserted)
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) cr-anisotropy-out .pytest_cache

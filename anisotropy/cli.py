@@ -1,0 +1,93 @@
+"""``cr-anisotropy``: one command, four jobs (``predict``, ``simulate``, ``validate``, ``fit``).
+
+Each sub-command lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``; this file
+only dispatches.  Every input error -- a bad option value or a :class:`~anisotropy.errors.ParameterError` raised
+while running -- ends with exit status 2 and a single line naming the parameter and its allowed range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ._version import __version__
+from .errors import ParameterError, require_integer, require_range
+
+#: sub-command -> (module, one-line help). Modules that are not installed are left out of the parser.
+SUBCOMMANDS = {
+    "predict": ("anisotropy.cli_predict", "steady-state <C_l> for physical parameters (defaults embedded)"),
+    "simulate": ("validation.cli_simulate", "test-particle simulation: anisotropy maps or diffusion"),
+    "validate": ("validation.cli_validate", "theory vs simulation report (validation-report/)"),
+    "fit": ("anisotropy.cli_fit", "fit a measured angular power spectrum"),
+}
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse that reports errors as one line and exit status 2 (no usage block, no traceback)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def number(name: str, low=None, high=None, *, low_open=False, high_open=False):
+    """An argparse ``type`` that accepts a float in the given interval, with the range in the error message."""
+
+    def convert(text):
+        try:
+            return require_range(name, text, low, high, low_open=low_open, high_open=high_open)
+        except ParameterError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def integer(name: str, low=None, high=None):
+    """An argparse ``type`` for an integer in ``[low, high]``."""
+
+    def convert(text):
+        try:
+            return require_integer(name, text, low, high)
+        except ParameterError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="cr-anisotropy", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"cr-anisotropy {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name and module_name.startswith(error.name):
+                continue  # that part of the package is not built yet
+            raise
+        subparser = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(subparser)
+        subparser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except ParameterError as error:
+        print(f"cr-anisotropy {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"cr-anisotropy {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
