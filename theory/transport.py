@@ -1,0 +1,245 @@
+r"""Transport references (``PHYSICS.md`` 4.6c, 3.2c, 4.3): slab QLT D_μμ and κ_∥, τ_s, the diffusive dipole.
+
+Equations derived or checked here
+---------------------------------
+* **Resonance (slab QLT).**  On the unperturbed helix, :math:`\dot\mu = \Omega\sqrt{1-\mu^2}\,(\delta B_x\sin\phi -
+  \delta B_y\cos\phi)/B_0` with :math:`\langle\delta B_i(z)\delta B_j(z')\rangle = \frac{\delta B^2}{2}\delta_{ij}
+  R(z-z')` (i, j ⟂ ẑ) and :math:`R(\Delta z) = \int_{k_\min}^\infty S(k)\cos(k\Delta z)dk`, the Taylor-Green-Kubo
+  integral is :math:`D_{\mu\mu} = \Omega^2(1-\mu^2)\frac{\delta B^2}{2B_0^2}\int_0^\infty R(v\mu\tau)\cos\Omega\tau\,
+  d\tau`; the τ-integral of :math:`\cos(kv\mu\tau)\cos\Omega\tau` is :math:`\frac\pi2\delta(kv|\mu|-\Omega)` (for
+  k > 0), hence :math:`D_{\mu\mu} = \frac\pi4\Omega^2(1-\mu^2)\frac{\delta B^2}{B_0^2}\frac{S(k_{res})}{v|\mu|}`,
+  :math:`k_{res} = 1/(r_g|\mu|)`.  :func:`resonance_integral_regularised` checks the delta-function step with an
+  exponential regulator :math:`e^{-\epsilon\tau}` in mpmath.
+* **Power law** :math:`S = (q-1)k_\min^{q-1}k^{-q}` (:func:`slab_dmumu_symbolic`)::
+
+      D_mumu = (pi/4)(q-1) Omega (dB^2/B0^2) (k_min r_g)^(q-1) (1-mu^2) |mu|^(q-1)
+
+* **Parallel diffusion** :math:`\kappa_\parallel = \frac{v^2}{8}\int_{-1}^1\frac{(1-\mu^2)^2}{D_{\mu\mu}}d\mu`, in
+  closed form for :math:`1<q<2` (:func:`parallel_diffusion_symbolic`)::
+
+      kappa_par = 2 v r_g / [pi (q-1)(2-q)(4-q) (dB^2/B0^2) (k_min r_g)^(q-1)]  ->  27/(7 pi) ... at q = 5/3
+
+  The :math:`v^2/8` prefactor is checked on isotropic scattering :math:`D_{\mu\mu} = D_s(1-\mu^2)`, which must give
+  :math:`K = v^2/(3\nu_1)` with :math:`\nu_1 = 2D_s` (PHYSICS 4.3).  τ_s ≡ 3κ_∥/v².
+* **Dipole** (PHYSICS 3.2c, 4.3): for :math:`\delta f = -(3/v)\hat p\cdot K\cdot G`, the pair-integral form of
+  :math:`C_1` gives :math:`C_1 = 4\pi|K\cdot G|^2/v^2` (:func:`dipole_power_symbolic`, sphere integrals in sympy),
+  the source :math:`S = \frac{8\pi}{3}G\cdot K\cdot G` (:func:`source_symbolic`), and the diffusion tensor with
+  field direction b̂ is :math:`K_{ij} = \kappa_\perp\delta_{ij} + (\kappa_\parallel-\kappa_\perp)b_ib_j`.
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import sympy as sp
+
+__all__ = [
+    "diffusion_tensor",
+    "dipole_amplitude",
+    "dipole_power",
+    "dipole_power_symbolic",
+    "isotropic_scattering_check",
+    "parallel_diffusion",
+    "parallel_diffusion_closed_form",
+    "parallel_diffusion_symbolic",
+    "resonance_integral_regularised",
+    "scattering_time",
+    "slab_dmumu",
+    "slab_dmumu_symbolic",
+    "source_symbolic",
+    "sphere_moment_matrix",
+]
+
+
+# ------------------------------------------------------------------------------------------- slab QLT, symbolic
+def _symbols():
+    return sp.symbols("mu q Omega eta k_min r_g v", positive=True)
+
+
+def slab_dmumu_symbolic(spectrum=None):
+    r"""D_μμ from the resonance formula and a one-sided power-law spectrum; returns ``(expr, symbols)``.
+
+    ``eta`` stands for :math:`\delta B^2/B_0^2`; μ > 0 (D_μμ is even in μ).  The spectrum is
+    :math:`S(k) = (q-1)k_\min^{q-1}k^{-q}`, normalised on :math:`k>k_\min` (checked: ``∫S = 1``).
+    """
+    mu, q, omega, eta, k_min, r_g, v = _symbols()
+    k = sp.Symbol("k", positive=True)
+    if spectrum is None:
+        spectrum = (q - 1) * k_min ** (q - 1) * k ** (-q)
+    k_res = 1 / (r_g * mu)
+    d_mumu = sp.pi / 4 * omega**2 * (1 - mu**2) * eta * spectrum.subs(k, k_res) / (v * mu)
+    d_mumu = sp.powsimp(sp.simplify(d_mumu.subs(v, omega * r_g)), force=True)
+    return d_mumu, {"mu": mu, "q": q, "Omega": omega, "eta": eta, "k_min": k_min, "r_g": r_g, "v": v, "k": k}
+
+
+def parallel_diffusion_symbolic():
+    r"""κ_∥ = (v²/8)∫(1−μ²)²/D_μμ dμ for the power-law D_μμ, integrated by sympy for 1 < q < 2.
+
+    Returns ``(kappa_general, kappa_at_five_thirds, symbols)``; the integrand is even in μ, so the integral is twice
+    the one over (0, 1) (convergent at μ = 0 because q < 2).
+    """
+    d_mumu, symbols = slab_dmumu_symbolic()
+    mu, q = symbols["mu"], symbols["q"]
+    q_range = sp.Symbol("s", positive=True)  # q = 1 + s with 0 < s < 1 so that sympy sees the convergence
+    integrand = sp.powsimp(((1 - mu**2) ** 2 / d_mumu).subs(q, 1 + q_range), force=True)
+    integral = 2 * sp.integrate(sp.expand(integrand), (mu, 0, 1), conds="none")
+    v = symbols["v"]
+    kappa = (v**2 / 8 * integral).subs(q_range, q - 1).subs(v, symbols["Omega"] * symbols["r_g"])
+    # sympy guards the poles q = 2, 4 with a Piecewise; 1 < q < 2 selects the generic branch
+    kappa = sp.simplify(kappa).replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[-1][0])
+    kappa = sp.factor(sp.simplify(kappa))
+    kappa_kolmogorov = sp.simplify(kappa.subs(q, sp.Rational(5, 3)))
+    return kappa, kappa_kolmogorov, symbols
+
+
+def isotropic_scattering_check():
+    r"""κ from :math:`D_{\mu\mu} = D_s(1-\mu^2)` divided by the expected :math:`v^2/(3\nu_1)`, :math:`\nu_1 = 2D_s`.
+
+    Exactly 1 if the :math:`v^2/8` prefactor of κ_∥ is consistent with the ODE's dipole rate (PHYSICS 4.3).
+    """
+    mu = sp.Symbol("mu", real=True)
+    d_s, v = sp.symbols("D_s v", positive=True)
+    kappa = v**2 / 8 * sp.integrate((1 - mu**2) ** 2 / (d_s * (1 - mu**2)), (mu, -1, 1))
+    return sp.simplify(kappa / (v**2 / (3 * 2 * d_s)))
+
+
+# -------------------------------------------------------------------------------------------- slab QLT, mpmath
+def slab_dmumu(mu, spectral_index, turbulence_ratio, kmin_rg, omega=1):
+    r"""Slab QLT :math:`D_{\mu\mu}` (PHYSICS 4.6c) in mpmath; ``turbulence_ratio`` is :math:`\delta B^2/B_0^2`."""
+    mu, q = mp.mpf(mu), mp.mpf(spectral_index)
+    return (mp.pi / 4 * (q - 1) * mp.mpf(omega) * mp.mpf(turbulence_ratio) * mp.mpf(kmin_rg) ** (q - 1)
+            * (1 - mu**2) * abs(mu) ** (q - 1))
+
+
+def resonance_integral_regularised(mu, spectral_index, kmin_rg, epsilon, omega=1):
+    r"""The TGK integral with regulator, divided by its resonance limit (→ 1 as ε → 0).
+
+    :math:`\int_{k_\min}^\infty S(k)\int_0^\infty e^{-\epsilon\tau}\cos(kv\mu\tau)\cos(\Omega\tau)d\tau\,dk` with the
+    inner integral done analytically, :math:`\frac12[\frac{\epsilon}{\epsilon^2+(kv\mu-\Omega)^2} +
+    \frac{\epsilon}{\epsilon^2+(kv\mu+\Omega)^2}]`, and the outer one by mpmath quadrature, over
+    :math:`\frac\pi2 S(k_{res})/(v\mu)`.  Units: r_g = 1, so v = Ω and k_min = ``kmin_rg``.
+    """
+    mu, q, eps, omega = mp.mpf(mu), mp.mpf(spectral_index), mp.mpf(epsilon), mp.mpf(omega)
+    k_min = mp.mpf(kmin_rg)
+    v = omega  # r_g = 1
+
+    def spectrum(k):
+        return (q - 1) * k_min ** (q - 1) * k ** (-q)
+
+    def inner(k):
+        return (eps / (eps**2 + (k * v * mu - omega) ** 2) + eps / (eps**2 + (k * v * mu + omega) ** 2)) / 2
+
+    k_res = omega / (v * mu)
+    width = eps / (v * mu)
+    points = [k_min, k_res - 50 * width, k_res - width, k_res, k_res + width, k_res + 50 * width, 10 * k_res, mp.inf]
+    integral = mp.quad(lambda k: spectrum(k) * inner(k), points)
+    return integral / (mp.pi / 2 * spectrum(k_res) / (v * mu))
+
+
+def parallel_diffusion(spectral_index, turbulence_ratio, kmin_rg, v=1, r_g=1):
+    r""":math:`\kappa_\parallel = \frac{v^2}{8}\int_{-1}^1(1-\mu^2)^2/D_{\mu\mu}\,d\mu` by mpmath quadrature (Ω = v/r_g)."""
+    omega = mp.mpf(v) / mp.mpf(r_g)
+    q = mp.mpf(spectral_index)
+    if not 1 < q < 2:
+        raise ValueError("spectral_index must lie in (1, 2) for a finite slab QLT kappa_parallel")
+    exponent = 1 / (2 - q)
+
+    # mu = u**(1/(2-q)) absorbs the integrable |mu|^(1-q) endpoint singularity into the Jacobian, so tanh-sinh
+    # converges to full working precision (without it: ~1e-11 at q = 5/3 and 30 digits)
+    def integrand(u):
+        mu = u**exponent
+        jacobian = exponent * mu / u
+        return (1 - mu**2) ** 2 / slab_dmumu(mu, q, turbulence_ratio, kmin_rg, omega) * jacobian
+
+    integral = 2 * mp.quad(integrand, [0, 1])
+    return mp.mpf(v) ** 2 / 8 * integral
+
+
+def parallel_diffusion_closed_form(spectral_index, turbulence_ratio, kmin_rg, v=1, r_g=1):
+    r"""Closed form :math:`2vr_g/[\pi(q-1)(2-q)(4-q)\eta(k_\min r_g)^{q-1}]` (:func:`parallel_diffusion_symbolic`)."""
+    q = mp.mpf(spectral_index)
+    return (2 * mp.mpf(v) * mp.mpf(r_g)
+            / (mp.pi * (q - 1) * (2 - q) * (4 - q) * mp.mpf(turbulence_ratio) * mp.mpf(kmin_rg) ** (q - 1)))
+
+
+def scattering_time(kappa_parallel, v=1):
+    r""":math:`\tau_s \equiv 3\kappa_\parallel/v^2` (PHYSICS 4.6c)."""
+    return 3 * mp.mpf(kappa_parallel) / mp.mpf(v) ** 2
+
+
+# -------------------------------------------------------------------------------------------------- dipole
+def sphere_moment_matrix() -> sp.Matrix:
+    r""":math:`\int \hat p_i\hat p_j\,d\Omega` by explicit sympy integration in (θ, φ) (equals :math:`\frac{4\pi}{3}
+    \delta_{ij}`)."""
+    theta, phi = sp.symbols("theta phi", real=True)
+    direction = sp.Matrix([sp.sin(theta) * sp.cos(phi), sp.sin(theta) * sp.sin(phi), sp.cos(theta)])
+    moments = sp.zeros(3, 3)
+    for i in range(3):
+        for j in range(3):
+            moments[i, j] = sp.integrate(sp.integrate(direction[i] * direction[j] * sp.sin(theta), (phi, 0, 2 * sp.pi)),
+                                         (theta, 0, sp.pi))
+    return moments
+
+
+def dipole_power_symbolic():
+    r""":math:`C_1 = \frac1{4\pi}\sum_i(\int\hat p_i\,\delta f\,d\Omega)^2` for :math:`\delta f = -(3/v)\hat p\cdot K\cdot
+    G` with a generic symmetric K and generic G (PHYSICS 2 pair-integral form, :math:`P_1(A\cdot B) = A\cdot B`).
+
+    Returns ``(C1, expected, symbols)`` where expected is :math:`4\pi|K\cdot G|^2/v^2`.
+    """
+    v = sp.Symbol("v", positive=True)
+    k_entries = sp.symbols("K11 K12 K13 K22 K23 K33", real=True)
+    tensor = sp.Matrix([[k_entries[0], k_entries[1], k_entries[2]],
+                        [k_entries[1], k_entries[3], k_entries[4]],
+                        [k_entries[2], k_entries[4], k_entries[5]]])
+    gradient = sp.Matrix(sp.symbols("G1:4", real=True))
+    flux = tensor * gradient
+    moments = sphere_moment_matrix()
+    # ∫ p_i δf dΩ = -(3/v) Σ_j ∫ p_i p_j dΩ (K G)_j
+    projections = -(3 / v) * moments * flux
+    c1 = sp.simplify((projections.T * projections)[0, 0] / (4 * sp.pi))
+    expected = 4 * sp.pi * (flux.T * flux)[0, 0] / v**2
+    return c1, expected, {"v": v, "K": tensor, "G": gradient}
+
+
+def source_symbolic():
+    r""":math:`S` from projecting :math:`2\langle f\rangle(\hat p_A)(-v\hat p_B\cdot G)` onto ℓ = 1 (PHYSICS 4.3 check 1).
+
+    Returns ``(S, expected)`` with expected :math:`\frac{8\pi}{3}G\cdot K\cdot G`.
+    """
+    v = sp.Symbol("v", positive=True)
+    k_entries = sp.symbols("K11 K12 K13 K22 K23 K33", real=True)
+    tensor = sp.Matrix([[k_entries[0], k_entries[1], k_entries[2]],
+                        [k_entries[1], k_entries[3], k_entries[4]],
+                        [k_entries[2], k_entries[4], k_entries[5]]])
+    gradient = sp.Matrix(sp.symbols("G1:4", real=True))
+    moments = sphere_moment_matrix()
+    mean_projection = -(3 / v) * moments * tensor * gradient  # ∫ p_A,i <f>(p_A) dΩ_A
+    source_projection = -v * moments * gradient  # ∫ p_B,i (-v p_B·G) dΩ_B
+    source = sp.simplify(2 * (mean_projection.T * source_projection)[0, 0] / (4 * sp.pi))
+    expected = 8 * sp.pi / 3 * (gradient.T * tensor * gradient)[0, 0]
+    return source, expected
+
+
+def diffusion_tensor(kappa_parallel, kappa_perpendicular, field_direction) -> mp.matrix:
+    r""":math:`K_{ij} = \kappa_\perp\delta_{ij} + (\kappa_\parallel-\kappa_\perp)b_ib_j` with b̂ the unit field
+    direction (``field_direction`` is normalised here)."""
+    b = [mp.mpf(component) for component in field_direction]
+    norm = mp.sqrt(sum(component**2 for component in b))
+    b = [component / norm for component in b]
+    tensor = mp.matrix(3, 3)
+    for i in range(3):
+        for j in range(3):
+            tensor[i, j] = (mp.mpf(kappa_perpendicular) * (1 if i == j else 0)
+                            + (mp.mpf(kappa_parallel) - mp.mpf(kappa_perpendicular)) * b[i] * b[j])
+    return tensor
+
+
+def dipole_power(tensor, gradient, v=1):
+    r""":math:`C_1 = 4\pi|K\cdot G|^2/v^2` (PHYSICS 3.2c) in mpmath."""
+    flux = [sum(mp.mpf(tensor[i, j]) * mp.mpf(gradient[j]) for j in range(3)) for i in range(3)]
+    return 4 * mp.pi * sum(component**2 for component in flux) / mp.mpf(v) ** 2
+
+
+def dipole_amplitude(tensor, gradient, v=1):
+    r"""Dipole amplitude :math:`\delta = 3|K\cdot G|/v`, so that :math:`C_1 = \frac{4\pi}{9}\delta^2` (PHYSICS 2)."""
+    return 3 * mp.sqrt(dipole_power(tensor, gradient, v) / (4 * mp.pi))
