@@ -1,0 +1,273 @@
+r"""The rate matrix :math:`\Gamma_{\ell\ell_0}` of the mixing-matrix ODE, ``PHYSICS.md`` (4.3).
+
+.. math::
+
+    \Gamma_{\ell\ell_0} = (2\ell_0+1)\,\ell_0(\ell_0+1)\sum_{\ell_A} k_{\ell_A}
+        \begin{pmatrix}\ell&\ell_A&\ell_0\\0&0&0\end{pmatrix}^2
+    = (2\ell_0+1)\,\ell_0(\ell_0+1)\;\tfrac12\int_{-1}^{1} k(x)\,P_\ell(x)\,P_{\ell_0}(x)\,dx .
+
+Both forms factor as :math:`\Gamma = A\,D` with the **symmetric** coupling matrix
+:math:`A_{\ell\ell_0} = \frac12\int k P_\ell P_{\ell_0}\,dx` and the diagonal column weights
+:math:`D_{\ell_0} = (2\ell_0+1)\ell_0(\ell_0+1)` (:func:`column_weights`).  Only :math:`A` is computed (one triangle
+where possible), then scaled by columns.  The solver uses the same factorisation (Cholesky solve, symmetric
+eigen-decomposition).
+
+The 3j form (``method="threej"``)
+    needs :math:`k_{\ell_A}` for :math:`\ell_A \le 2\ell_\max` (the product :math:`P_\ell P_{\ell_0}` has degree
+    :math:`\le 2\ell_\max`, so higher coefficients never contribute and the sum is exact).  Coefficients of smooth
+    rates decay fast (for the toy, super-exponentially), so the sum is truncated at the bandwidth :math:`L_A`, the
+    smallest :math:`\ell_A` beyond which :math:`\sum |k_{\ell_A}|` is below :data:`TRUNCATION_RTOL` of the total:
+    the dropped terms are below double-precision rounding of the retained ones.  :math:`\Gamma` is then banded,
+    :math:`\Gamma_{\ell\ell_0} = 0` for :math:`|\ell-\ell_0| > L_A`.  Two loop orders are available and the cheaper is
+    chosen: rows of 3j symbols over :math:`\ell_A` for each pair :math:`\ell\le\ell_0` (cost
+    :math:`\approx\ell_\max^2 L_A/2`, or :math:`\ell_\max^3/6` untruncated), or rows over :math:`\ell` for each pair
+    :math:`(\ell_A, \ell_0)` (cost :math:`\approx\ell_\max L_A^2/2`).  Every row is normalised by the 3j sum rule
+    (:mod:`anisotropy.wigner`).
+The quadrature form (``method="quadrature"``)
+    evaluates :math:`k` at Gauss-Legendre nodes and forms :math:`A = P\,\mathrm{diag}(w k/2)\,P^T` with BLAS, node
+    chunk by node chunk (memory stays :math:`O(\ell_\max\times\text{chunk})`), using the parity
+    :math:`P_\ell(-x) = (-1)^\ell P_\ell(x)` to work on half the nodes and on the matching parity blocks only (a
+    quarter of the plain cost).  With :math:`n` nodes it is exact when :math:`k` is a polynomial of degree
+    :math:`\le 2n-1-2\ell_\max`.
+
+The two forms agree to 1e-10 relative (tested with the toy, which has both).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .errors import ParameterError, require_integer
+from .legendre import gauss_legendre, legendre_table
+from .wigner import threej_zero_squared_row
+
+__all__ = ["TRUNCATION_RTOL", "column_weights", "default_quadrature_nodes", "legendre_bandwidth", "rate_matrix"]
+
+#: Relative size of the discarded tail :math:`\sum_{\ell_A > L_A}|k_{\ell_A}|` against :math:`\sum|k_{\ell_A}|`:
+#: below half the double-precision epsilon, so truncating changes Γ by less than rounding the kept terms does.
+TRUNCATION_RTOL = 1e-17
+
+#: Gauss-Legendre nodes per multipole for rates with a kink at x = 1 (``PairRate.smooth`` false).  The quadrature
+#: error of an endpoint singularity :math:`(1-x)^{\beta/2}` falls like :math:`n^{-2-\beta}`; with
+#: :math:`n = 4(\ell_\max+1)` the 3j/quadrature difference for :math:`k\propto-((1-x)/2)^{1/3}` is ~1e-9 of the
+#: column scale at ℓmax = 400 (measured; PHYSICS 4.2 [S] suggests n ≳ 4 ℓmax).  Pass ``n_nodes`` for more.
+NONSMOOTH_NODES_PER_MULTIPOLE = 4
+
+#: Node chunk for the quadrature form: bounds the Legendre table at (ℓmax+1) × chunk doubles.
+_NODE_CHUNK = 2048
+
+_METHODS = ("auto", "threej", "quadrature")
+
+
+def column_weights(lmax: int) -> np.ndarray:
+    r"""Column weights :math:`D_{\ell_0} = (2\ell_0+1)\,\ell_0(\ell_0+1)`, ℓ0 = 0..lmax; Γ = A·diag(D), PHYSICS 4.3.
+
+    :math:`D_0 = 0`: the monopole column vanishes, so :math:`C_0` never feeds back.
+    """
+    lmax = require_integer("lmax", lmax, 0)
+    ell = np.arange(lmax + 1, dtype=float)
+    return (2.0 * ell + 1.0) * ell * (ell + 1.0)
+
+
+def default_quadrature_nodes(lmax: int, smooth: bool) -> int:
+    r"""Default Gauss-Legendre node count for the quadrature form of Γ at ``lmax``.
+
+    Smooth rates: :math:`2\ell_\max + 2` nodes, exact for :math:`k` of effective polynomial degree up to
+    :math:`2\ell_\max + 3`.  Rates with a kink at :math:`x = 1`: :data:`NONSMOOTH_NODES_PER_MULTIPOLE`
+    :math:`\times(\ell_\max+1)`.  Both are even so the nodes pair up as :math:`\pm x`.
+    """
+    lmax = require_integer("lmax", lmax, 0)
+    count = 2 * lmax + 2 if smooth else NONSMOOTH_NODES_PER_MULTIPOLE * (lmax + 1)
+    count = max(count, 64)
+    return count + (count % 2)
+
+
+def legendre_bandwidth(coefficients, rtol: float = TRUNCATION_RTOL) -> int:
+    r"""Largest :math:`\ell_A` kept: the tail :math:`\sum_{\ell_A > L_A}|k_{\ell_A}|` is at most ``rtol`` of the sum.
+
+    Returns 0 for an all-zero sequence.
+    """
+    magnitudes = np.abs(np.asarray(coefficients, dtype=float))
+    total = magnitudes.sum()
+    if total == 0.0:
+        return 0
+    # tail_after[i] = sum of |k| strictly above index i
+    tail_after = np.concatenate([np.cumsum(magnitudes[::-1])[::-1][1:], [0.0]])
+    return int(np.argmax(tail_after <= rtol * total))
+
+
+@njit(cache=True)
+def _coupling_by_pairs(coefficients, lmax, bandwidth):
+    """A[l, l0] = sum_lA k_lA (l lA l0;000)^2, one 3j row over lA per pair l <= l0 with l0 - l <= bandwidth.
+
+    The row recursion of :func:`anisotropy.wigner.threej_zero_squared_row` is inlined and fused with the sum: one
+    pass accumulates both the sum rule and the weighted sum, and the entry is their ratio.
+    """
+    coupling = np.zeros((lmax + 1, lmax + 1))
+    # reciprocals of the integer factors replace the division, which would otherwise bound the loop's speed
+    reciprocal = np.zeros(4 * lmax + 4)
+    for index in range(1, reciprocal.size):
+        reciprocal[index] = 1.0 / index
+    for l0 in range(lmax + 1):
+        for ell in range(max(0, l0 - bandwidth), l0 + 1):
+            lowest = l0 - ell
+            outer = ell + l0 + 1
+            square = 1.0
+            norm = 2.0 * lowest + 1.0
+            weighted = coefficients[lowest]
+            for middle in range(lowest + 1, l0 + ell, 2):
+                # J = middle; the factors (J -+ d), (s -+ J) over the same factors at J + 1, with d = l0 - ell
+                square *= (float((middle - lowest) * (middle + lowest)) * float((outer - middle) * (outer + middle))
+                           * (reciprocal[middle + 1 - lowest] * reciprocal[middle + 1 + lowest])
+                           * (reciprocal[outer - middle - 1] * reciprocal[outer + middle + 1]))
+                norm += (2.0 * middle + 3.0) * square
+                if middle + 1 <= bandwidth:
+                    weighted += coefficients[middle + 1] * square
+            coupling[ell, l0] = weighted / norm
+            coupling[l0, ell] = weighted / norm
+    return coupling
+
+
+@njit(cache=True)
+def _coupling_by_bands(coefficients, lmax, bandwidth):
+    """Same matrix from one 3j row over l per pair (lA, l0) with lA <= bandwidth: cheap when bandwidth << lmax."""
+    coupling = np.zeros((lmax + 1, lmax + 1))
+    row = np.empty(lmax + bandwidth + 1)
+    for l_a in range(bandwidth + 1):
+        weight = coefficients[l_a]
+        if weight == 0.0:
+            continue
+        for l0 in range(lmax + 1):
+            threej_zero_squared_row(l_a, l0, row)
+            for ell in range(abs(l0 - l_a), min(l0 + l_a, lmax) + 1, 2):
+                coupling[ell, l0] += weight * row[ell]
+    return coupling
+
+
+def _work_by_pairs(lmax: int, bandwidth: int) -> float:
+    l0 = np.arange(lmax + 1)
+    low = np.maximum(0, l0 - bandwidth)
+    # sum over ell = low..l0 of (ell + 1)
+    return float(np.sum((l0 + 1) * (l0 + 2) / 2 - low * (low + 1) / 2))
+
+
+def _work_by_bands(lmax: int, bandwidth: int) -> float:
+    l_a = np.arange(bandwidth + 1)[:, None]
+    l0 = np.arange(lmax + 1)[None, :]
+    return float(np.sum(np.minimum(l_a, l0) + 1))
+
+
+def coupling_from_legendre(coefficients, lmax: int) -> np.ndarray:
+    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \sum_{\ell_A} k_{\ell_A}(\ell\,\ell_A\,\ell_0;000)^2` (PHYSICS 4.3).
+
+    Parameters
+    ----------
+    coefficients : array_like
+        Plain Legendre coefficients :math:`k_{\ell_A}`; entries beyond :math:`2\ell_\max` cannot contribute and
+        missing ones count as zero.
+    lmax : int
+        Largest multipole.
+
+    Returns
+    -------
+    ndarray, shape (lmax+1, lmax+1)
+    """
+    lmax = require_integer("lmax", lmax, 0)
+    padded = np.zeros(2 * lmax + 1)
+    values = np.asarray(coefficients, dtype=float).ravel()[: 2 * lmax + 1]
+    if not np.all(np.isfinite(values)):
+        raise ParameterError("coefficients", "Legendre coefficients must be finite")
+    padded[: values.size] = values
+    bandwidth = legendre_bandwidth(padded)
+    if _work_by_bands(lmax, bandwidth) < _work_by_pairs(lmax, bandwidth):
+        return _coupling_by_bands(padded, lmax, bandwidth)
+    return _coupling_by_pairs(padded, lmax, bandwidth)
+
+
+def coupling_by_quadrature(function, lmax: int, n_nodes: int) -> np.ndarray:
+    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \frac12\sum_i w_i k(x_i) P_\ell(x_i) P_{\ell_0}(x_i)` (PHYSICS 4.3).
+
+    Gauss-Legendre with ``n_nodes`` (rounded up to even) nodes.  The nodes pair up as :math:`\pm x`, so with
+    :math:`k_\pm(x) = k(x) \pm k(-x)` on the positive half: entries with :math:`\ell+\ell_0` even take
+    :math:`k_+` and only even-even or odd-odd products, entries with :math:`\ell+\ell_0` odd take :math:`k_-`.
+    """
+    lmax = require_integer("lmax", lmax, 0)
+    n_nodes = require_integer("n_nodes", n_nodes, 2)
+    n_nodes += n_nodes % 2
+    nodes, weights = gauss_legendre(n_nodes)
+    positive = nodes > 0.0
+    half_nodes, half_weights = nodes[positive], weights[positive]
+    values_plus = np.asarray(function(half_nodes), dtype=float)
+    values_minus = np.asarray(function(-half_nodes), dtype=float)
+    if values_plus.shape != half_nodes.shape or not (np.all(np.isfinite(values_plus))
+                                                    and np.all(np.isfinite(values_minus))):
+        raise ParameterError("rate", "k(x) must return finite values of the shape of x")
+    even_weight = 0.5 * half_weights * (values_plus + values_minus)
+    odd_weight = 0.5 * half_weights * (values_plus - values_minus)
+    even_ell = np.arange(0, lmax + 1, 2)
+    odd_ell = np.arange(1, lmax + 1, 2)
+    even_even = np.zeros((even_ell.size, even_ell.size))
+    odd_odd = np.zeros((odd_ell.size, odd_ell.size))
+    even_odd = np.zeros((even_ell.size, odd_ell.size))
+    for start in range(0, half_nodes.size, _NODE_CHUNK):
+        chunk = slice(start, start + _NODE_CHUNK)
+        table = legendre_table(lmax, half_nodes[chunk])
+        even_rows, odd_rows = table[0::2], table[1::2]
+        even_even += (even_rows * even_weight[chunk]) @ even_rows.T
+        odd_odd += (odd_rows * even_weight[chunk]) @ odd_rows.T
+        even_odd += (even_rows * odd_weight[chunk]) @ odd_rows.T
+    coupling = np.empty((lmax + 1, lmax + 1))
+    coupling[np.ix_(even_ell, even_ell)] = even_even
+    coupling[np.ix_(odd_ell, odd_ell)] = odd_odd
+    coupling[np.ix_(even_ell, odd_ell)] = even_odd
+    coupling[np.ix_(odd_ell, even_ell)] = even_odd.T
+    return coupling
+
+
+def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = None) -> np.ndarray:
+    r"""Rate matrix :math:`\Gamma_{\ell\ell_0}` of ``PHYSICS.md`` (4.3), shape ``(lmax+1, lmax+1)``.
+
+    Parameters
+    ----------
+    rate : anisotropy.PairRate
+        The pair-rate function :math:`k(x)` (PHYSICS 4.2).
+    lmax : int
+        Largest multipole, at least 1.
+    method : {"auto", "threej", "quadrature"}
+        ``"auto"`` takes the 3j form when the rate knows its Legendre coefficients exactly
+        (``rate.has_exact_legendre``) and the Gauss-Legendre form otherwise.  ``"threej"`` with a rate known only
+        as a function projects it with ``n_nodes`` nodes (default: :meth:`PairRate.legendre`'s).
+    n_nodes : int, optional
+        Gauss-Legendre nodes; default :func:`default_quadrature_nodes` (from ``rate.smooth``).
+
+    Returns
+    -------
+    ndarray, shape (lmax+1, lmax+1)
+        :math:`\Gamma = A\,\mathrm{diag}(D)` with symmetric :math:`A`; column 0 is zero.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown method, ``lmax < 1`` or a bad ``n_nodes``.
+    """
+    lmax = require_integer("lmax", lmax, 1)
+    if method not in _METHODS:
+        raise ParameterError("method", f"must be one of {_METHODS}, got {method!r}")
+    if not (callable(rate) and hasattr(rate, "legendre")):
+        raise ParameterError("rate", f"expected an anisotropy.PairRate, got {type(rate).__name__}")
+    if n_nodes is not None:
+        n_nodes = require_integer("n_nodes", n_nodes, 2)
+    if method == "auto":
+        method = "threej" if rate.has_exact_legendre else "quadrature"
+    if method == "threej":
+        if rate.has_exact_legendre or n_nodes is None:
+            coefficients = rate.legendre(2 * lmax)
+        else:
+            coefficients = rate.legendre(2 * lmax, n_nodes=n_nodes)
+        coupling = coupling_from_legendre(coefficients, lmax)
+    else:
+        if n_nodes is None:
+            n_nodes = default_quadrature_nodes(lmax, bool(getattr(rate, "smooth", False)))
+        coupling = coupling_by_quadrature(rate, lmax, n_nodes)
+    return coupling * column_weights(lmax)[None, :]
