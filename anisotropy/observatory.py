@@ -66,6 +66,8 @@ __all__ = [
     "Experiment",
     "ForwardModel",
     "MonteCarloResult",
+    "estimate",
+    "filter_map",
     "get_experiment",
     "kcorrection",
     "monte_carlo",
@@ -678,6 +680,13 @@ class _PixelPipeline:
         """Ring filter -> mask -> low-ℓ subtraction -> anafast / divisor, for one map (modified in place)."""
         import healpy as hp
 
+        self.filter(sky)
+        return hp.anafast(sky, lmax=self.experiment.lmax, iter=self.iter) / self.experiment.divisor
+
+    def filter(self, sky: np.ndarray) -> np.ndarray:
+        """Ring filter -> mask -> low-ℓ subtraction, in place; returns ``sky``."""
+        import healpy as hp
+
         exp = self.experiment
         if exp.ring_filter:
             # declination rings are wholly in or out of the mask, so the full-ring mean is the exposed-RA mean
@@ -692,7 +701,29 @@ class _PixelPipeline:
         if exp.lcut is not None and exp.lowl_method == "lstsq":
             values = sky[self.fit_pixels]
             sky[self.fit_pixels] = values - self.design @ (self.pseudo_inverse @ values)
-        return hp.anafast(sky, lmax=exp.lmax, iter=self.iter) / exp.divisor
+        return sky
+
+
+def _check_map(sky, experiment: Experiment) -> np.ndarray:
+    sky = np.array(sky, dtype=float)
+    if sky.ndim != 1 or sky.size != 12 * experiment.nside**2 or not np.all(np.isfinite(sky)):
+        raise ParameterError("sky", f"expected a finite HEALPix map (RING order) with nside {experiment.nside}")
+    return sky
+
+
+def filter_map(sky, experiment, *, anafast_iter: int = DEFAULT_ANAFAST_ITER) -> np.ndarray:
+    """The experiment's filtering of a relative-intensity map (RING order): ring filter, mask, low-ℓ subtraction.
+
+    Returns a new map, zero outside the mask.
+    """
+    experiment = get_experiment(experiment)
+    return _PixelPipeline(experiment, anafast_iter).filter(_check_map(sky, experiment))
+
+
+def estimate(sky, experiment, *, anafast_iter: int = DEFAULT_ANAFAST_ITER) -> np.ndarray:
+    """The experiment's pseudo-C_ℓ (ℓ = 0..lmax) of a relative-intensity map (RING order, the experiment's nside)."""
+    experiment = get_experiment(experiment)
+    return _PixelPipeline(experiment, anafast_iter).observe(_check_map(sky, experiment))
 
 
 def _gaussian_alm(cl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
