@@ -1,0 +1,241 @@
+"""anisotropy.predict against independent expectations: the uncorrelated dipole limit (PHYSICS 3.2c), the |G|²
+normalisation, invariance under the choice of time and length units, the slab angle dependence, exact round trips
+of the written files, and one-line errors for bad input."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from anisotropy import predict, transport, units
+from anisotropy.errors import ParameterError
+from anisotropy.pair_rates import PairRate
+from anisotropy.predict import ClResult, cl_from_rate, predict_cl
+
+# Small ℓmax keeps each prediction cheap; every property below holds at any truncation.
+LMAX = 12
+# Pure rescalings (dipole², time or length unit) change the arithmetic only by rounding: a few ulp per operation
+# through a dense solve of ~LMAX unknowns.
+RESCALING_RTOL = 1e-11
+# Quantities compared across independent numerical routes (quadrature vs closed form in transport, ~1e-11 each).
+ROUTE_RTOL = 1e-9
+
+
+def uncorrelated_rate(self_rate: float) -> PairRate:
+    r"""k(x) = -2 D_s for x < 1 (no pair correlation): Legendre coefficients -2 D_s δ_{ℓA,0} (PHYSICS 4.3 limits).
+
+    Built directly (not ``from_legendre``) because k(1) = 0 only on the set x = 1 of measure zero.
+    """
+
+    def legendre(lmax):
+        coefficients = np.zeros(lmax + 1)
+        coefficients[0] = -2.0 * self_rate
+        return coefficients
+
+    return PairRate("uncorrelated", {"D_s": self_rate}, legendre=legendre)
+
+
+# ------------------------------------------------------------------------------------------ dipole limit
+@pytest.mark.parametrize("tensor_kind", ["isotropic", "parallel_only"])
+def test_uncorrelated_rate_gives_pure_dipole_with_c1_equal_4pi_kg_squared_over_v_squared(tensor_kind):
+    # PHYSICS 3.2c: C_1 = 4π|K·G|²/v² when K = v²/(3ν_1), ν_1 = 2 D_s, and no power in ℓ ≥ 2
+    self_rate, speed = 0.7, 1.3
+    kappa = speed**2 / (6.0 * self_rate)
+    b_hat = np.array([0.0, 0.0, 1.0])
+    tensor = kappa * (np.eye(3) if tensor_kind == "isotropic" else np.outer(b_hat, b_hat))
+    gradient = np.array([0.3, -0.2, 0.5])
+    ell, cl, _ = cl_from_rate(uncorrelated_rate(self_rate), diffusion_tensor=tensor, gradient=gradient, speed=speed,
+                              lmax=LMAX)
+    flux = tensor @ gradient
+    assert np.isnan(cl[0])
+    assert cl[1] == pytest.approx(4.0 * math.pi * flux @ flux / speed**2, rel=RESCALING_RTOL)
+    assert np.all(cl[2:] == pytest.approx(0.0, abs=1e-15 * cl[1]))
+    assert ell.tolist() == list(range(LMAX + 1))
+
+
+def test_predict_without_pair_correlations_gives_c1_of_the_requested_dipole(monkeypatch):
+    # Full chain (units -> transport -> |G| from the dipole -> S in ODE units) with the pair correlations switched
+    # off: the uncorrelated rate with ν_1 = 1/τ_s, i.e. D_s/Ω = 1/(2 Ωτ_s) from transport's own Ωτ_s, must return
+    # C_1 = (4π/9) δ² exactly (PHYSICS 2 and 3.2c); this tests the K conversion c L_c -> L_c² Ω.
+    def no_correlation_rate(model, reduced, modes_per_decade, pair_time_prefactor):
+        omega_tau_s = transport.omega_scattering_time(reduced.reduced_rigidity, reduced.eta,
+                                                      lmin_over_lmax=reduced.lmin_over_lmax)
+        return uncorrelated_rate(0.5 / omega_tau_s)
+
+    monkeypatch.setattr(predict, "_pair_rate", no_correlation_rate)
+    dipole = 2.5e-3
+    for angle in (0.0, 40.0):
+        result = predict_cl(energy=30.0, dipole=dipole, gradient_angle=angle, lmax=LMAX)
+        assert result.cl[1] == pytest.approx(4.0 * math.pi / 9.0 * dipole**2, rel=ROUTE_RTOL)
+        assert np.all(np.abs(result.cl[2:]) <= 1e-12 * result.cl[1])
+
+
+# ------------------------------------------------------------------------------------------ scalings
+def test_cl_scale_as_dipole_squared():
+    weak = predict_cl(dipole=1e-3, lmax=LMAX)
+    strong = predict_cl(dipole=3e-3, lmax=LMAX)
+    np.testing.assert_allclose(strong.cl[1:], 9.0 * weak.cl[1:], rtol=RESCALING_RTOL)
+
+
+@pytest.mark.parametrize(("time_scale", "length_scale"), [(7.0, 1.0), (1.0, 0.2), (1e-3, 40.0)])
+def test_cl_do_not_depend_on_the_time_or_length_unit(time_scale, length_scale):
+    # A new time unit multiplies every rate (k, and K/length², v/length) by time_scale; a new length unit
+    # multiplies K by length_scale², v by length_scale and divides G by it.  C_l is dimensionless: unchanged.
+    tensor = np.diag([0.1, 0.1, 2.0])
+    gradient = np.array([0.4, 0.0, 1.1])
+    reference = cl_from_rate(PairRate.toy(D_s=0.5, kappa_c=5.0), diffusion_tensor=tensor, gradient=gradient,
+                             speed=1.0, lmax=LMAX)[1]
+    rescaled = cl_from_rate(PairRate.toy(D_s=0.5 * time_scale, kappa_c=5.0),
+                            diffusion_tensor=tensor * time_scale * length_scale**2, gradient=gradient / length_scale,
+                            speed=time_scale * length_scale, lmax=LMAX)[1]
+    np.testing.assert_allclose(rescaled[1:], reference[1:], rtol=RESCALING_RTOL)
+
+
+def test_slab_cl_at_fixed_gradient_scale_as_cos_squared_of_the_angle_to_b0():
+    # slab QLT: K = κ_∥ b̂b̂, so S = (8π/3) κ_∥ |G|² cos²θ, and the isotropised Γ does not depend on θ (PHYSICS 4.5)
+    reference = predict_cl(gradient=1e-2, gradient_angle=0.0, lmax=LMAX)
+    for angle in (30.0, 75.0, 135.0):
+        tilted = predict_cl(gradient=1e-2, gradient_angle=angle, lmax=LMAX)
+        np.testing.assert_allclose(tilted.cl[1:], math.cos(math.radians(angle)) ** 2 * reference.cl[1:],
+                                   rtol=RESCALING_RTOL)
+    perpendicular = predict_cl(gradient=1e-2, gradient_angle=90.0, lmax=LMAX)
+    assert np.all(np.abs(perpendicular.cl[1:]) <= 1e-28 * reference.cl[1])
+
+
+def test_slab_cl_at_fixed_dipole_do_not_depend_on_the_angle_and_gradient_grows_as_one_over_cos():
+    reference = predict_cl(gradient_angle=0.0, lmax=LMAX)
+    tilted = predict_cl(gradient_angle=60.0, lmax=LMAX)
+    np.testing.assert_allclose(tilted.cl[1:], reference.cl[1:], rtol=RESCALING_RTOL)
+    assert tilted.params["derived"]["gradient"] == pytest.approx(2.0 * reference.params["derived"]["gradient"],
+                                                                 rel=RESCALING_RTOL)
+
+
+def test_slab_rejects_a_dipole_with_gradient_perpendicular_to_b0():
+    with pytest.raises(ParameterError, match="gradient_angle"):
+        predict_cl(gradient_angle=90.0, lmax=LMAX)
+
+
+def test_gradient_and_dipole_options_agree_on_the_same_physics():
+    by_dipole = predict_cl(dipole=2e-3, gradient_angle=20.0, lmax=LMAX)
+    by_gradient = predict_cl(gradient=by_dipole.params["derived"]["gradient_per_pc"], gradient_angle=20.0, lmax=LMAX)
+    np.testing.assert_allclose(by_gradient.cl[1:], by_dipole.cl[1:], rtol=RESCALING_RTOL)
+    assert by_gradient.params["derived"]["dipole"] == pytest.approx(2e-3, rel=RESCALING_RTOL)
+
+
+# ------------------------------------------------------------------------------------------ derived parameters
+def test_recorded_transport_matches_physical_unit_qlt_and_definitions():
+    result = predict_cl(energy=10.0, b_rms=3.0, l_c=1.0, eta=0.5, lmax=LMAX)
+    derived = result.params["derived"]
+    assert derived["reduced_rigidity"] == pytest.approx(units.gyroradius(10.0, 3.0) / 1.0, rel=1e-14)
+    physical = transport.slab_qlt_physical(10.0, 3.0, 1.0, 0.5, lmin_over_lmax=derived["lmin_over_lmax"])
+    # κ_∥ through physical units (m²/s) against κ_∥ converted to L_c²Ω and back
+    assert derived["kappa_parallel_cm2_per_s"] == pytest.approx(1e4 * physical["kappa_parallel_m2_s"], rel=ROUTE_RTOL)
+    assert derived["omega_tau_s"] == pytest.approx(physical["omega_tau_s"], rel=ROUTE_RTOL)
+    # in ODE units v = r_g/L_c, so Ωτ_s = 3 K_∥ / v² (PHYSICS 4.6c)
+    speed = derived["reduced_rigidity"]
+    assert derived["omega_tau_s"] == pytest.approx(3.0 * derived["kappa_parallel"] / speed**2, rel=ROUTE_RTOL)
+    # the dipole is the diffusive one, 3|K·G|/v (PHYSICS 3.1)
+    flux = np.asarray(derived["diffusion_tensor"]) @ np.asarray(derived["gradient_vector"])
+    assert 3.0 * np.linalg.norm(flux) / speed == pytest.approx(predict.DEFAULT_DIPOLE, rel=1e-12)
+    assert derived["k_max_r_g"] >= 10.0  # resonance resolved (PHYSICS 6, item 1)
+    assert derived["k_min_r_g"] < 1.0
+    assert result.params["package"]["version"]
+
+
+def test_steady_state_power_is_positive_and_falls_with_ell_for_the_default():
+    # C_ℓ are powers (≥ 0); the gradient sources only ℓ = 1 and mixing cascades power to higher ℓ
+    result = predict_cl(lmax=40)
+    assert np.all(result.cl[1:] > 0)
+    assert np.all(np.diff(result.cl[1:]) < 0)
+
+
+# ------------------------------------------------------------------------------------------ files
+def read_csv(path):
+    lines = path.read_text().splitlines()
+    assert lines[0] == "ell,cl"
+    rows = [line.split(",") for line in lines[1:]]
+    return np.array([int(ell) for ell, _ in rows]), np.array([float(cl) for _, cl in rows])
+
+
+def test_json_parameters_rerun_to_identical_cl_and_csv_is_exact(tmp_path):
+    result = predict_cl(energy=50.0, eta=0.3, dipole=2e-3, gradient_angle=30.0, lmax=LMAX)
+    paths = result.save(tmp_path, plot=False)
+    params = json.loads(paths["json"].read_text())
+    again = predict_cl(**params["inputs"])
+    assert np.array_equal(again.cl, result.cl, equal_nan=True)
+    assert again.params == result.params  # nothing clock- or run-dependent
+    ell, cl = read_csv(paths["csv"])
+    assert np.array_equal(ell, result.ell)
+    assert np.array_equal(cl, result.cl, equal_nan=True)  # repr precision: floats round-trip exactly
+
+
+def test_save_writes_three_files_atomically_and_leaves_no_temporaries(tmp_path):
+    result = predict_cl(lmax=LMAX)
+    paths = result.save(tmp_path / "new" / "dir")
+    assert sorted(path.name for path in paths.values()) == ["cl.csv", "cl.png", "params.json"]
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(path.name for path in (tmp_path / "new" / "dir").iterdir()) == ["cl.csv", "cl.png", "params.json"]
+
+
+def test_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path):
+    target = tmp_path / "cl.csv"
+    target.write_text("old\n")
+
+    def broken_writer(handle):
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        predict._atomic_write(target, broken_writer)
+    assert target.read_text() == "old\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["cl.csv"]
+
+
+def test_plot_draws_the_requested_quantity_on_log_axes():
+    from matplotlib.figure import Figure
+
+    result = predict_cl(lmax=LMAX)
+    for kind, expected in (("dl", result.ell[1:] * (result.ell[1:] + 1) * result.cl[1:] / (2 * math.pi)),
+                           ("cl", result.cl[1:])):
+        axes = result.plot(Figure().add_subplot(), kind=kind)
+        assert axes.get_xscale() == axes.get_yscale() == "log"
+        np.testing.assert_allclose(axes.get_lines()[0].get_ydata(), expected, rtol=1e-15)
+        assert "slab" in axes.get_title()
+
+
+def test_result_arrays_are_read_only():
+    result = predict_cl(lmax=LMAX)
+    with pytest.raises(ValueError):
+        result.cl[1] = 0.0
+    assert isinstance(result, ClResult)
+
+
+# ------------------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    ("arguments", "name"),
+    [
+        ({"energy": -1.0}, "energy"),
+        ({"energy": "abc"}, "energy"),
+        ({"eta": 0.0}, "eta"),
+        ({"eta": 1.5}, "eta"),
+        ({"eta": 1.0}, "eta"),  # slab needs B0 > 0
+        ({"lmax": 1}, "lmax"),
+        ({"lmax": 2.5}, "lmax"),
+        ({"model": "kraichnan"}, "model"),
+        ({"dipole": 0.0}, "dipole"),
+        ({"dipole": 1e-3, "gradient": 1e-2}, "gradient"),
+        ({"gradient_angle": 200.0}, "gradient_angle"),
+        ({"charge": 0}, "charge"),
+        ({"charge": 2, "mass_number": 1}, "mass_number"),
+        ({"lmin_over_lmax": 1.0}, "lmin_over_lmax"),
+        ({"pair_time_prefactor": -1.0}, "pair_time_prefactor"),
+        ({"b_rms": 0.0}, "b_rms"),
+        ({"l_c": -2.0}, "l_c"),
+    ],
+)
+def test_bad_input_raises_parameter_error_naming_the_parameter(arguments, name):
+    with pytest.raises(ParameterError) as caught:
+        predict_cl(**arguments)
+    assert caught.value.name == name
+    assert str(caught.value).startswith(f"{name}:")
