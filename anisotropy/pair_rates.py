@@ -7,19 +7,77 @@ whichever it knows exactly; :func:`anisotropy.rate_matrix` chooses the form from
 
 Every physical model satisfies :math:`k(1) = 0` (a direction paired with itself sees identical kicks), which is
 what makes the mixing conserve total power, :math:`\sum_\ell (2\ell+1)\Gamma_{\ell\ell_0} = 0`.
+
+Physical models (:meth:`PairRate.slab`, :meth:`PairRate.isotropic`; PHYSICS 4.6a-b)
+-----------------------------------------------------------------------------------
+Time unit :math:`1/\Omega` with :math:`\Omega = v/r_g` in the **total** field :math:`B_\mathrm{tot}`; :math:`k(x)` is
+returned in units of :math:`\Omega`, lengths are in :math:`L_c` and :math:`\rho = r_g/L_c`.  Both models are
+evaluated exactly (no Monte Carlo, no interpolation) on the discrete modes of
+:func:`anisotropy.spectrum.kolmogorov_modes`, the modes the simulator uses:
+
+1. **Per mode, the double time integral in closed form.**  With :math:`a_n = k_n\rho`, :math:`T = \Omega\Delta T`,
+   :math:`w = \Omega_0/\Omega` and :math:`\operatorname{sinc} u = \sin u/u`,
+
+   .. math:: \int_0^T\!\!\int_0^T\! ds_1 ds_2\,\cos w(s_1-s_2)\,\cos a_n(\mu_B s_2-\mu_A s_1)
+             = T^2\,\mathrm{Re}\bigl[F_n(\mu_A)F_n^*(\mu_B)\bigr] + (\mu\to-\mu\ \text{term}),
+             \qquad F_n(\mu) = \operatorname{sinc}\tfrac{(w-a_n\mu)T}{2}\,e^{ia_nT\mu/2},
+
+   from :math:`\cos\alpha\cos\beta = \frac12[\cos(\alpha+\beta)+\cos(\alpha-\beta)]` and
+   :math:`\int_0^T e^{ips}ds = Te^{ipT/2}\operatorname{sinc}(pT/2)` (the removable singularities are those of sinc).
+2. **The orientation average at fixed x exactly, by the addition theorem.**  For A uniform and B on the cone
+   :math:`\hat A\cdot\hat B = x` (PHYSICS 4.6), :math:`\langle P_\ell(\mu_A)P_{\ell'}(\mu_B)\rangle_x =
+   \delta_{\ell\ell'}P_\ell(x)/(2\ell+1)`, so with the plain Legendre coefficients :math:`F_{n\ell}` of
+   :math:`F_n(\mu)` (and :math:`|F_{n\ell}|` equal for the mirrored term)
+
+   .. math:: \tilde c(x) = \frac{\delta\Omega^2}{3}\,T^2\sum_n f_n\sum_\ell
+             \frac{|F_{n\ell}|^2}{2\ell+1}\,P_\ell(x),\qquad
+             k(x) = \frac{\tilde c(x)-\tilde c(1)}{T} = \sum_{\ell\ge1}\frac{\tilde c_\ell}{T}\,[P_\ell(x)-1].
+
+   The Legendre coefficients of :math:`k` are therefore known exactly (the 3j form of Γ is used), every
+   :math:`\tilde c_\ell \ge 0` so :math:`k \le 0` (a relative random walk), and :math:`k(1) = 0` exactly.  The
+   series ends: :math:`F_n` is band-limited to :math:`\mu`-frequencies :math:`\le a_nT`, so the coefficients fall
+   super-exponentially beyond :math:`\ell \approx a_{\max}T` (:func:`series_length`).
+3. **Isotropic turbulence, B0 = 0** is the same computation with :math:`w = 0`, :math:`\delta\Omega^2 = \Omega^2`:
+   :math:`\sin(kr)/(kr) = \langle e^{ik\hat q\cdot\mathbf r}\rangle_{\hat q}` turns eq. (4.7) into the
+   average of :math:`E(\hat q\cdot\hat A)E^*(\hat q\cdot\hat B)` over :math:`\hat q`, which is the slab
+   orientation average with :math:`\hat z\to\hat q`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from scipy import special
 
 from .errors import ParameterError, require_integer, require_range
 from .legendre import gauss_legendre, legendre_coefficients, legendre_series
+from .spectrum import kolmogorov_modes
 
-__all__ = ["PairRate"]
+__all__ = [
+    "DEFAULT_PAIR_TIME_PREFACTOR",
+    "PairRate",
+    "pair_correlation_coefficients",
+    "self_correlation",
+    "series_length",
+]
+
+#: default a in ΩΔT = a (Ωτ_s)^{1/3} (PHYSICS 4.4 [S]): order unity, to be calibrated against validation/
+DEFAULT_PAIR_TIME_PREFACTOR = 1.0
+
+#: default L_min/L_max of the discrete spectrum of the physical models (as anisotropy.units)
+DEFAULT_LMIN_OVER_LMAX = 1e-3
+
+#: default mode density (DESIGN.md: ≥ 256 per decade for diffusion work)
+DEFAULT_MODES_PER_DECADE = 256
+
+#: multipoles projected per BLAS block in pair_correlation_coefficients (memory ~ nodes × block doubles)
+_MULTIPOLE_BLOCK = 128
+
+#: Gauss-Legendre node counts are rounded up to a multiple of this, so that the cached rules are reused
+_NODE_QUANTUM = 64
 
 #: relative size of |k(1)| against max|k| above which a user-supplied rate is rejected (k(1) = 0 is exact physics)
 K_AT_ONE_TOLERANCE = 1e-8
@@ -166,6 +224,153 @@ class PairRate:
         return cls(name, {"coefficients": coefficients.tolist()}, function=function, legendre=legendre,
                    smooth=True)
 
+    @classmethod
+    def slab(
+        cls,
+        reduced_rigidity: float,
+        eta: float,
+        *,
+        lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+        modes_per_decade: int = DEFAULT_MODES_PER_DECADE,
+        pair_time_prefactor: float = DEFAULT_PAIR_TIME_PREFACTOR,
+        pair_time: float | None = None,
+        speed: float = 1.0,
+    ) -> PairRate:
+        r"""Slab turbulence with a regular field :math:`B_0\hat z`, PHYSICS eq. (4.6).
+
+        .. math:: \tilde c(x;\Delta T) = \frac{\delta\Omega^2}{3}\int_0^{\Delta T}\!\!\int_0^{\Delta T}
+                  ds_1ds_2\,\cos\Omega_0(s_1-s_2)\,\bigl\langle R\bigl(v(\mu_Bs_2-\mu_As_1)\bigr)\bigr\rangle_x,
+                  \qquad k(x) = \frac{\tilde c(x)-\tilde c(1)}{\Delta T}
+
+        with :math:`\delta\Omega^2 = \Omega_0^2\,\delta B^2/B_0^2 = \eta\,\Omega^2`,
+        :math:`\Omega_0 = \Omega\sqrt{1-\eta}`, :math:`R` = :func:`anisotropy.spectrum.slab_correlation` on the
+        simulator's discrete modes, and the orientation average over :math:`\mu_A` uniform, :math:`\psi` uniform
+        done exactly (module docstring, steps 1-2).
+
+        Parameters
+        ----------
+        reduced_rigidity : float
+            :math:`\rho = r_g/L_c`, :math:`r_g` in :math:`B_\mathrm{tot}`.
+        eta : float
+            :math:`\delta B^2/B_\mathrm{tot}^2` in (0, 1).
+        lmin_over_lmax, modes_per_decade : float, int
+            The discrete spectrum (:func:`anisotropy.spectrum.kolmogorov_modes`, :math:`q = 5/3`).
+        pair_time_prefactor : float
+            :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (PHYSICS 4.4-4.5), with :math:`\tau_s`
+            from slab QLT (:func:`anisotropy.transport.omega_scattering_time`).
+        pair_time : float, optional
+            :math:`\Omega\Delta T` directly; overrides the prefactor rule.
+        speed : float
+            :math:`v/c`, recorded only: in units of :math:`\Omega = v/r_g` the rate does not depend on it.
+
+        Returns
+        -------
+        PairRate
+            :math:`k(x)` in units of :math:`\Omega`, exact Legendre coefficients.  ``params`` records the inputs and
+            the derived ``omega_tau_s``, ``omega_pair_time``, ``n_modes``, ``series_length`` and
+            ``self_decorrelation`` (:math:`\tilde c(1)/\Delta T`, i.e. :math:`2D_s` for
+            :math:`\Delta T\gg\tau_\mathrm{corr}`).
+        """
+        from .transport import omega_scattering_time
+
+        reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
+        eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
+        speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
+        omega_tau_s = omega_scattering_time(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax)
+        omega_pair_time = _pair_time(omega_tau_s, pair_time_prefactor, pair_time)
+        params = {
+            "reduced_rigidity": reduced_rigidity,
+            "eta": eta,
+            "lmin_over_lmax": lmin_over_lmax,
+            "modes_per_decade": modes_per_decade,
+            "pair_time_prefactor": None if pair_time is not None else float(pair_time_prefactor),
+            "pair_time": None if pair_time is None else omega_pair_time,
+            "speed": speed,
+            "omega_tau_s": omega_tau_s,
+            "omega_pair_time": omega_pair_time,
+        }
+        return cls._from_modes("slab", params, reduced_rigidity, lmin_over_lmax, modes_per_decade,
+                               omega_pair_time, gyration=math.sqrt(1.0 - eta), strength=eta)
+
+    @classmethod
+    def isotropic(
+        cls,
+        reduced_rigidity: float,
+        *,
+        lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+        modes_per_decade: int = DEFAULT_MODES_PER_DECADE,
+        pair_time_prefactor: float = DEFAULT_PAIR_TIME_PREFACTOR,
+        pair_time: float | None = None,
+        speed: float = 1.0,
+    ) -> PairRate:
+        r"""Isotropic turbulence with :math:`B_0 = 0` on ballistic orbits, PHYSICS eq. (4.7).
+
+        .. math:: \tilde c(x;\Delta T) = \frac{\delta\Omega^2}{3}\int_0^{\Delta T}\!\!\int_0^{\Delta T}
+                  ds_1ds_2\,R\bigl(v\sqrt{s_1^2+s_2^2-2s_1s_2x}\bigr),\qquad
+                  k(x) = \frac{\tilde c(x)-\tilde c(1)}{\Delta T},
+
+        :math:`\delta\Omega = \Omega` (:math:`\eta = 1`), :math:`R` =
+        :func:`anisotropy.spectrum.isotropic_correlation` on the simulator's modes; computed as the slab model with
+        :math:`w = 0` (module docstring, step 3).
+
+        The scattering time used for :math:`\Delta T` is the Markov (small-angle) limit of this same model,
+        :math:`\tau_s = 1/(2D_s)` with :math:`D_s = \frac13\int_0^\infty\langle\delta\boldsymbol\Omega(0)\cdot
+        \delta\boldsymbol\Omega(\tau)\rangle d\tau = \frac{\Omega^2}{3v}\int_0^\infty R(r)\,dr`, i.e.
+        :math:`\Omega\tau_s = 3\rho/\sum_n f_n\pi/k_n \approx 3\rho` (:math:`\int_0^\infty R = L_c/2` in
+        the DESIGN convention).  This is :math:`\lambda\propto r_g^2/L_c` quasi-linear scattering, valid for
+        :math:`\rho\gtrsim 1`; for :math:`\rho\ll1` particles gyrate in the local field and the ballistic model
+        and this :math:`\tau_s` are only indicative: pass ``pair_time`` (to be calibrated with the simulator).
+
+        Known gap: isotropic turbulence **with** a regular field (helical orbits and the anisotropic correlation
+        tensor in the interaction picture) is not implemented.
+
+        Parameters and returns as :meth:`slab` (no ``eta``); :math:`k` in units of :math:`\Omega`.
+        """
+        reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
+        speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
+        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+        omega_tau_s = 3.0 * reduced_rigidity / float(np.sum(fractions * np.pi / wavenumbers))
+        omega_pair_time = _pair_time(omega_tau_s, pair_time_prefactor, pair_time)
+        params = {
+            "reduced_rigidity": reduced_rigidity,
+            "lmin_over_lmax": lmin_over_lmax,
+            "modes_per_decade": modes_per_decade,
+            "pair_time_prefactor": None if pair_time is not None else float(pair_time_prefactor),
+            "pair_time": None if pair_time is None else omega_pair_time,
+            "speed": speed,
+            "omega_tau_s": omega_tau_s,
+            "omega_pair_time": omega_pair_time,
+        }
+        return cls._from_modes("isotropic", params, reduced_rigidity, lmin_over_lmax, modes_per_decade,
+                               omega_pair_time, gyration=0.0, strength=1.0)
+
+    @classmethod
+    def _from_modes(cls, name, params, reduced_rigidity, lmin_over_lmax, modes_per_decade, omega_pair_time,
+                    *, gyration, strength) -> PairRate:
+        """Shared construction of the slab and isotropic models from the discrete modes (module docstring)."""
+        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+        scaled = wavenumbers * reduced_rigidity
+        correlation = (strength / 3.0) * pair_correlation_coefficients(scaled, fractions, omega_pair_time, gyration)
+        rate_coefficients = correlation / omega_pair_time
+        # k_0 = (c̃_0 - c̃(1))/ΔT with c̃(1) = Σ c̃_ℓ, so that Σ k_ℓ = k(1) = 0 by construction
+        rate_coefficients[0] = -float(np.sum(rate_coefficients[1:]))
+        rate_coefficients.setflags(write=False)
+        params = dict(params)
+        params["n_modes"] = int(wavenumbers.size)
+        params["series_length"] = int(rate_coefficients.size - 1)
+        params["self_decorrelation"] = float(np.sum(correlation)) / omega_pair_time
+
+        def legendre(lmax):
+            padded = np.zeros(lmax + 1)
+            count = min(lmax + 1, rate_coefficients.size)
+            padded[:count] = rate_coefficients[:count]
+            return padded
+
+        def function(x):
+            return legendre_series_minus_one(rate_coefficients, x)
+
+        return cls(name, params, function=function, legendre=legendre, smooth=False)
+
 
 def default_nodes(lmax: int, smooth: bool) -> int:
     """Gauss-Legendre nodes for projecting k onto degree ≤ lmax: exact-degree count, ×8 if k has a kink at x=1."""
@@ -175,3 +380,161 @@ def default_nodes(lmax: int, smooth: bool) -> int:
 
 def _series_length_for_evaluation() -> int:
     return 512
+
+
+def _pair_time(omega_tau_s: float, prefactor, pair_time) -> float:
+    """ΩΔT = prefactor (Ωτ_s)^{1/3} (PHYSICS 4.5) unless ``pair_time`` is given."""
+    if pair_time is not None:
+        return require_range("pair_time", pair_time, 0.0, None, low_open=True)
+    prefactor = require_range("pair_time_prefactor", prefactor, 0.0, None, low_open=True)
+    return prefactor * omega_tau_s ** (1.0 / 3.0)
+
+
+def series_length(bandwidth: float) -> int:
+    r"""Last Legendre degree kept for a function band-limited to :math:`\mu`-frequencies ≤ ``bandwidth`` β.
+
+    The coefficients of :math:`e^{i\beta\mu}` are :math:`(2\ell+1)i^\ell j_\ell(\beta)`, which fall below
+    ~1e-12 at :math:`\ell = \beta + 8\beta^{1/3} + 20` for β up to 3000 (and far below for small β); the pair
+    correlation uses their squares, so the neglected tail is below 1e-24 relative.
+    """
+    bandwidth = require_range("bandwidth", bandwidth, 0.0, None)
+    return math.ceil(bandwidth + 8.0 * bandwidth ** (1.0 / 3.0) + 20.0)
+
+
+def pair_correlation_coefficients(scaled_wavenumbers, power_fraction, pair_time: float, gyration: float,
+                                  lmax: int | None = None, n_nodes: int | None = None) -> np.ndarray:
+    r"""Legendre coefficients of the orientation-averaged pair integral, per unit :math:`\delta\Omega^2/3`.
+
+    Returns :math:`g_\ell = T^2\sum_n f_n\,|F_{n\ell}|^2/(2\ell+1)`, ℓ = 0..lmax, so that
+    :math:`\tilde c(x) = (\delta\Omega^2/3)\sum_\ell g_\ell P_\ell(x)` (module docstring, steps 1-2), with
+    :math:`F_n(\mu) = \operatorname{sinc}((w-a_n\mu)T/2)\,e^{ia_nT\mu/2}` and
+    :math:`F_{n\ell} = \frac{2\ell+1}{2}\int F_nP_\ell\,d\mu` by Gauss-Legendre quadrature.
+
+    Parameters
+    ----------
+    scaled_wavenumbers : array_like
+        :math:`a_n = k_n r_g` (wavenumbers in units of :math:`1/r_g`, :math:`r_g` in :math:`B_\mathrm{tot}`).
+    power_fraction : array_like
+        :math:`f_n`, summing to 1.
+    pair_time : float
+        :math:`T = \Omega\Delta T`.
+    gyration : float
+        :math:`w = \Omega_0/\Omega = \sqrt{1-\eta}` (0 for ballistic orbits).
+    lmax : int, optional
+        Last degree; default :func:`series_length` of :math:`\max_n a_nT`.
+    n_nodes : int, optional
+        Gauss-Legendre nodes; default ``lmax + 32`` rounded up to a multiple of 64 (exact for the
+        degree-≤2·lmax product, see :func:`series_length`).
+
+    Modes are processed only up to their own :func:`series_length` of :math:`a_nT` (their higher coefficients are
+    below 1e-24 relative), which cuts the cost several-fold for log-spaced modes.
+    """
+    scaled = np.asarray(scaled_wavenumbers, dtype=float).ravel()
+    fractions = np.asarray(power_fraction, dtype=float).ravel()
+    if scaled.shape != fractions.shape or scaled.size == 0:
+        raise ParameterError("power_fraction", "needs one entry per wavenumber (non-empty, same length)")
+    pair_time = require_range("pair_time", pair_time, 0.0, None, low_open=True)
+    gyration = require_range("gyration", gyration, 0.0, 1.0)
+    order = np.argsort(np.abs(scaled))
+    scaled, fractions = scaled[order], fractions[order]
+    if lmax is None:
+        lmax = series_length(float(np.abs(scaled[-1])) * pair_time)
+    lmax = require_integer("lmax", lmax, 0)
+    if n_nodes is None:
+        n_nodes = _NODE_QUANTUM * math.ceil((lmax + 32) / _NODE_QUANTUM)
+    nodes, weights = _gauss_legendre_newton(require_integer("n_nodes", n_nodes, 1))
+    # mode n contributes only up to its own series length (sorted ascending, so the active modes are a suffix)
+    mode_lengths = np.array([series_length(abs(value) * pair_time) for value in scaled])
+    half_phase = 0.5 * pair_time * np.multiply.outer(scaled, nodes)
+    # np.sinc(u/π) = sin(u)/u with the removable singularity at u = 0 handled exactly
+    envelope = np.sinc((0.5 * pair_time * gyration - half_phase) / np.pi) * weights
+    real_part, imaginary_part = envelope * np.cos(half_phase), envelope * np.sin(half_phase)
+    del half_phase, envelope
+    coefficients = np.empty(lmax + 1)
+    previous, current = np.zeros_like(nodes), np.ones_like(nodes)
+    for start in range(0, lmax + 1, _MULTIPOLE_BLOCK):
+        stop = min(start + _MULTIPOLE_BLOCK, lmax + 1)
+        table = np.empty((stop - start, nodes.size))
+        for ell in range(start, stop):
+            table[ell - start] = current
+            previous, current = current, ((2 * ell + 1) * nodes * current - ell * previous) / (ell + 1)
+        first = int(np.searchsorted(mode_lengths, start, side="left"))
+        # Σ_j w_j F(μ_j) P_ℓ(μ_j) for the active modes: one real GEMM each for the real and imaginary parts
+        squared = (real_part[first:] @ table.T) ** 2 + (imaginary_part[first:] @ table.T) ** 2
+        ell = np.arange(start, stop)
+        # |F_ℓ|²/(2ℓ+1) = (2ℓ+1)/4 |Σ w F P_ℓ|²
+        coefficients[start:stop] = fractions[first:] @ squared * (2 * ell + 1) / 4.0
+    return pair_time**2 * coefficients
+
+
+def self_correlation(scaled_wavenumbers, power_fraction, pair_time: float, gyration: float) -> float:
+    r"""Closed form of :math:`\sum_\ell g_\ell = \tilde c(1)/(\delta\Omega^2/3)` (independent of the series).
+
+    :math:`T^2\sum_n f_n\,\tfrac12\int_{-1}^1\operatorname{sinc}^2\frac{(w-a_n\mu)T}{2}d\mu
+    = T\sum_n \frac{f_n}{a_n}\,[G(u_n^+) - G(u_n^-)]`, :math:`u_n^\pm = (w\pm a_n)T/2`,
+    with :math:`G(u) = \mathrm{Si}(2u) - \sin^2(u)/u` (:math:`G' = \operatorname{sinc}^2`).  Used to check the
+    truncation of :func:`pair_correlation_coefficients`; loses accuracy as :math:`a_nT\to0`.
+    """
+    scaled = np.asarray(scaled_wavenumbers, dtype=float).ravel()
+    fractions = np.asarray(power_fraction, dtype=float).ravel()
+
+    def antiderivative(u):
+        si, _ = special.sici(2.0 * u)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tail = np.where(u == 0.0, 0.0, np.sin(u) ** 2 / np.where(u == 0.0, 1.0, u))
+        return si - tail
+
+    upper = antiderivative(0.5 * (gyration + scaled) * pair_time)
+    lower = antiderivative(0.5 * (gyration - scaled) * pair_time)
+    return float(pair_time * np.sum(fractions / scaled * (upper - lower)))
+
+
+@lru_cache(maxsize=16)
+def _gauss_legendre_newton(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gauss-Legendre rule by Newton's method on :math:`P_n` (Tricomi first guesses), :math:`O(n^2)`.
+
+    :func:`anisotropy.legendre.gauss_legendre` (numpy's ``leggauss``) diagonalises the :math:`n\times n` companion
+    matrix, :math:`O(n^3)` (3 s at n = 2000), and its weights drift by ~1e-8 relative at n = 2000; this rule
+    integrates :math:`x^{2n-2}` to 1e-16 and costs 0.07 s at n = 2000.
+    """
+    index = np.arange(1, n_nodes + 1)
+    nodes = np.cos(np.pi * (index - 0.25) / (n_nodes + 0.5))
+    for _ in range(100):
+        value, derivative = _legendre_and_derivative(n_nodes, nodes)
+        step = value / derivative
+        nodes = nodes - step
+        if np.max(np.abs(step)) < 1e-15:
+            break
+    _, derivative = _legendre_and_derivative(n_nodes, nodes)
+    weights = 2.0 / ((1.0 - nodes**2) * derivative**2)
+    nodes, weights = nodes[::-1].copy(), weights[::-1].copy()
+    nodes.setflags(write=False)
+    weights.setflags(write=False)
+    return nodes, weights
+
+
+def _legendre_and_derivative(degree: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    previous, current = np.ones_like(x), x.copy()
+    for ell in range(1, degree):
+        previous, current = current, ((2 * ell + 1) * x * current - ell * previous) / (ell + 1)
+    return current, degree * (x * current - previous) / (x * x - 1.0)
+
+
+def legendre_series_minus_one(coefficients, x) -> np.ndarray:
+    r""":math:`\sum_{\ell\ge1} c_\ell\,[P_\ell(x) - 1]`, i.e. :math:`\sum_\ell c_\ell P_\ell(x)` for a series with
+    :math:`\sum_\ell c_\ell = 0`, without the cancellation near :math:`x = 1`.
+
+    Runs the Bonnet recurrence on :math:`D_\ell = P_\ell - 1`:
+    :math:`(\ell+1)D_{\ell+1} = (2\ell+1)xD_\ell - \ell D_{\ell-1} + (2\ell+1)(x-1)`, with :math:`x-1` exact in
+    floating point, so :math:`k(x)\propto\theta^\beta` is resolved down to tiny angles and :math:`k(1) = 0`
+    exactly.  ``coefficients[0]`` is ignored.
+    """
+    x = np.asarray(x, dtype=float)
+    flat = x.ravel()
+    offset = flat - 1.0
+    total = np.zeros_like(flat)
+    previous, current = np.zeros_like(flat), offset.copy()
+    for ell in range(1, len(coefficients)):
+        total += coefficients[ell] * current
+        previous, current = current, ((2 * ell + 1) * (flat * current + offset) - ell * previous) / (ell + 1)
+    return total.reshape(x.shape)
