@@ -25,6 +25,16 @@ parametrisations above the late-time limit is this compound subdiffusion; the ev
 talk needs the particles to decorrelate from the field lines, which this heuristic chain does not contain.
 For sharpness s = 1 the integrals have closed forms (:func:`mean_squared_displacement_symbolic`):
 :math:`\langle\Delta z^2\rangle = 2\kappa[t - t_b\ln(1+t/t_b)]`.
+
+Two exactly solvable inputs for the chain are derived too:
+
+* the **telegraph** (Ornstein-Uhlenbeck) parallel motion, velocity autocorrelation :math:`\propto e^{-t/\tau}`:
+  :math:`d_\parallel = \kappa(1-e^{-t/\tau})`, :math:`\langle\Delta z^2\rangle = 2\kappa[t-\tau(1-e^{-t/\tau})]`
+  (:func:`telegraph_model`);
+* **slab field lines** :math:`d\mathbf r_\perp/dz = \delta\mathbf B_\perp/B_0` with
+  :math:`\langle\delta B_i\delta B_j\rangle = \frac{\delta B^2}2\delta_{ij}\sum_nf_n\cos k_n\Delta z`:
+  :math:`\langle\Delta r_\perp^2\rangle = 2\frac{\delta B^2}{B_0^2}\sum_nf_n\frac{1-\cos k_nz}{k_n^2}` and
+  :math:`d_{FL} = \frac{\delta B^2}{B_0^2}\sum_nf_n\frac{\sin k_nz}{k_n}` (:func:`slab_fieldline_mode`).
 """
 
 from __future__ import annotations
@@ -38,7 +48,9 @@ __all__ = [
     "local_exponent",
     "mean_squared_displacement_symbolic",
     "regime_exponent",
+    "slab_fieldline_mode",
     "smoothly_broken_power_law",
+    "telegraph_model",
 ]
 
 
@@ -106,3 +118,23 @@ def local_exponent(expression: sp.Expr, variable: sp.Symbol, at, substitutions: 
     function = sp.lambdify(variable, expression.subs(substitutions), modules="mpmath")
     log_x = mp.log(mp.mpf(at))
     return mp.diff(lambda u: mp.log(function(mp.exp(u))), log_x)
+
+
+def telegraph_model() -> dict:
+    r"""Ornstein-Uhlenbeck parallel motion: :math:`\langle v(0)v(t)\rangle = (\kappa/\tau)e^{-|t|/\tau}` gives
+    :math:`d_\parallel(t) = \int_0^t\langle v(0)v(s)\rangle ds` and :math:`\langle\Delta z^2\rangle = 2\int_0^t
+    d_\parallel` (sympy); returns a dict with ``d_parallel``, ``msd``, and symbols ``t, kappa, tau``."""
+    t, kappa, tau, s = sp.symbols("t kappa tau s", positive=True)
+    d_parallel = sp.simplify(sp.integrate(kappa / tau * sp.exp(-s / tau), (s, 0, t)))
+    msd = mean_squared_displacement_symbolic(d_parallel, t)
+    return {"d_parallel": d_parallel, "msd": msd, "t": t, "kappa": kappa, "tau": tau}
+
+
+def slab_fieldline_mode() -> dict:
+    r"""One slab mode: :math:`\langle\Delta r_\perp^2\rangle/(\delta B^2/B_0^2) = \int_0^z\int_0^z\cos k(z_1-z_2)`
+    (two components of :math:`\frac12`) and :math:`d_{FL} = \frac12\,d/dz` of it (sympy); returns a dict with
+    ``msd``, ``d_fieldline`` and symbols ``z, k``."""
+    z, k, z1, z2 = sp.symbols("z k z_1 z_2", positive=True)
+    msd = sp.simplify(2 * sp.Rational(1, 2) * sp.integrate(sp.cos(k * (z1 - z2)), (z1, 0, z), (z2, 0, z)))
+    d_fieldline = sp.simplify(sp.diff(msd, z) / 2)
+    return {"msd": msd, "d_fieldline": d_fieldline, "z": z, "k": k}

@@ -25,6 +25,16 @@ Equations derived or checked here
   :math:`C_1` gives :math:`C_1 = 4\pi|K\cdot G|^2/v^2` (:func:`dipole_power_symbolic`, sphere integrals in sympy),
   the source :math:`S = \frac{8\pi}{3}G\cdot K\cdot G` (:func:`source_symbolic`), and the diffusion tensor with
   field direction b̂ is :math:`K_{ij} = \kappa_\perp\delta_{ij} + (\kappa_\parallel-\kappa_\perp)b_ib_j`.
+* **Correlation length** (DESIGN conventions): for the isotropic trace correlation
+  :math:`R(r) = \int E(k)\,\mathrm{sinc}(kr)\,dk/\int E` with :math:`E\propto k^{-s}` on
+  :math:`[2\pi/L_\max, 2\pi/L_\min]`, the two-sided :math:`L_c = 2\int_0^\infty R\,dr = \pi\int E/k\,/\int E`
+  gives :math:`L_c = \frac{L_\max}{2}\frac{s-1}{s}\frac{1-r^s}{1-r^{s-1}}` (:func:`correlation_length_symbolic`).
+* **Field-line diffusion, isotropic turbulence + B0** (QLT): :math:`d_{FL} = \sum_{i=x,y}\int_0^\infty
+  \langle\delta B_i(0)\delta B_i(z\hat z)\rangle dz/B_0^2`; one plane wave of random direction q̂ and
+  polarisation ⟂ q̂ has :math:`\langle\xi_x^2\rangle = (1-q_x^2)/2`, and the z-integral (with regulator
+  :math:`e^{-\epsilon z}`, ε → 0) and the q̂-average give :math:`\pi/(8k)` per component
+  (:func:`isotropic_fieldline_per_mode`), so :math:`d_{FL} = \frac{\delta B^2}{B_0^2}\sum_nf_n\frac{\pi}{4k_n}
+  = \frac14\frac{\delta B^2}{B_0^2}L_c`.
 """
 
 from __future__ import annotations
@@ -36,7 +46,9 @@ __all__ = [
     "diffusion_tensor",
     "dipole_amplitude",
     "dipole_power",
+    "correlation_length_symbolic",
     "dipole_power_symbolic",
+    "isotropic_fieldline_per_mode",
     "isotropic_scattering_check",
     "parallel_diffusion",
     "parallel_diffusion_closed_form",
@@ -243,3 +255,37 @@ def dipole_power(tensor, gradient, v=1):
 def dipole_amplitude(tensor, gradient, v=1):
     r"""Dipole amplitude :math:`\delta = 3|K\cdot G|/v`, so that :math:`C_1 = \frac{4\pi}{9}\delta^2` (PHYSICS 2)."""
     return 3 * mp.sqrt(dipole_power(tensor, gradient, v) / (4 * mp.pi))
+
+
+# ------------------------------------------------------------------------------ correlation length, field lines
+def correlation_length_symbolic() -> tuple[sp.Expr, dict]:
+    r"""Two-sided :math:`L_c = \pi\int E(k)/k\,dk/\int E\,dk` for :math:`E\propto k^{-s}` on
+    :math:`[2\pi/L_\max, 2\pi/L_\min]`, in terms of :math:`L_\max`, :math:`r = L_\min/L_\max` and s > 1.
+
+    The step :math:`2\int_0^\infty\mathrm{sinc}(kr)\,dr = \pi/k` is done by sympy too.
+    """
+    k, distance, l_max, ratio = sp.symbols("k r_sep L_max r", positive=True)
+    index = sp.Symbol("s", positive=True)
+    per_mode = 2 * sp.integrate(sp.sin(k * distance) / (k * distance), (distance, 0, sp.oo))
+    k_min, k_max = 2 * sp.pi / l_max, 2 * sp.pi / (ratio * l_max)
+    index_shift = sp.Symbol("sigma", positive=True)  # s = 1 + sigma keeps sympy on the generic branch
+    spectrum = k ** (-(1 + index_shift))
+    numerator = sp.integrate(spectrum * per_mode, (k, k_min, k_max), conds="none")
+    denominator = sp.integrate(spectrum, (k, k_min, k_max), conds="none")
+    length = sp.simplify((numerator / denominator).subs(index_shift, index - 1))
+    return length, {"L_max": l_max, "r": ratio, "s": index, "per_mode": per_mode}
+
+
+def isotropic_fieldline_per_mode() -> tuple[sp.Expr, sp.Symbol]:
+    r""":math:`d_{FL}/(\delta B^2/B_0^2)` for one isotropic plane-wave shell of wavenumber k (module doc).
+
+    Returns ``(expr, k)``; expected :math:`\pi/(4k)` (two transverse components of :math:`\pi/(8k)`).
+    """
+    u, phi = sp.symbols("u phi", real=True)
+    k, epsilon, z = sp.symbols("k epsilon z", positive=True)
+    # q̂ = (sqrt(1-u²)cos φ, sqrt(1-u²)sin φ, u); <ξ_x²> = (1 - q_x²)/2 for a polarisation uniform ⟂ q̂
+    z_integral = sp.integrate(sp.exp(-epsilon * z) * sp.cos(k * u * z), (z, 0, sp.oo), conds="none")
+    polarisation = sp.integrate((1 - (1 - u**2) * sp.cos(phi) ** 2) / 2, (phi, 0, 2 * sp.pi))
+    regularised = sp.integrate(polarisation * z_integral, (u, -1, 1)) / (4 * sp.pi)
+    per_component = sp.limit(regularised, epsilon, 0, "+")
+    return sp.simplify(2 * per_component), k
