@@ -15,6 +15,7 @@ direction :math:`\hat d(s) = -\hat p(-s)` (valid for magnetostatic fields).  Eq.
           = \mathbf G\cdot\mathbf R(T) + 3\,\hat d(T)\cdot K\cdot\mathbf G ,
 
 with :math:`K = \mathrm{diag}(\kappa_\perp, \kappa_\perp, \kappa_\parallel)` for :math:`\mathbf B_0 = B_0\hat z`
+(:func:`anisotropy.transport.diffusion_tensor`)
 (``AnisotropyConfig.diffusion_tensor = (kappa_parallel, kappa_perp)``; :math:`\kappa_\perp` is the tensor element
 :math:`K_{xx}`, defined by :math:`\langle\Delta x^2\rangle\to 2K_{xx}t`, i.e. *half* the running :math:`d_\perp` of
 DESIGN.md).  Without a tensor the second term is dropped (valid for :math:`T\gg\tau_s`).  The observer is at the
@@ -61,6 +62,7 @@ import numpy as np
 
 from anisotropy.errors import ParameterError
 from anisotropy.legendre import gauss_legendre, legendre_table
+from anisotropy.transport import diffusion_tensor
 
 from .config import AnisotropyConfig
 from .ensemble import realisation_seed
@@ -71,7 +73,6 @@ __all__ = [
     "arrival_directions",
     "backtracking_schedule",
     "delta_f",
-    "diffusion_tensor_matrix",
     "gauss_legendre_separations",
     "pair_angular_power",
     "pair_directions",
@@ -101,14 +102,6 @@ def arrival_directions(nside: int, subpixel: int = 1) -> np.ndarray:
     return np.ascontiguousarray(np.column_stack(hp.pix2vec(fine, np.arange(hp.nside2npix(fine)), nest=True)))
 
 
-def diffusion_tensor_matrix(kappa_parallel: float, kappa_perpendicular: float) -> np.ndarray:
-    r"""Spatial diffusion tensor :math:`K = \mathrm{diag}(\kappa_\perp,\kappa_\perp,\kappa_\parallel)`, B0 along z.
-
-    :math:`\langle\Delta r_i\Delta r_j\rangle\to 2K_{ij}t` (PHYSICS 3.1); in :math:`c L_c`.
-    """
-    return np.diag([kappa_perpendicular, kappa_perpendicular, kappa_parallel]).astype(float)
-
-
 def delta_f(positions, directions, gradient, tensor=None) -> np.ndarray:
     r"""Eq. (3.1) for reversed-particle states: :math:`\mathbf G\cdot\mathbf R + 3\,\hat d\cdot K\cdot\mathbf G`.
 
@@ -121,7 +114,7 @@ def delta_f(positions, directions, gradient, tensor=None) -> np.ndarray:
     gradient : array (3,)
         :math:`\mathbf G` in :math:`1/L_c`.
     tensor : array (3, 3) or None
-        :math:`K` in :math:`cL_c` (:func:`diffusion_tensor_matrix`); ``None`` drops the second term.
+        :math:`K` in :math:`cL_c` (:func:`anisotropy.transport.diffusion_tensor`); ``None`` drops the second term.
     """
     gradient = np.asarray(gradient, dtype=float)
     values = np.asarray(positions) @ gradient
@@ -310,7 +303,9 @@ def anisotropy_realisation(
     if field is None:
         field = _build_field(config, realisation_seed(seed, _TURBULENCE_STREAM))
     gradient = np.asarray(config.gradient)
-    tensor = None if config.diffusion_tensor is None else diffusion_tensor_matrix(*config.diffusion_tensor)
+    tensor = None
+    if config.diffusion_tensor is not None:
+        tensor = diffusion_tensor(*config.diffusion_tensor, b_hat=(0.0, 0.0, 1.0))  # B0 along z
     lmax = 2 * config.nside
     n_times = len(steps)
 
