@@ -1,7 +1,8 @@
 """``cr-anisotropy simulate anisotropy|diffusion``: ensembles of the test-particle simulator from the shell.
 
 Both sub-commands run ``--realisations`` turbulence realisations (realisation ``i`` uses child ``i`` of
-``SeedSequence(--seed)``) on the chosen executor, checkpoint each one to ``OUT/ensemble.h5`` (+
+``SeedSequence(--seed)``) on the chosen executor (default: a Dask ``LocalCluster``, DESIGN.md; ``serial`` when
+Dask is not installed), checkpoint each one to ``OUT/ensemble.h5`` (+
 ``OUT/ensemble_realisations/``) and resume when the same command is rerun.  All outputs are written atomically
 (temporary file, then rename).  Units: lengths in L_c, times in L_c/c, rigidity r_g/L_c with r_g in
 B_tot = sqrt(B0^2 + dB^2) (``DESIGN.md``).
@@ -64,6 +65,13 @@ def _time_list(text: str) -> tuple[float, ...]:
     return values
 
 
+def _default_executor() -> str:
+    # DESIGN.md: Dask is the default executor; it is an optional extra, so fall back to serial without it
+    import importlib.util
+
+    return "dask" if importlib.util.find_spec("distributed") is not None else "serial"
+
+
 def _common_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     turbulence = parser.add_argument_group("turbulence and particles (lengths in L_c, times in L_c/c)")
     turbulence.add_argument("--turbulence", choices=TURBULENCE_KINDS, default="isotropic",
@@ -87,9 +95,9 @@ def _common_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     ensemble_group.add_argument("--seed", type=integer("seed", 0, None), default=0,
                                 help="root seed (non-negative integer; realisation i uses child i) "
                                      "(default %(default)d)")
-    ensemble_group.add_argument("--executor", choices=ensemble.EXECUTORS, default="serial",
-                                help="serial, process (spawn pool) or dask (LocalCluster or --scheduler) "
-                                     "(default %(default)s)")
+    ensemble_group.add_argument("--executor", choices=ensemble.EXECUTORS, default=_default_executor(),
+                                help="serial, process (spawn pool) or dask (LocalCluster, or --scheduler) "
+                                     "(default %(default)s: dask when installed, else serial)")
     ensemble_group.add_argument("--workers", type=integer("workers", 1, 4096), default=None,
                                 help="worker processes for process/dask, >= 1 (default: CPU count)")
     ensemble_group.add_argument("--scheduler", default=None, metavar="ADDRESS",

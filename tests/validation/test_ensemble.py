@@ -126,3 +126,46 @@ def test_bad_executor_options_name_the_parameter(kwargs, parameter):
 def test_realisations_must_be_positive():
     with pytest.raises(ParameterError, match="realisations"):
         run(standin_realisation, STANDIN_CONFIG, 1, 0, progress=False)
+
+
+# -- the real anisotropy realisation through the executors ---------------------------------------------------------
+
+
+def _tiny_anisotropy_config():
+    from validation.config import AnisotropyConfig, TurbulenceConfig
+
+    return AnisotropyConfig(
+        turbulence=TurbulenceConfig(lmin_over_lmax=0.02, modes_per_decade=16),
+        reduced_rigidity=0.3,
+        nside=4,
+        times=(0.5, 1.0),
+    )
+
+
+def test_anisotropy_ensemble_serial_equals_dask_bit_for_bit(tmp_path):
+    from validation.backtrack import anisotropy_realisation
+
+    config = _tiny_anisotropy_config()
+    serial = run(anisotropy_realisation, config, 3, 3, progress=False)
+    dask_executor = make_executor("dask", workers=2, dask_processes=False)
+    try:
+        dask = run(anisotropy_realisation, config, 3, 3, dask_executor, tmp_path / "d.h5", progress=False)
+    finally:
+        dask_executor.shutdown()
+    _assert_identical(serial, dask)
+
+
+@pytest.mark.slow
+def test_anisotropy_ensemble_serial_equals_spawned_processes_and_dask_processes(tmp_path):
+    # slow: every spawned worker imports numba/healpy and loads the compiled kernels (~10-20 s here)
+    from validation.backtrack import anisotropy_realisation
+
+    config = _tiny_anisotropy_config()
+    serial = run(anisotropy_realisation, config, 3, 4, progress=False)
+    for kind, options in (("process", {}), ("dask", {"dask_processes": True})):
+        executor = make_executor(kind, workers=2, **options)
+        try:
+            parallel = run(anisotropy_realisation, config, 3, 4, executor, tmp_path / f"{kind}.h5", progress=False)
+        finally:
+            executor.shutdown()
+        _assert_identical(serial, parallel)
