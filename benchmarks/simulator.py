@@ -1,0 +1,231 @@
+"""Throughput of the test-particle simulator: ns per mode per particle-step per core, and parallel scaling.
+
+Prints a table and, last, one JSON line.  Nothing is asserted (DESIGN.md, Targets: "≤ 0.4 ns per mode per
+particle-step per core"; libm cos ~20 ns).  Measurements:
+
+1. Boris + plane-wave field, 1 numba thread, fast polynomial cosine and the libm reference twin.  CPU time of the
+   process (``time.process_time``) is used for the per-core figure, so time slices lost to other users of a shared
+   machine do not count; wall time is printed next to it.  Best of ``REPEATS``.
+2. The same kernel compiled for 512-bit vectors (LLVM's ``prefer-256-bit`` tuning switched off through
+   ``NUMBA_CPU_FEATURES``, in a subprocess with its own numba cache).  numba's default on Intel server cores is
+   256-bit vectors, so this shows what the hardware can do without code changes.
+3. Fraction of the floating-point peak: peak = GHz × FLOPs/cycle per core (2 FMA units × vector lanes × 2), with
+   the clock from /proc/cpuinfo "cpu MHz" or else lscpu's BogoMIPS/2 (the TSC rate of a KVM guest), and the ISA
+   from the CPU flags.  The kernel does 26 FLOPs per mode (phase: 3 FMA; reduction: 1 sub, 1 mul; polynomial:
+   6 FMA; accumulation: 3 FMA; an FMA counts 2).
+4. Speed-up from 1 to 2 numba threads (wall time, same work), and with 2 Dask workers running realisations
+   (``validation.ensemble``) against the serial executor.
+
+Usage: ``python benchmarks/simulator.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numba
+import numpy as np
+
+REPEATS = 3
+FLOPS_PER_MODE = 26
+
+
+def _cpu_info() -> dict:
+    text = open("/proc/cpuinfo").read()
+    flags = set(re.search(r"^flags\s*:\s*(.*)$", text, re.M).group(1).split())
+    mhz_match = re.search(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)
+    bogomips = re.search(r"^bogomips\s*:\s*([\d.]+)", text, re.M)
+    if mhz_match:
+        ghz, clock_source = float(mhz_match.group(1)) / 1000.0, "/proc/cpuinfo cpu MHz"
+    else:
+        ghz, clock_source = float(bogomips.group(1)) / 2000.0, "BogoMIPS/2"
+    if "avx512f" in flags:
+        lanes, isa = 8, "AVX-512"
+    elif "avx2" in flags and "fma" in flags:
+        lanes, isa = 4, "AVX2+FMA"
+    else:
+        lanes, isa = 2, "SSE2"
+    flops_per_cycle = 2 * lanes * 2  # two FMA pipes (Intel server cores since Skylake-SP), FMA = 2 FLOPs
+    cores = os.cpu_count() or 1
+    return {
+        "isa": isa,
+        "ghz": ghz,
+        "clock_source": clock_source,
+        "cores": cores,
+        "flops_per_cycle": flops_per_cycle,
+        "peak_gflops_per_core": ghz * flops_per_cycle,
+        "peak_gflops_machine": ghz * flops_per_cycle * cores,
+    }
+
+
+def _kernel_timing(particles: int, steps: int, libm: bool, threads: int = 1) -> dict:
+    from validation.config import TurbulenceConfig
+    from validation.pusher import advance
+    from validation.turbulence import TurbulenceField
+
+    numba.set_num_threads(threads)
+    field = TurbulenceField(TurbulenceConfig(eta=1.0), 1)  # 768 modes (256 per decade, L_min/L_max = 1e-3)
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(particles, 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    positions = np.zeros_like(directions)
+    advance(field, positions, directions, 0.1, -1, 1e-3, 1, libm=libm)  # compile / load from cache
+    best_cpu, best_wall = np.inf, np.inf
+    for _ in range(REPEATS):
+        cpu, wall = time.process_time(), time.perf_counter()
+        advance(field, positions, directions, 0.1, -1, 1e-3, steps, libm=libm)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        best_wall = min(best_wall, time.perf_counter() - wall)
+    work = particles * steps * field.n_modes
+    return {"ns_cpu": best_cpu / work * 1e9, "ns_wall": best_wall / work * 1e9, "modes": field.n_modes}
+
+
+def _cos_timing(count: int) -> float:
+    from validation.fastmath import cos_turns_array
+
+    turns = np.random.default_rng(1).uniform(-1e3, 1e3, count)
+    cos_turns_array(turns[:10])
+    best = np.inf
+    for _ in range(REPEATS):
+        start = time.process_time()
+        cos_turns_array(turns)
+        best = min(best, time.process_time() - start)
+    return best / count * 1e9
+
+
+def _wide_vector_subprocess(particles: int, steps: int) -> dict | None:
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features().flatten()
+    if "+avx512f" not in features:
+        return None
+    env = dict(os.environ, NUMBA_CPU_FEATURES=features + ",-prefer-256-bit", NUMBA_NUM_THREADS="1")
+    with tempfile.TemporaryDirectory() as cache:
+        env["NUMBA_CACHE_DIR"] = cache
+        code = (
+            "import json, sys; sys.path.insert(0, 'benchmarks'); import simulator; "
+            f"print(json.dumps(simulator._kernel_timing({particles}, {steps}, False)))"
+        )
+        output = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=_repo_root()
+        )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def _repo_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _thread_scaling(particles: int, steps: int) -> dict:
+    one = _kernel_timing(particles, steps, False, threads=1)
+    two = _kernel_timing(particles, steps, False, threads=min(2, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(1)
+    return {"wall_1": one["ns_wall"], "wall_2": two["ns_wall"], "speedup": one["ns_wall"] / two["ns_wall"]}
+
+
+def _dask_scaling(realisations: int, particles: int, time_span: float) -> dict:
+    try:
+        from validation.config import DiffusionConfig, TurbulenceConfig
+        from validation.diffusion import diffusion_realisation
+        from validation.ensemble import make_executor, run
+    except ImportError as error:  # the ensemble runner is optional for this benchmark
+        return {"error": f"missing: {error}"}
+    config = DiffusionConfig(
+        turbulence=TurbulenceConfig(eta=1.0), reduced_rigidity=0.1, particles=particles, time=time_span, n_times=4
+    )
+    numba.set_num_threads(1)
+    start = time.perf_counter()
+    run(diffusion_realisation, config, 7, realisations, progress=False)
+    serial = time.perf_counter() - start
+    executor = make_executor("dask", workers=2)
+    try:
+        run(diffusion_realisation, config, 8, 2, executor=executor, progress=False)  # warm-up: workers load kernels
+        start = time.perf_counter()
+        run(diffusion_realisation, config, 7, realisations, executor=executor, progress=False)
+        parallel = time.perf_counter() - start
+    finally:
+        executor.shutdown()
+    return {"serial_s": serial, "dask2_s": parallel, "speedup": serial / parallel}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller problem sizes")
+    args = parser.parse_args(argv)
+    particles, steps = (64, 50) if args.quick else (256, 200)
+    cpu = _cpu_info()
+    fast = _kernel_timing(particles, steps, False)
+    libm = _kernel_timing(particles, max(5, steps // 10), True)
+    cos_ns = _cos_timing(1_000_000 if args.quick else 10_000_000)
+    wide = _wide_vector_subprocess(particles, steps)
+    threads = _thread_scaling(particles * 4, steps)
+    dask = _dask_scaling(4, 200 if args.quick else 1000, 0.5 if args.quick else 2.0)
+
+    def fraction(ns):
+        return FLOPS_PER_MODE / ns / cpu["peak_gflops_per_core"]
+
+    rows = [
+        ("modes per realisation", f"{fast['modes']}"),
+        ("fast field + Boris, 1 thread (CPU time)", f"{fast['ns_cpu']:.3f} ns/mode/step (wall {fast['ns_wall']:.3f})"),
+        ("  fraction of FP peak", f"{fraction(fast['ns_cpu']):.1%} of {cpu['peak_gflops_per_core']:.1f} GFLOP/s"),
+        ("  vs DESIGN target 0.4 ns", f"{fast['ns_cpu'] / 0.4:.2f} x target"),
+        ("libm twin, 1 thread", f"{libm['ns_cpu']:.3f} ns/mode/step ({libm['ns_cpu'] / fast['ns_cpu']:.1f} x slower)"),
+        ("polynomial cos alone", f"{cos_ns:.3f} ns per cosine"),
+    ]
+    if wide is not None:
+        rows += [
+            ("512-bit vectors (-prefer-256-bit)", f"{wide['ns_cpu']:.3f} ns/mode/step (wall {wide['ns_wall']:.3f})"),
+            ("  fraction of FP peak", f"{fraction(wide['ns_cpu']):.1%}"),
+        ]
+    rows += [
+        (
+            "numba threads 1 -> 2 (wall)",
+            f"{threads['wall_1']:.3f} -> {threads['wall_2']:.3f} ns, x{threads['speedup']:.2f}",
+        ),
+    ]
+    if "error" in dask:
+        rows.append(("Dask 2 workers", dask["error"]))
+    else:
+        rows.append(
+            (
+                "Dask 2 workers vs serial (wall)",
+                f"{dask['serial_s']:.1f} s -> {dask['dask2_s']:.1f} s, x{dask['speedup']:.2f}",
+            )
+        )
+    load = os.getloadavg()[0]
+    print(
+        f"CPU: {cpu['cores']} cores, {cpu['isa']}, {cpu['ghz']:.2f} GHz ({cpu['clock_source']}), "
+        f"{cpu['flops_per_cycle']} DP FLOPs/cycle/core assumed; load average {load:.1f}"
+    )
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    summary = {
+        "benchmark": "simulator",
+        "modes": fast["modes"],
+        "ns_per_mode_step_1thread": fast["ns_cpu"],
+        "ns_per_mode_step_1thread_wall": fast["ns_wall"],
+        "ns_per_mode_step_512bit": None if wide is None else wide["ns_cpu"],
+        "ns_per_mode_step_libm": libm["ns_cpu"],
+        "ns_per_cos": cos_ns,
+        "fraction_of_peak": fraction(fast["ns_cpu"]),
+        "peak_gflops_per_core": cpu["peak_gflops_per_core"],
+        "target_ns": 0.4,
+        "ratio_to_target": fast["ns_cpu"] / 0.4,
+        "thread_speedup_1_to_2": threads["speedup"],
+        "dask_speedup_2_workers": dask.get("speedup"),
+        "load_average": load,
+    }
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
