@@ -188,6 +188,7 @@ def _run_ensemble(args, function, config, particle_steps):
         raise ParameterError("scheduler", "a scheduler address needs --executor dask")
     args.out.mkdir(parents=True, exist_ok=True)
     executor = ensemble.make_executor(args.executor, workers, args.scheduler)
+    workers = getattr(executor, "workers", workers)  # an existing Dask cluster reports its own size
     try:
         result = ensemble.run(
             function,
@@ -200,8 +201,11 @@ def _run_ensemble(args, function, config, particle_steps):
             particle_steps_per_realisation=particle_steps,
             run_attributes={"executor": args.executor, "workers": workers, "command": " ".join(sys.argv[1:])},
         )
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        # Ctrl-C or a failed realisation: do not wait for running tasks; finished ones are checkpointed
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
     return result, workers
 
 

@@ -141,6 +141,11 @@ class _DaskExecutor(Executor):
             self._client = Client(self._cluster)
         self._executor = self._client.get_executor()
 
+    @property
+    def workers(self) -> int:
+        """Number of Dask workers currently connected (for the run record)."""
+        return len(self._client.scheduler_info().get("workers", {}))
+
     def submit(self, fn, /, *args, **kwargs):
         return self._executor.submit(fn, *args, **kwargs)
 
@@ -234,9 +239,7 @@ class _RunningMoments:
     def standard_error(self) -> dict:
         if self.count < 2:
             return {name: np.full_like(mean, np.nan) for name, mean in self.mean.items()}
-        return {
-            name: np.sqrt(squares / (self.count - 1) / self.count) for name, squares in self._squares.items()
-        }
+        return {name: np.sqrt(squares / (self.count - 1) / self.count) for name, squares in self._squares.items()}
 
 
 def aggregate(results) -> tuple[dict, dict, int]:
@@ -301,7 +304,7 @@ def run(
     store, so rerunning the same call resumes.
     """
     realisations = require_integer("realisations", realisations, 1)
-    root = np.random.SeedSequence(seed)
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     root_seed = int(root.entropy)
     executor = executor if executor is not None else SerialExecutor()
     start = time.perf_counter()
@@ -346,6 +349,8 @@ def run(
     except BaseException:
         for future in remaining:
             future.cancel()
+        if store is not None:
+            store.write_manifest()  # link what is finished; a rerun resumes from there
         raise
     finally:
         bar.close()

@@ -225,7 +225,7 @@ def _turbulent_config(**overrides):
         "gradient_angle": 60.0,
         "diffusion_tensor": (0.1, 0.05),
         "pairs": 300,
-        "pair_separations": gauss_legendre_separations(24),
+        "pair_separations": gauss_legendre_separations(16),
     }
     values.update(overrides)
     return AnisotropyConfig(**values)
@@ -252,7 +252,7 @@ def test_map_and_pair_estimators_agree_within_ensemble_errors():
     pixelisation error and what remains of the realisation ("cosmic") variance 2C_l²/(2l+1) after pairing).  The
     limit is the two-sided Student-t quantile for N-1 degrees of freedom at a family-wise false-alarm probability
     FAMILY_FALSE_ALARM (Bonferroni over every T and l).  l is restricted to l <= nside, well inside both
-    estimators' resolution (the map resolves l <= 2 nside, the 24-node quadrature is exact to degree 47).
+    estimators' resolution (the map resolves l <= 2 nside, the 16-node quadrature is exact to degree 31).
     """
     from scipy import stats
 

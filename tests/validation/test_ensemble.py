@@ -6,6 +6,7 @@ cheap and independent of the physics kernels; ``test_backtrack.py`` runs the rea
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pytest
 
@@ -87,6 +88,8 @@ def test_interrupted_then_resumed_run_equals_uninterrupted_bit_for_bit(tmp_path)
     uninterrupted = run(standin_realisation, STANDIN_CONFIG, 5, 6, store_path=tmp_path / "a.h5", progress=False)
     with pytest.raises(KeyboardInterrupt):
         run(InterruptAfter(2), STANDIN_CONFIG, 5, 6, store_path=tmp_path / "b.h5", progress=False)
+    with h5py.File(tmp_path / "b.h5", "r") as manifest:  # the interrupted store links what finished
+        assert sorted(manifest["realisations"]) == ["000000", "000001"]
     resumed = run(standin_realisation, STANDIN_CONFIG, 5, 6, store_path=tmp_path / "b.h5", progress=False)
     assert resumed.computed == [2, 3, 4, 5]  # the two finished before Ctrl-C were not recomputed
     _assert_identical(uninterrupted, resumed)
