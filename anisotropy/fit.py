@@ -74,6 +74,8 @@ MAX_COVARIANCE_ITERATIONS = 6
 #: minima of the shape parameters)
 START_SCAN_POINTS = 9
 PROFILE_POINTS = 21
+#: the profile is recomputed on a finer grid across the region where Δχ² is below this (beyond 3σ)
+PROFILE_ZOOM_LEVEL = 16.0
 
 
 def anchored_c1() -> float:
@@ -577,9 +579,25 @@ def _start_point(likelihood: Likelihood, covariance) -> np.ndarray:
 
 
 def _profile(likelihood: Likelihood, index: int, best_internal, covariance, best_value, points: int):
-    """Δχ² profile of parameter ``index`` on ``points`` values across its bounds (others re-minimised)."""
+    """Δχ² profile of parameter ``index`` (others re-minimised): ``points`` values across the bounds, then as many
+    again across the region with Δχ² < :data:`PROFILE_ZOOM_LEVEL` if that region spans few coarse cells."""
     parameter = likelihood.parameters[index]
-    grid = np.linspace(*parameter.internal_bounds, points)
+    coarse = np.linspace(*parameter.internal_bounds, points)
+    grid, delta = _profile_on(likelihood, index, best_internal, covariance, best_value, coarse)
+    inside = np.flatnonzero(delta < PROFILE_ZOOM_LEVEL)
+    first, last = max(inside.min() - 1, 0), min(inside.max() + 1, grid.size - 1)
+    if last - first < points // 2:
+        fine = np.linspace(grid[first], grid[last], points)
+        fine_grid, fine_delta = _profile_on(likelihood, index, best_internal, covariance, best_value, fine)
+        grid = np.concatenate((grid, fine_grid))
+        delta = np.concatenate((delta, fine_delta))
+        order = np.argsort(grid)
+        grid, delta = grid[order], delta[order]
+    return grid, delta
+
+
+def _profile_on(likelihood: Likelihood, index: int, best_internal, covariance, best_value, grid):
+    points = grid.size
     others = [i for i in range(len(likelihood.parameters)) if i != index]
     other_bounds = [likelihood.parameters[i].internal_bounds for i in others]
     profile = np.empty(points)

@@ -628,13 +628,20 @@ _GEOMETRY_CACHE: dict = {}
 
 
 def _ring_geometry(nside: int):
-    """z of each HEALPix ring (north to south) and each pixel's ring number (RING ordering)."""
-    if nside not in _GEOMETRY_CACHE:
-        import healpy as hp
+    """z of each HEALPix ring (north to south) and each pixel's ring number (RING ordering).
 
-        theta, _ = hp.pix2ang(nside, np.arange(12 * nside * nside))
-        unique_theta, ring_of_pixel = np.unique(theta, return_inverse=True)
-        _GEOMETRY_CACHE[nside] = (np.cos(unique_theta), ring_of_pixel)
+    Closed form of Górski et al. 2005 (ApJ 622, 759, eqs. 4-5 and 8-9): ring i = 1..4N_side-1 has
+    z = 1 - i²/(3N_side²) and 4i pixels in the north polar cap (i < N_side), z = 4/3 - 2i/(3N_side) and 4N_side
+    pixels in the equatorial belt, and the mirror image in the south.  (No healpy import: it is slow to load.)
+    """
+    if nside not in _GEOMETRY_CACHE:
+        ring = np.arange(1, 4 * nside, dtype=float)
+        northern = np.minimum(ring, 4 * nside - ring)
+        polar = 1.0 - northern**2 / (3.0 * nside * nside)
+        z = np.where(northern < nside, polar, 4.0 / 3.0 - 2.0 * ring / (3.0 * nside))
+        z = np.where((ring > 3 * nside) & (northern < nside), -z, z)
+        counts = np.where(northern < nside, 4 * northern, 4 * nside).astype(int)
+        _GEOMETRY_CACHE[nside] = (z, np.repeat(np.arange(ring.size), counts))
     return _GEOMETRY_CACHE[nside]
 
 

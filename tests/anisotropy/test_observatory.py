@@ -229,3 +229,12 @@ def test_forward_model_rejects_negative_spectra():
     model = ob.ForwardModel(ob.Experiment("full", nside=8, ring_filter=False, lmax=5))
     with pytest.raises(ParameterError, match=r"^cl"):
         model.mean([np.nan, 1.0, -1.0])
+
+
+@pytest.mark.parametrize("nside", [1, 4, 16, 64])
+def test_closed_form_ring_geometry_matches_healpy(nside):
+    z, ring_of_pixel = ob._ring_geometry(nside)
+    theta, _ = hp.pix2ang(nside, np.arange(12 * nside**2))
+    unique_theta, healpy_rings = np.unique(theta, return_inverse=True)
+    np.testing.assert_allclose(z, np.cos(unique_theta), atol=ROUND_OFF)
+    np.testing.assert_array_equal(ring_of_pixel, healpy_rings)
