@@ -146,14 +146,16 @@ def rate_matrix_from_polynomial(rate: sp.Expr, lmax: int, x: sp.Symbol = X) -> s
     :math:`\Gamma_{\ell\ell_0} = -\frac{2\ell_0+1}{2}\int_{-1}^1P_\ell(x)\,k(x)\,\hat L^A\cdot\hat L^B P_{\ell_0}\,dx`
     with :math:`\hat L^A\cdot\hat L^B h = (1-x^2)h''-2xh'` (PHYSICS 4.2); exact rational arithmetic.
     """
-    rate = sp.sympify(rate).subs(x, X)
+    rate = sp.Poly(sp.sympify(rate).subs(x, X), X, domain="QQ")
+    legendre = [sp.Poly(legendre_sympy(ell, X), X, domain="QQ") for ell in range(lmax + 1)]
     matrix = sp.zeros(lmax + 1, lmax + 1)
     for ell0 in range(lmax + 1):
-        p0 = legendre_sympy(ell0, X)
-        operator_on_p0 = (1 - X**2) * sp.diff(p0, X, 2) - 2 * X * sp.diff(p0, X)
+        p0 = legendre[ell0]
+        operator_on_p0 = sp.Poly(1 - X**2, X) * p0.diff(X).diff(X) - sp.Poly(2 * X, X) * p0.diff(X)
         for ell in range(lmax + 1):
-            integrand = sp.expand(-legendre_sympy(ell, X) * rate * operator_on_p0)
-            matrix[ell, ell0] = sp.Rational(2 * ell0 + 1, 2) * sp.integrate(integrand, (X, -1, 1))
+            antiderivative = (-legendre[ell] * rate * operator_on_p0).integrate()
+            integral = antiderivative.eval(1) - antiderivative.eval(-1)
+            matrix[ell, ell0] = sp.Rational(2 * ell0 + 1, 2) * integral
     return matrix
 
 
