@@ -76,6 +76,8 @@ START_SCAN_POINTS = 9
 PROFILE_POINTS = 21
 #: the profile is recomputed on a finer grid across the region where Δχ² is below this (beyond 3σ)
 PROFILE_ZOOM_LEVEL = 16.0
+#: at most this many successive zooms
+PROFILE_ZOOMS = 3
 
 
 def anchored_c1() -> float:
@@ -485,6 +487,7 @@ class FitResult:
     covariance_mode: str
     c1_source: str | None = None
     derived: dict = field(default_factory=dict)
+    derived_ranges: dict = field(default_factory=dict)
     samples: np.ndarray | None = None
     iterations: int = 1
 
@@ -507,6 +510,7 @@ class FitResult:
             "reduced_chi2": self.reduced_chi2,
             "p_value": self.p_value,
             "derived": self.derived,
+            "derived_ranges_over_interval_ends": {name: list(r) for name, r in self.derived_ranges.items()},
             "iterations": self.iterations,
             "ell": self.ell.tolist(),
             "data": self.data.tolist(),
@@ -531,7 +535,11 @@ class FitResult:
             lines.append(f"  {name:>20s} = {value:.4g}   68% profile interval [{low_text}, {high_text}]")
         for name, value in self.derived.items():
             if value is not None:
-                lines.append(f"  {name:>20s} = {value:.4g}   (derived at the best fit)")
+                text = f"  {name:>20s} = {value:.4g}   (derived at the best fit"
+                if name in self.derived_ranges:
+                    low, high = self.derived_ranges[name]
+                    text += f"; {low:.4g}..{high:.4g} over the interval ends"
+                lines.append(text + ")")
         lines.append(f"  chi2/dof = {self.chi2:.2f}/{self.dof} = {self.reduced_chi2:.2f}  (p = {self.p_value:.3g})")
         return "\n".join(lines)
 
@@ -580,19 +588,22 @@ def _start_point(likelihood: Likelihood, covariance) -> np.ndarray:
 
 def _profile(likelihood: Likelihood, index: int, best_internal, covariance, best_value, points: int):
     """Δχ² profile of parameter ``index`` (others re-minimised): ``points`` values across the bounds, then as many
-    again across the region with Δχ² < :data:`PROFILE_ZOOM_LEVEL` if that region spans few coarse cells."""
+    again across the region with Δχ² < :data:`PROFILE_ZOOM_LEVEL` while that region spans few grid cells."""
     parameter = likelihood.parameters[index]
     coarse = np.linspace(*parameter.internal_bounds, points)
     grid, delta = _profile_on(likelihood, index, best_internal, covariance, best_value, coarse)
-    inside = np.flatnonzero(delta < PROFILE_ZOOM_LEVEL)
-    first, last = max(inside.min() - 1, 0), min(inside.max() + 1, grid.size - 1)
-    if last - first < points // 2:
+    for _ in range(PROFILE_ZOOMS):
+        inside = np.flatnonzero(delta < PROFILE_ZOOM_LEVEL)
+        if inside.size == 0:  # narrower than one cell: zoom on the cells around the best fit
+            right = int(np.clip(np.searchsorted(grid, best_internal[index]), 1, grid.size - 1))
+            inside = np.array([right - 1, right])
+        first, last = max(inside.min() - 1, 0), min(inside.max() + 1, grid.size - 1)
+        if last - first >= points // 2:
+            break
         fine = np.linspace(grid[first], grid[last], points)
         fine_grid, fine_delta = _profile_on(likelihood, index, best_internal, covariance, best_value, fine)
-        grid = np.concatenate((grid, fine_grid))
-        delta = np.concatenate((delta, fine_delta))
-        order = np.argsort(grid)
-        grid, delta = grid[order], delta[order]
+        grid, unique = np.unique(np.concatenate((grid, fine_grid)), return_index=True)
+        delta = np.concatenate((delta, fine_delta))[unique]
     return grid, delta
 
 
@@ -707,13 +718,9 @@ def fit(likelihood: Likelihood, *, profile_points: int = PROFILE_POINTS, level: 
                                      bool(low_open), bool(high_open))
         profile_table[parameter.name] = (parameter.from_internal(grid), delta)
     mean = likelihood.mean(best_values)
-    derived_values = {}
+    derived_values, derived_ranges = {}, {}
     if derived:
-        shape_values = {p.name: best_values[p.name] for p in likelihood.model.parameters}
-        try:
-            derived_values = dict(likelihood.model.derived(**shape_values))
-        except (ImportError, ParameterError):
-            derived_values = {}
+        derived_values, derived_ranges = _derived(likelihood, best_values, intervals)
     return FitResult(
         best=best_values,
         intervals=intervals,
@@ -734,8 +741,37 @@ def fit(likelihood: Likelihood, *, profile_points: int = PROFILE_POINTS, level: 
         covariance_mode=likelihood.covariance_mode,
         c1_source=likelihood.c1_source,
         derived=derived_values,
+        derived_ranges=derived_ranges,
         iterations=iterations,
     )
+
+
+def _derived(likelihood: Likelihood, best_values: dict, intervals: dict):
+    """Derived quantities at the best fit, and their range over the ends of the shape parameters' closed intervals
+    (each end with the other parameters at the best fit: a conditional range, not a profile interval)."""
+    model = likelihood.model
+    shape_values = {p.name: best_values[p.name] for p in model.parameters}
+    try:
+        values = dict(model.derived(**shape_values))
+    except (ImportError, ParameterError):
+        return {}, {}
+    if not values:
+        return values, {}
+    samples = {name: [value] for name, value in values.items() if value is not None}
+    for parameter in model.parameters:
+        low, high, open_low, open_high = intervals.get(parameter.name, (np.nan, np.nan, True, True))
+        for end, is_open in ((low, open_low), (high, open_high)):
+            if is_open or not np.isfinite(end):
+                continue
+            try:
+                at_end = model.derived(**{**shape_values, parameter.name: end})
+            except ParameterError:
+                continue
+            for name in samples:
+                if at_end.get(name) is not None:
+                    samples[name].append(at_end[name])
+    ranges = {name: (float(min(found)), float(max(found))) for name, found in samples.items() if len(found) > 1}
+    return values, ranges
 
 
 # ---------------------------------------------------------------------------------------------------- MCMC
@@ -767,7 +803,8 @@ def sample_posterior(likelihood: Likelihood, result: FitResult, *, n_walkers: in
     width = 1e-3 * (bounds[:, 1] - bounds[:, 0])
     start = np.clip(best + width * rng.standard_normal((n_walkers, n_parameters)), bounds[:, 0], bounds[:, 1])
     sampler = emcee.EnsembleSampler(n_walkers, n_parameters, log_probability)
-    sampler._random = np.random.mtrand.RandomState(seed)  # emcee draws its proposals from this legacy generator
+    # emcee draws its proposals from a legacy RandomState; seed it through the public setter
+    sampler.random_state = np.random.RandomState(np.random.SeedSequence(seed).generate_state(1)[0]).get_state()
     sampler.run_mcmc(start, n_steps, progress=False)
     chain = sampler.get_chain(discard=burn, flat=True)
     samples = np.column_stack([p.from_internal(chain[:, i]) for i, p in enumerate(likelihood.parameters)])

@@ -41,7 +41,12 @@ Two implementations of the same estimator:
   :math:`2C_\ell^2/(2\ell+1)`.  The noise term uses :math:`PP^T` in closed form (exact, no truncation of the white
   spectrum).  What it neglects, and the Monte Carlo keeps: pixelisation (anafast's quadrature, the mask edge on
   HEALPix rings, which the harmonic model places midway between the last kept and first excluded ring) and the
-  non-Gaussian tails of :math:`\tilde C_\ell`.  The tests compare both.
+  non-Gaussian tails of :math:`\tilde C_\ell`.  The tests compare both (nside 32, 300 skies: every multipole
+  above ℓ_cut within 4 Monte Carlo standard errors, in mean and in variance).  Measured at the presets' nside 64
+  with 200 skies of the default slab prediction: the means agree within max |z| = 2.1-2.4 over ℓ = ℓ_cut+1..40
+  (rms relative difference 2 %, the Monte Carlo error), the standard deviations to 4-6 % rms (their Monte Carlo
+  error is ≈5 %).  Below ℓ_cut the pseudo-C_ℓ is pure leakage (zero for the least-squares fit) and the pixelised
+  Monte Carlo differs from the harmonic model by ~10 % at nside 16 and ~4 % at nside 32; fits use ℓ > ℓ_cut.
 
 Limitations (documented, not modelled): exposure weighting (IceCube 12 yr weights by the background map; uniform
 exposure in declination is assumed), the iterative likelihood reconstruction of the combined map (modelled as the

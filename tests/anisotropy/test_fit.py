@@ -233,3 +233,17 @@ def test_profile_intervals_have_68_percent_coverage_over_many_injections(normali
     tolerance = 3 * math.sqrt(0.6827 * 0.3173 / n_injections)
     for name, count in covered.items():
         assert abs(count / n_injections - 0.6827) < tolerance, (name, count / n_injections)
+
+
+def test_derived_quantities_are_reported_at_the_best_fit_and_interval_ends():
+    class SlopeWithDerived(F.PowerLawModel):
+        def derived(self, slope):
+            return {"twice_slope": 2.0 * slope}
+
+    experiment = combined_small()
+    model = SlopeWithDerived(lmax=47)
+    data = ob.simulate(2.13e-6 * model.shape(slope=2.5), experiment, 1, seed=12)[0]
+    result = F.fit(F.Likelihood(np.arange(21), data, experiment, model, normalisation="dipole"), profile_points=11)
+    low, high, _, _ = result.intervals["slope"]
+    assert result.derived["twice_slope"] == pytest.approx(2 * result.best["slope"])
+    assert result.derived_ranges["twice_slope"] == pytest.approx((2 * low, 2 * high))

@@ -87,6 +87,18 @@ def test_shot_noise_level_matches_4pi_fsky_squared_over_events():
     assert abs(per_sky.mean() - expected) < Z_MAX * standard_error
 
 
+def test_fsky_corrected_noise_equals_the_all_sky_white_noise_spectrum():
+    # σ² = f_sky N_pix/N per pixel is white noise of all-sky spectrum σ²Ω_pix = 4π f_sky/N; dividing the masked
+    # pseudo-spectrum 4π f_sky²/N by f_sky must give it back
+    events = 1e9
+    experiment = ob.Experiment("noise", nside=16, dec_max=-25.0, ring_filter=False, events=events, lmax=20,
+                               fsky_correction=True)
+    expected = 4 * math.pi * experiment.f_sky / events
+    np.testing.assert_allclose(ob.ForwardModel(experiment).noise, expected, rtol=ALGEBRA)
+    per_sky = ob.simulate(np.zeros(2), experiment, 60, seed=6)[:, 1:].mean(axis=1)
+    assert abs(per_sky.mean() - expected) < Z_MAX * per_sky.std(ddof=1) / math.sqrt(per_sky.size)
+
+
 def test_ring_filter_removes_pure_m0_sky_exactly():
     experiment = ob.Experiment("rings", nside=16, dec_min=-60.0, dec_max=60.0, ring_filter=True)
     lmax = 3 * experiment.nside - 1
