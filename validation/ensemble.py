@@ -23,6 +23,9 @@ Executors (``make_executor``):
 
   (``PBSCluster`` takes the same arguments.)  Workers must have this package installed.
 
+Scripts that use the ``process`` or local ``dask`` executors must guard their entry point with
+``if __name__ == "__main__":`` (spawned workers re-import the main module); ``cr-anisotropy`` does.
+
 Each finished realisation is checkpointed by :class:`validation.store.RealisationStore` before the next result is
 processed; rerunning the same call skips the realisations already stored.
 """
@@ -30,6 +33,7 @@ processed; rerunning the same call skips the realisations already stored.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -136,6 +140,7 @@ class _DaskExecutor(Executor):
                 threads_per_worker=1,
                 processes=processes,
                 dashboard_address=":0",
+                silence_logs=logging.ERROR,  # worker start/stop chatter would drown the progress bar
                 **environment,
             )
             self._client = Client(self._cluster)
@@ -333,9 +338,16 @@ def run(
         bar.update(1)
 
     def finish_done():
+        # checkpoint every finished success before re-raising the first failure, so a rerun loses nothing
+        failure = None
         for future in sorted((f for f in remaining if f.done()), key=futures.__getitem__):
             remaining.discard(future)
-            finish(future)
+            try:
+                finish(future)
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
     try:
         for index in pending:

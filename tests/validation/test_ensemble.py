@@ -104,12 +104,21 @@ def test_extending_an_ensemble_reuses_stored_realisations(tmp_path):
     _assert_identical(extended, fresh)
 
 
-def test_realisation_errors_propagate_and_keep_finished_checkpoints(tmp_path):
-    def failing(config, seed):
+def failing_for_odd_indices(config, seed):
+    """The stand-in, except that realisations with an odd index fail."""
+    if seed.spawn_key[-1] % 2:
         raise RuntimeError("kernel failed")
+    return standin_realisation(config, seed)
 
+
+def test_realisation_errors_propagate_and_keep_finished_checkpoints(tmp_path):
     with pytest.raises(RuntimeError, match="kernel failed"):
-        run(failing, STANDIN_CONFIG, 5, 2, store_path=tmp_path / "f.h5", progress=False)
+        run(failing_for_odd_indices, STANDIN_CONFIG, 5, 4, store_path=tmp_path / "f.h5", progress=False)
+    # the serial executor finishes each task inside submit: realisation 0 is checkpointed before 1 fails, and
+    # nothing is submitted after the failure
+    from validation.store import RealisationStore
+
+    assert RealisationStore(tmp_path / "f.h5", STANDIN_CONFIG, 5).completed() == [0]
 
 
 @pytest.mark.parametrize(
