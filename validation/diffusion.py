@@ -81,6 +81,13 @@ def running_coefficient(abscissa, mean_squared) -> np.ndarray:
     return 0.5 * mean_squared / abscissa * slope
 
 
+def _running_or_nan(abscissa, mean_squared):
+    # a schedule shorter than two whole steps has a single output: no derivative
+    if abscissa.size < 2:
+        return np.full(abscissa.size, np.nan)
+    return running_coefficient(abscissa, mean_squared)
+
+
 def mean_free_path(kappa):
     r"""Mean free path :math:`\lambda = 3\kappa/c` in :math:`L_c` for :math:`\kappa` in :math:`cL_c` (``DESIGN.md``)."""
     return 3.0 * np.asarray(kappa, dtype=float)
@@ -149,7 +156,8 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
         ``times`` (n,) :math:`ct/L_c` of the outputs (whole Boris steps, :meth:`DiffusionConfig.output_steps`);
         ``msd_parallel`` :math:`\langle\Delta z^2\rangle`, ``msd_perp`` :math:`\langle\Delta r_\perp^2\rangle`,
         ``mean_dz`` :math:`\langle\Delta z\rangle` (n,) in :math:`L_c^2`, :math:`L_c`;
-        ``d_parallel``, ``d_perp`` (n,) running coefficients in :math:`cL_c` (:func:`running_coefficient`);
+        ``d_parallel``, ``d_perp`` (n,) running coefficients in :math:`cL_c` (:func:`running_coefficient`; NaN
+        if the schedule has a single output);
         ``dt`` the Boris step; ``particle_steps`` total particle steps.  With ``config.fieldlines > 0`` also
         ``fieldline_length`` (m,) arc lengths :math:`s/L_c`, ``fieldline_mean_dz`` :math:`\langle\Delta z\rangle(s)`,
         ``fieldline_msd_parallel`` :math:`\langle\Delta z^2\rangle(s)`, ``fieldline_msd_perp``
@@ -172,8 +180,8 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
         "msd_parallel": moments[0],
         "msd_perp": moments[1],
         "mean_dz": moments[2],
-        "d_parallel": running_coefficient(times, moments[0]),
-        "d_perp": running_coefficient(times, moments[1]),
+        "d_parallel": _running_or_nan(times, moments[0]),
+        "d_perp": _running_or_nan(times, moments[1]),
         "dt": np.float64(dt),
         "particle_steps": np.int64(config.particles) * np.int64(steps[-1]),
     }
@@ -191,7 +199,7 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
                 "fieldline_mean_dz": mean_dz,
                 "fieldline_msd_parallel": line[1],
                 "fieldline_msd_perp": line[2],
-                "d_fieldline": running_coefficient(mean_dz, line[2]) if increasing else np.full(lengths.size, np.nan),
+                "d_fieldline": _running_or_nan(mean_dz, line[2]) if increasing else np.full(lengths.size, np.nan),
                 "fieldline_step": np.float64(ds),
             }
         )

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.integrate import quad
 
 from anisotropy import transport
 from anisotropy.errors import ParameterError
@@ -115,7 +116,9 @@ def test_high_rigidity_mean_free_path_tends_to_four_rg_squared_over_lc():
     i.e. 4D = L_c/(2ρ²).  Diffusion on the sphere: <p̂(0)·p̂(s)> = exp(-2Ds), so λ = 3κ/c = 1/(2D) = 4ρ² L_c.
     With the one-sided L_c (≈ L_max/10) the same physics reads λ = 2 r_g²/L_c^(one-sided).
 
-    Measured (r = 0.1, 256 modes per decade, 3 × 700 particles, t = 5λ): λ/(4ρ²L_c) = see assertion.
+    Measured (ρ = 10, L_min/L_max = 0.1, 256 modes per decade, 3 × 700 particles, t = 5λ):
+    λ/(4ρ²L_c) = 1.156 ± 0.013 (the one-sided convention would give ≈ 2.3): the DESIGN two-sided L_c is the one
+    for which λ ≈ 4r_g²/L_c; the 16% excess is the upward bias of a finite set of plane waves noted in DESIGN.md.
     """
     reduced_rigidity = 10.0
     turbulence = TurbulenceConfig(eta=1.0, lmin_over_lmax=0.1, modes_per_decade=256)
@@ -143,30 +146,48 @@ def test_high_rigidity_mean_free_path_tends_to_four_rg_squared_over_lc():
     measured = np.mean(per_realisation)
     error = np.std(per_realisation, ddof=1) / math.sqrt(len(per_realisation))
     print(f"lambda/(4 rho^2 Lc_modes) = {measured / guess:.3f} +- {error / guess:.3f}")
-    # tolerance: statistics (N_SIGMA errors) plus 15% for the finite L_max/r_g = 0.4 and discrete-mode corrections
+    # tolerance: statistics (N_SIGMA errors) plus 15% for the discrete-mode bias (DESIGN.md: "tens of percent")
+    # and the finite L_max/r_g = 0.4; a factor-2 convention error (one-sided L_c) would fail by far
     assert abs(measured / guess - 1.0) < N_SIGMA * error / guess + 0.15
 
 
 @pytest.mark.slow
-def test_slab_parallel_diffusion_at_small_eta_matches_qlt():
-    """κ_∥ in slab turbulence with η = 0.05, r_g/L_c = 0.1 vs slab QLT (PHYSICS 4.6c, anisotropy.transport)."""
+def test_slab_parallel_diffusion_at_small_eta_lies_between_qlt_with_and_without_the_resonance_gap():
+    r"""κ_∥ in slab turbulence, η = 0.05, r_g/L_c = 0.1, vs slab QLT (PHYSICS 4.6c, anisotropy.transport).
+
+    QLT's κ_∥ = (v²/8)∫(1-μ²)²/D_μμ dμ is dominated by small |μ| (D_μμ ∝ |μ|^{2/3}): here 49% of it comes from
+    |μ| < μ_gap = 1/(k_max r_g0) = 0.074, where the discrete spectrum has no resonant mode and scattering through
+    90° is nonlinear.  So QLT is not a sharp prediction: the expectation is bracketed by QLT restricted to
+    |μ| > μ_gap (crossing the gap costs no time; lower end) and full QLT (the gap filled by the continuum
+    resonance; upper end).  Measured (4 × 500 particles, t = 10 τ_s): κ_sim/κ_QLT = 0.62 ± 0.03.
+    """
     eta, reduced_rigidity, ratio = 0.05, 0.1, 1e-2
     kappa_qlt = transport.parallel_diffusion(reduced_rigidity, eta, lmin_over_lmax=ratio)
     closed = transport.parallel_diffusion(reduced_rigidity, eta, lmin_over_lmax=ratio, method="closed_form")
     assert kappa_qlt == pytest.approx(closed, rel=1e-8)  # the 27/(7π) closed form vs the μ integral
+    k_max = 2.0 * math.pi / TurbulenceConfig(lmin_over_lmax=ratio).l_min
+    mu_gap = math.sqrt(1.0 - eta) / (k_max * reduced_rigidity)
+
+    def integrand(mu):
+        # (v²/8)(1-μ²)²/D_μμ in c L_c, with D_μμ = (D_μμ/Ω)·Ω and Ω = c/r_g
+        rate = transport.pitch_angle_diffusion(mu, reduced_rigidity, eta, lmin_over_lmax=ratio) / reduced_rigidity
+        return (1.0 - mu**2) ** 2 / rate / 8.0
+
+    kappa_outside_gap = 2.0 * quad(integrand, mu_gap, 1.0, epsrel=1e-10)[0]
     config = DiffusionConfig(
         turbulence=TurbulenceConfig(kind="slab", eta=eta, lmin_over_lmax=ratio, modes_per_decade=256),
         reduced_rigidity=reduced_rigidity,
         particles=500,
-        time=10.0 * 3.0 * kappa_qlt,  # ten scattering times τ_s = 3κ/c
+        time=10.0 * 3.0 * kappa_qlt,  # ten QLT scattering times τ_s = 3κ/c
         n_times=12,
     )
     ensemble = _ensemble(config, 4)
     kappa = ensemble["d_parallel"][:, -1]
     measured, error = kappa.mean(), kappa.std(ddof=1) / math.sqrt(kappa.size)
-    print(f"kappa_par sim = {measured:.3f} +- {error:.3f}, QLT = {kappa_qlt:.3f}")
-    # QLT at δB²/B0² = 0.053 is accurate to O(10-20%) (resonance gap at |μ| < 1/(k_max r_g0) = 0.08, finite t)
-    assert abs(measured / kappa_qlt - 1.0) < N_SIGMA * error / kappa_qlt + 0.25
+    print(
+        f"kappa_par sim = {measured:.3f} +- {error:.3f}, QLT = {kappa_qlt:.3f}, QLT outside gap {kappa_outside_gap:.3f}"
+    )
+    assert kappa_outside_gap - N_SIGMA * error < measured < kappa_qlt + N_SIGMA * error
 
 
 @pytest.mark.slow
