@@ -48,10 +48,12 @@ __all__ = ["TRUNCATION_RTOL", "column_weights", "default_quadrature_nodes", "leg
 #: below half the double-precision epsilon, so truncating changes Γ by less than rounding the kept terms does.
 TRUNCATION_RTOL = 1e-17
 
-#: Gauss-Legendre nodes per multipole for rates with a kink at x = 1 (``PairRate.smooth`` false).  The quadrature
-#: error of an endpoint singularity :math:`(1-x)^{\beta/2}` falls like :math:`n^{-2-\beta}`; with
-#: :math:`n = 4(\ell_\max+1)` the 3j/quadrature difference for :math:`k\propto-((1-x)/2)^{1/3}` is ~1e-9 of the
-#: column scale at ℓmax = 400 (measured; PHYSICS 4.2 [S] suggests n ≳ 4 ℓmax).  Pass ``n_nodes`` for more.
+#: Gauss-Legendre nodes per multipole for rates with a kink at x = 1 (``PairRate.smooth`` false; PHYSICS 4.2 [S]
+#: suggests n ≳ 4 ℓmax).  The error of an endpoint singularity :math:`(1-x)^{\beta/2}` falls like :math:`n^{-2-\beta}`
+#: or faster: measured against 16 nodes per multipole, the largest error relative to its column's largest entry is
+#: 3.5e-6 (ℓmax = 100) and 3.6e-7 (ℓmax = 400) for :math:`k\propto-((1-x)/2)^{1/3}`, 3.4e-8 for
+#: :math:`-((1-x)/2)^{1/2}` at ℓmax = 400 (8 nodes per multipole: 4.6e-8 and 3.5e-9), far below the ℓmax truncation
+#: effect on C_ℓ.  Pass ``n_nodes`` for more.
 NONSMOOTH_NODES_PER_MULTIPOLE = 4
 
 #: Node chunk for the quadrature form: bounds the Legendre table at (ℓmax+1) × chunk doubles.
