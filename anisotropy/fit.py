@@ -21,8 +21,10 @@ with free :math:`r_g/L_c`, η and optionally the pair-time prefactor; Ωτ_s rep
 the one observed sky, PHYSICS sect. 7, plus shot noise, through the filters), optionally plus the data's own
 errors (systematics).  ``covariance="fixed"`` (default) evaluates Σ at the current best fit and iterates until the
 fit is stable (the usual practice: χ² keeps its meaning, no bias from the ln det term); ``"model"`` lets Σ vary
-with the parameters.  Intervals are profile-likelihood intervals :math:`\Delta\chi^2 \le` 1 (68.3 %) with the final
-fixed Σ; optional MCMC with ``emcee`` (flat priors in the internal coordinates within the bounds).
+with the parameters.  Intervals are profile-likelihood intervals :math:`\Delta(-2\ln L) \le 1` (68.3 %, Wilks):
+of χ² with the final Σ in ``"fixed"`` mode, of χ² + ln det Σ(θ) in ``"model"`` mode; if a profile finds a lower
+value than the optimiser, the fit restarts from there.  Optional MCMC with ``emcee`` (flat priors in the internal
+coordinates within the bounds, Σ at the best fit).
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ PROFILE_POINTS = 21
 PROFILE_ZOOM_LEVEL = 16.0
 #: at most this many successive zooms
 PROFILE_ZOOMS = 3
+#: a profile point whose χ² is lower than the best fit's by more than this restarts the fit from it
+PROFILE_IMPROVEMENT = 1e-2
+MAX_RESTARTS = 2
 
 
 def anchored_c1() -> float:
@@ -109,7 +114,8 @@ class Parameter:
         return np.log10(value) if self.log else np.asarray(value, dtype=float)
 
     def from_internal(self, value):
-        return 10.0 ** np.asarray(value, dtype=float) if self.log else np.asarray(value, dtype=float)
+        value = 10.0 ** np.asarray(value, dtype=float) if self.log else np.asarray(value, dtype=float)
+        return np.clip(value, self.low, self.high)  # 10**log10(high) may exceed high by one ulp
 
     @property
     def internal_bounds(self) -> tuple[float, float]:
@@ -586,12 +592,12 @@ def _start_point(likelihood: Likelihood, covariance) -> np.ndarray:
     return likelihood.internal(start)
 
 
-def _profile(likelihood: Likelihood, index: int, best_internal, covariance, best_value, points: int):
+def _profile(likelihood: Likelihood, index: int, best_internal, score, best_value, points: int):
     """Δχ² profile of parameter ``index`` (others re-minimised): ``points`` values across the bounds, then as many
     again across the region with Δχ² < :data:`PROFILE_ZOOM_LEVEL` while that region spans few grid cells."""
     parameter = likelihood.parameters[index]
     coarse = np.linspace(*parameter.internal_bounds, points)
-    grid, delta = _profile_on(likelihood, index, best_internal, covariance, best_value, coarse)
+    grid, delta, vectors = _profile_on(likelihood, index, best_internal, score, best_value, coarse)
     for _ in range(PROFILE_ZOOMS):
         inside = np.flatnonzero(delta < PROFILE_ZOOM_LEVEL)
         if inside.size == 0:  # narrower than one cell: zoom on the cells around the best fit
@@ -601,17 +607,19 @@ def _profile(likelihood: Likelihood, index: int, best_internal, covariance, best
         if last - first >= points // 2:
             break
         fine = np.linspace(grid[first], grid[last], points)
-        fine_grid, fine_delta = _profile_on(likelihood, index, best_internal, covariance, best_value, fine)
+        fine_grid, fine_delta, fine_vectors = _profile_on(likelihood, index, best_internal, score, best_value, fine)
         grid, unique = np.unique(np.concatenate((grid, fine_grid)), return_index=True)
         delta = np.concatenate((delta, fine_delta))[unique]
-    return grid, delta
+        vectors = np.concatenate((vectors, fine_vectors))[unique]
+    return grid, delta, vectors
 
 
-def _profile_on(likelihood: Likelihood, index: int, best_internal, covariance, best_value, grid):
+def _profile_on(likelihood: Likelihood, index: int, best_internal, score, best_value, grid):
     points = grid.size
     others = [i for i in range(len(likelihood.parameters)) if i != index]
     other_bounds = [likelihood.parameters[i].internal_bounds for i in others]
     profile = np.empty(points)
+    vectors = np.empty((points, len(likelihood.parameters)))
     # walk outwards from the best fit so each minimisation starts next to its solution
     order = np.argsort(np.abs(grid - best_internal[index]))
     starts = {}
@@ -623,18 +631,20 @@ def _profile_on(likelihood: Likelihood, index: int, best_internal, covariance, b
             full = np.empty(len(likelihood.parameters))
             full[index] = fixed
             full[others] = free
-            return likelihood.chi2(likelihood.values(full), covariance)
+            return score(likelihood.values(full))
 
         if others:
             result = _minimise(objective, start, other_bounds)
             profile[position], starts[position] = result.fun, result.x
         else:
             profile[position], starts[position] = objective(np.empty(0)), np.empty(0)
-    return grid, profile - best_value
+        vectors[position, index] = grid[position]
+        vectors[position, others] = starts[position]
+    return grid, profile - best_value, vectors
 
 
 def _interval(grid, delta, best_internal, level, refine):
-    """Crossings of Δχ² = level on each side of the best fit (linear interpolation refined by ``refine``)."""
+    """Crossings of Δχ² = level on each side of the best fit: bracketed on the grid, located by ``refine``."""
     below = grid <= best_internal
     above = grid >= best_internal
     low_open = high_open = False
@@ -655,6 +665,64 @@ def _interval(grid, delta, best_internal, level, refine):
     return low, high, low_open, high_open
 
 
+def _best_fit(likelihood: Likelihood, start, bounds):
+    """Minimise from ``start``: -2 ln L with Σ(θ), or χ² with Σ held at the current best fit and iterated."""
+    if likelihood.covariance_mode == "model":
+        result = _minimise(lambda u: likelihood.neg2_log_like(likelihood.values(u)), start, bounds)
+        return result.x, likelihood.covariance(likelihood.values(result.x)), 1
+    best_internal, iterations = np.asarray(start, dtype=float), 0
+    for iterations in range(1, MAX_COVARIANCE_ITERATIONS + 1):
+        covariance = likelihood.covariance(likelihood.values(best_internal))
+        result = _minimise(lambda u, cov=covariance: likelihood.chi2(likelihood.values(u), cov), best_internal,
+                           bounds)
+        step = np.abs(result.x - best_internal)
+        best_internal = result.x
+        if iterations > 1 and np.all(step <= COVARIANCE_ITERATION_TOLERANCE):
+            break
+    return best_internal, likelihood.covariance(likelihood.values(best_internal)), iterations
+
+
+def _intervals(likelihood: Likelihood, best_internal, score, best_score, profiles: bool, points: int, level: float,
+               allow_restart: bool):
+    """Profile intervals of every parameter for the objective ``score`` (χ² or -2 ln L); with ``allow_restart``,
+    return early with the point of a profile that beats the best fit."""
+    intervals, table = {}, {}
+    for index, parameter in enumerate(likelihood.parameters):
+        if not profiles:
+            intervals[parameter.name] = (np.nan, np.nan, False, False)
+            continue
+        grid, delta, vectors = _profile(likelihood, index, best_internal, score, best_score, points)
+        if allow_restart and np.min(delta) < -PROFILE_IMPROVEMENT:
+            return intervals, table, vectors[int(np.argmin(delta))]
+        others = [i for i in range(len(likelihood.parameters)) if i != index]
+        other_bounds = [likelihood.parameters[i].internal_bounds for i in others]
+
+        def crossing(u, index=index, others=others, other_bounds=other_bounds):
+            full = best_internal.copy()
+            full[index] = u
+            if not others:
+                return score(likelihood.values(full)) - best_score - level
+
+            def objective(free):
+                trial = full.copy()
+                trial[others] = free
+                return score(likelihood.values(trial))
+
+            return _minimise(objective, best_internal[others], other_bounds).fun - best_score - level
+
+        def refine(a, b, crossing=crossing):
+            try:
+                return optimize.brentq(crossing, a, b, xtol=1e-5)
+            except ValueError:  # no sign change (a non-monotonic profile): the middle of the bracket
+                return 0.5 * (a + b)
+
+        low, high, low_open, high_open = _interval(grid, delta, best_internal[index], level, refine)
+        intervals[parameter.name] = (float(parameter.from_internal(low)), float(parameter.from_internal(high)),
+                                     bool(low_open), bool(high_open))
+        table[parameter.name] = (parameter.from_internal(grid), delta)
+    return intervals, table, None
+
+
 def fit(likelihood: Likelihood, *, profile_points: int = PROFILE_POINTS, level: float = DELTA_CHI2_68,
         profiles: bool = True, derived: bool = True) -> FitResult:
     """Best fit, profile-likelihood intervals (Δχ² ≤ ``level``) and χ²/dof of ``likelihood``."""
@@ -664,59 +732,21 @@ def fit(likelihood: Likelihood, *, profile_points: int = PROFILE_POINTS, level: 
     start = _start_point(likelihood, likelihood.covariance(likelihood.values(likelihood.internal(defaults))))
     # second pass with the covariance at the first pass's best point: the amplitude of Σ follows the data
     start = _start_point(likelihood, likelihood.covariance(likelihood.values(start)))
-    iterations = 0
-    if likelihood.covariance_mode == "model":
-        result = _minimise(lambda u: likelihood.neg2_log_like(likelihood.values(u)), start, bounds)
-        best_internal = result.x
-        covariance = likelihood.covariance(likelihood.values(best_internal))
-        iterations = 1
-    else:
-        best_internal = start
-        for iterations in range(1, MAX_COVARIANCE_ITERATIONS + 1):
-            covariance = likelihood.covariance(likelihood.values(best_internal))
-            result = _minimise(lambda u, cov=covariance: likelihood.chi2(likelihood.values(u), cov),
-                               best_internal, bounds)
-            step = np.abs(result.x - best_internal)
-            best_internal = result.x
-            if iterations > 1 and np.all(step <= COVARIANCE_ITERATION_TOLERANCE):
-                break
-        covariance = likelihood.covariance(likelihood.values(best_internal))
-    best_values = likelihood.values(best_internal)
-    chi2 = likelihood.chi2(best_values, covariance)
+    for _attempt in range(MAX_RESTARTS + 1):
+        best_internal, covariance, iterations = _best_fit(likelihood, start, bounds)
+        best_values = likelihood.values(best_internal)
+        chi2 = likelihood.chi2(best_values, covariance)
+        if likelihood.covariance_mode == "model":
+            score = likelihood.neg2_log_like
+        else:
+            def score(values, covariance=covariance):
+                return likelihood.chi2(values, covariance)
+        intervals, profile_table, better = _intervals(likelihood, best_internal, score, score(best_values), profiles,
+                                                      profile_points, level, _attempt < MAX_RESTARTS)
+        if better is None:
+            break
+        start = better  # a profile found a lower χ² than the optimiser: start again from there
     dof = likelihood.ell.size - len(likelihood.parameters)
-    intervals, profile_table = {}, {}
-    for index, parameter in enumerate(likelihood.parameters):
-        if not profiles:
-            intervals[parameter.name] = (np.nan, np.nan, False, False)
-            continue
-        grid, delta = _profile(likelihood, index, best_internal, covariance, chi2, profile_points)
-
-        def refine(a, b, index=index):
-            def crossing(u):
-                others = [i for i in range(len(likelihood.parameters)) if i != index]
-                full = best_internal.copy()
-                full[index] = u
-                if others:
-                    def objective(free):
-                        trial = full.copy()
-                        trial[others] = free
-                        return likelihood.chi2(likelihood.values(trial), covariance)
-
-                    value = _minimise(objective, best_internal[others],
-                                      [likelihood.parameters[i].internal_bounds for i in others]).fun
-                else:
-                    value = likelihood.chi2(likelihood.values(full), covariance)
-                return value - chi2 - level
-
-            try:
-                return optimize.brentq(crossing, a, b, xtol=1e-5)
-            except ValueError:
-                return 0.5 * (a + b)
-
-        low, high, low_open, high_open = _interval(grid, delta, best_internal[index], level, refine)
-        intervals[parameter.name] = (float(parameter.from_internal(low)), float(parameter.from_internal(high)),
-                                     bool(low_open), bool(high_open))
-        profile_table[parameter.name] = (parameter.from_internal(grid), delta)
     mean = likelihood.mean(best_values)
     derived_values, derived_ranges = {}, {}
     if derived:
