@@ -87,6 +87,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"cr-anisotropy {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`: not an error of the run
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
