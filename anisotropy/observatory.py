@@ -420,45 +420,6 @@ def _build_presets() -> dict[str, Experiment]:
     return {preset.name: preset for preset in (icecube_12yr, icecube_6yr, hawc, combined, combined_full)}
 
 
-class _Presets(dict):
-    """Presets built on first use (they read the bundled anchors)."""
-
-    def _ensure(self):
-        if not dict.__len__(self):
-            self.update(_build_presets())
-
-    def __getitem__(self, key):
-        self._ensure()
-        return dict.__getitem__(self, key)
-
-    def __contains__(self, key):
-        self._ensure()
-        return dict.__contains__(self, key)
-
-    def __iter__(self):
-        self._ensure()
-        return dict.__iter__(self)
-
-    def __len__(self):
-        self._ensure()
-        return dict.__len__(self)
-
-    def keys(self):
-        self._ensure()
-        return dict.keys(self)
-
-    def values(self):
-        self._ensure()
-        return dict.values(self)
-
-    def items(self):
-        self._ensure()
-        return dict.items(self)
-
-
-PRESETS: dict[str, Experiment] = _Presets()
-
-
 def get_experiment(name) -> Experiment:
     """A preset by name (case-insensitive), or ``name`` itself if it already is an :class:`Experiment`."""
     if isinstance(name, Experiment):
@@ -844,3 +805,8 @@ def monte_carlo(cl, experiment, n_sims: int = DEFAULT_N_SIMS, seed=0, *, anafast
     )
     _MC_CACHE[key] = result
     return result
+
+
+#: the experiment presets by name (numbers read from the bundled anchors; provenance in each preset); built
+#: last because the geometry helpers above are needed
+PRESETS: dict[str, Experiment] = _build_presets()
