@@ -32,12 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the preset's HEALPix nside (power of 2; lower is faster)")
     theory = parser.add_argument_group("theory")
     theory.add_argument("--model", choices=MODELS, default="turbulence",
-                        help="turbulence: predict_cl with free r_g/L_c and eta; toy: PHYSICS sect. 8 with free "
-                        "kappa_c; powerlaw: C_l/C_1 = l^-slope (default %(default)s)")
+                        help="turbulence: predict_cl with free r_g/L_c (and eta for slab); toy: PHYSICS sect. 8 "
+                        "with free kappa_c; powerlaw: C_l/C_1 = l^-slope (default %(default)s)")
     theory.add_argument("--energy", type=number("energy", 0.0, None, low_open=True), default=None,
                         help="energy in TeV for the turbulence model, > 0 (default: the spectrum's energy_tev)")
-    theory.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True), default=3.0,
-                        help="total field in microgauss for the turbulence model, > 0 (default %(default)g)")
+    theory.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True), default=None,
+                        help="total field in microgauss for the turbulence model, > 0 (default: that of "
+                        "cr-anisotropy predict)")
     theory.add_argument("--turbulence", choices=("slab", "isotropic"), default="slab",
                         help="pair-rate model of the turbulence model (default %(default)s)")
     theory.add_argument("--free-prefactor", action="store_true",
@@ -91,10 +92,11 @@ def _model(args, spectrum, lmax: int, cache_dir: Path):
         key = f"toy_lmax{lmax}"
     else:
         energy = args.energy if args.energy is not None else spectrum.energy_tev
-        free = ("reduced_rigidity", "eta") + (("pair_time_prefactor",) if args.free_prefactor else ())
+        free = ("reduced_rigidity",) + (("eta",) if args.turbulence == "slab" else ())
+        free += ("pair_time_prefactor",) if args.free_prefactor else ()
         exact = fitting.TurbulenceModel(lmax=lmax, energy=energy, b_rms=args.b_rms, model=args.turbulence,
                                         free=free)
-        key = f"turbulence_{args.turbulence}_E{energy:g}_B{args.b_rms:g}_{'-'.join(free)}_lmax{lmax}"
+        key = f"turbulence_{args.turbulence}_E{exact.energy:g}_B{exact.b_rms:g}_{'-'.join(free)}_lmax{lmax}"
     cache = cache_dir / f"{key}_n{args.grid_points}.npz"
     model = fitting.InterpolatedModel(exact, points=args.grid_points, cache=cache)
     return model, model.interpolation_error(max_points=INTERPOLATION_CHECKS)

@@ -207,8 +207,8 @@ class ToyModel(Model):
 
 
 class TurbulenceModel(Model):
-    r""":func:`anisotropy.predict_cl` at fixed energy and field with free reduced rigidity, turbulence level and
-    (optionally) the pair-time prefactor.
+    r""":func:`anisotropy.predict_cl` at fixed energy and field (defaults: those of :mod:`anisotropy.predict`) with
+    free reduced rigidity, turbulence level (slab only) and optionally the pair-time prefactor.
 
     ``reduced_rigidity`` :math:`r_g/L_c` sets :math:`L_c = r_g(E, B_\mathrm{tot})/(r_g/L_c)`; the dipole amplitude
     cancels in the shape.  :meth:`derived` returns :math:`\Omega\tau_s` and :math:`L_c` from the prediction.
@@ -223,12 +223,22 @@ class TurbulenceModel(Model):
         "pair_time_prefactor": (0.1, 10.0, 1.0, True, "pair-time prefactor a"),
     }
 
-    def __init__(self, lmax: int, energy: float = 10.0, b_rms: float = 3.0, model: str = "slab",
-                 free=("reduced_rigidity", "eta"), fixed: dict | None = None, bounds: dict | None = None):
+    def __init__(self, lmax: int, energy: float | None = None, b_rms: float | None = None, model: str = "slab",
+                 free=None, fixed: dict | None = None, bounds: dict | None = None):
+        from . import predict
+
         self.lmax = require_integer("lmax", lmax, 2)
-        self.energy = require_range("energy", energy, 0.0, None, low_open=True)
-        self.b_rms = require_range("b_rms", b_rms, 0.0, None, low_open=True)
+        self.energy = require_range("energy", predict.DEFAULT_ENERGY if energy is None else energy, 0.0, None,
+                                    low_open=True)
+        self.b_rms = require_range("b_rms", predict.DEFAULT_B_RMS if b_rms is None else b_rms, 0.0, None,
+                                   low_open=True)
+        if model not in predict.MODELS:
+            raise ParameterError("model", f"must be one of {', '.join(predict.MODELS)}, got {model!r}")
         self.model = model
+        if free is None:
+            free = ("reduced_rigidity", "eta") if model == "slab" else ("reduced_rigidity",)
+        if model == "isotropic" and "eta" in free:
+            raise ParameterError("free", "eta is not a parameter of the isotropic model (B0 = 0)")
         self.fixed = dict(fixed or {})
         bounds = {**self.DEFAULT_BOUNDS, **(bounds or {})}
         for name in free:

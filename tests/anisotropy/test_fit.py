@@ -249,3 +249,11 @@ def test_derived_quantities_are_reported_at_the_best_fit_and_interval_ends():
     low, high, _, _ = result.intervals["slope"]
     assert result.derived["twice_slope"] == pytest.approx(2 * result.best["slope"])
     assert result.derived_ranges["twice_slope"] == pytest.approx((2 * low, 2 * high))
+
+
+def test_isotropic_turbulence_has_no_turbulence_level_parameter():
+    assert F.TurbulenceModel(lmax=10, model="isotropic").names == ("reduced_rigidity",)
+    with pytest.raises(ParameterError, match=r"^free"):
+        F.TurbulenceModel(lmax=10, model="isotropic", free=("reduced_rigidity", "eta"))
+    with pytest.raises(ParameterError, match=r"^model"):
+        F.TurbulenceModel(lmax=10, model="kolmogorov")
