@@ -41,6 +41,21 @@ evaluated exactly (no Monte Carlo, no interpolation) on the discrete modes of
    :math:`\sin(kr)/(kr) = \langle e^{ik\hat q\cdot\mathbf r}\rangle_{\hat q}` turns eq. (4.7) into the
    average of :math:`E(\hat q\cdot\hat A)E^*(\hat q\cdot\hat B)` over :math:`\hat q`, which is the slab
    orientation average with :math:`\hat z\to\hat q`.
+
+Properties (tested or measured; see ``tests/anisotropy/test_pair_rates.py``)
+--------------------------------------------------------------------------
+* Coherent limit :math:`T\to0`: :math:`\tilde c(x)\to(\delta\Omega^2/3)T^2` for every x, so the pair
+  difference starts at :math:`\kappa(x)\to-(\delta\Omega^2/36)\,\rho^2\langle k^2\rangle(1-x)\,T^4` (smooth
+  field below :math:`L_\min`), not :math:`\propto T^2` as PHYSICS 4.4 reads for :math:`\tilde c`.
+* Markov limit :math:`T\to\infty`: :math:`\tilde c(1)/T\to2D_s`; for slab :math:`D_s =
+  \frac23\langle D_{\mu\mu}/(1-\mu^2)\rangle_\mu` of slab QLT (the 1/3 isotropisation of PHYSICS 4.2).
+* Near :math:`x = 1`: :math:`-k\propto\theta^2` (analytic) where the pair separation :math:`\rho T\theta` is below
+  :math:`L_\min`; in the resolved Kolmogorov range the measured local exponent is :math:`\beta\approx1.5`-:math:`1.7`
+  (slab and isotropic), consistent with :math:`\beta = 2/3 + 1 = 5/3` for frozen turbulence crossed ballistically
+  (the time integral along the pair adds one power to the structure-function exponent 2/3), not the
+  :math:`\beta\approx2/3` estimated in PHYSICS 4.6.  Hence :math:`C_\ell\propto\ell^{\beta-4}\approx\ell^{-7/3}`.
+* Cost: the series length is :math:`\approx k_\max r_g\,\Omega\Delta T`; it is capped at
+  :data:`MAX_SERIES_LENGTH` (memory ~ modes × length × 32 bytes).
 """
 
 from __future__ import annotations
@@ -58,6 +73,7 @@ from .spectrum import kolmogorov_modes
 
 __all__ = [
     "DEFAULT_PAIR_TIME_PREFACTOR",
+    "MAX_SERIES_LENGTH",
     "PairRate",
     "pair_correlation_coefficients",
     "self_correlation",
@@ -75,6 +91,9 @@ DEFAULT_MODES_PER_DECADE = 256
 
 #: multipoles projected per BLAS block in pair_correlation_coefficients (memory ~ nodes × block doubles)
 _MULTIPOLE_BLOCK = 128
+
+#: largest Legendre series of the physical models (k_max r_g ΩΔT beyond ~16000 would need GBs of memory)
+MAX_SERIES_LENGTH = 16384
 
 #: Gauss-Legendre node counts are rounded up to a multiple of this, so that the cached rules are reused
 _NODE_QUANTUM = 64
@@ -440,6 +459,12 @@ def pair_correlation_coefficients(scaled_wavenumbers, power_fraction, pair_time:
     if lmax is None:
         lmax = series_length(float(np.abs(scaled[-1])) * pair_time)
     lmax = require_integer("lmax", lmax, 0)
+    if lmax > MAX_SERIES_LENGTH:
+        raise ParameterError(
+            "lmin_over_lmax",
+            f"k_max r_g ΩΔT = {float(np.abs(scaled[-1])) * pair_time:.3g} needs a Legendre series of {lmax} terms "
+            f"(> {MAX_SERIES_LENGTH}); raise lmin_over_lmax (fewer small scales) or lower the rigidity or pair time",
+        )
     if n_nodes is None:
         n_nodes = _NODE_QUANTUM * math.ceil((lmax + 32) / _NODE_QUANTUM)
     nodes, weights = _gauss_legendre_newton(require_integer("n_nodes", n_nodes, 1))

@@ -266,3 +266,8 @@ def test_bad_model_parameters_raise_parameter_error():
         PairRate.slab(0.01, 0.5, pair_time=0.0)
     with pytest.raises(ParameterError, match="pair_time_prefactor"):
         PairRate.isotropic(0.5, pair_time_prefactor=-1.0)
+
+
+def test_unaffordable_series_length_is_refused_with_the_resolution_parameter_named():
+    with pytest.raises(ParameterError, match="lmin_over_lmax"):
+        PairRate.isotropic(1.0, lmin_over_lmax=1e-6, modes_per_decade=4)
