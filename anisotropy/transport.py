@@ -296,7 +296,10 @@ def slab_fieldline_running_diffusion(z, eta: float, wavenumbers, power_fraction)
     :math:`d_\mathrm{FL}\simeq(\delta B^2/B_0^2)z` for :math:`z \ll 1/k_\max`, and it does not tend to a
     constant: with no power below :math:`k_\min` the field lines stay within
     :math:`\langle\Delta r_\perp^2\rangle \le 4(\delta B^2/B_0^2)\sum f_n/k_n^2`, i.e. slab QLT has
-    :math:`d_\mathrm{FL}(\infty) = \pi(\delta B^2/B_0^2)S(0) = 0`.
+    :math:`d_\mathrm{FL}(\infty) = \pi(\delta B^2/B_0^2)S(0) = 0`.  For the default modes
+    (:math:`L_\min/L_\max = 10^{-3}`, 256 per decade) the running coefficient peaks at
+    :math:`\approx0.23\,(\delta B^2/B_0^2)L_c` near :math:`z\approx0.6L_c` and then oscillates about zero; the
+    :math:`\tfrac14(\delta B^2/B_0^2)L_c` of :func:`qlt_fieldline_diffusion` is the isotropic-turbulence value.
 
     Returns
     -------

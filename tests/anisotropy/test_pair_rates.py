@@ -271,3 +271,31 @@ def test_bad_model_parameters_raise_parameter_error():
 def test_unaffordable_series_length_is_refused_with_the_resolution_parameter_named():
     with pytest.raises(ParameterError, match="lmin_over_lmax"):
         PairRate.isotropic(1.0, lmin_over_lmax=1e-6, modes_per_decade=4)
+
+
+def test_physical_rates_conserve_total_power_in_the_rate_matrix():
+    # k(1) = 0 exactly ⇒ Σ_ℓ (2ℓ+1) Γ_{ℓℓ0} = 0 for ℓ0 well below ℓmax - series length (PHYSICS 4.2)
+    from anisotropy.mixing import rate_matrix
+
+    lmax = 120
+    for rate in (PairRate.slab(0.01, 0.3, **SMALL), PairRate.isotropic(0.2, **SMALL)):
+        bandwidth = rate.params["series_length"]
+        gamma = rate_matrix(rate, lmax)
+        ell = np.arange(lmax + 1)
+        columns = (2 * ell + 1) @ gamma
+        kept = slice(1, lmax - bandwidth)
+        scale = np.abs(gamma).sum(axis=0)[kept] * (2 * lmax + 1)
+        assert np.all(np.abs(columns[kept]) <= 1e-12 * scale)
+
+
+@pytest.mark.slow
+def test_isotropic_exponent_near_one_is_the_frozen_turbulence_value_not_two_thirds():
+    # In the resolved Kolmogorov range (L_min ≪ ρTθ ≪ L_max) −k ∝ θ^β with β = 2/3 + 1 for frozen turbulence
+    # crossed ballistically (module docstring).  Finite-range corrections pull the local slope down away from the
+    # inner scale (measured 1.57–1.63 at θ = 3e-3–1e-2 here), so only the window (4/3, 2) is asserted: it excludes
+    # both the analytic value 2 and the 2/3 of the PHYSICS 4.6 estimate.
+    rate = PairRate.isotropic(0.3, lmin_over_lmax=1e-4, modes_per_decade=32)
+    theta = np.array([3e-3, 1e-2])
+    values = -rate(np.cos(theta))
+    slope = math.log(values[1] / values[0]) / math.log(theta[1] / theta[0])
+    assert 4 / 3 < slope < 2.0 - 0.2
