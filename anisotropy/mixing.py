@@ -40,7 +40,6 @@ from numba import njit
 
 from .errors import ParameterError, require_integer
 from .legendre import gauss_legendre, legendre_table
-from .wigner import threej_zero_squared_row
 
 __all__ = ["TRUNCATION_RTOL", "column_weights", "default_quadrature_nodes", "legendre_bandwidth", "rate_matrix"]
 
@@ -133,17 +132,40 @@ def _coupling_by_pairs(coefficients, lmax, bandwidth):
 
 @njit(cache=True)
 def _coupling_by_bands(coefficients, lmax, bandwidth):
-    """Same matrix from one 3j row over l per pair (lA, l0) with lA <= bandwidth: cheap when bandwidth << lmax."""
+    """Same matrix from one 3j row over l per pair (lA, l0) with lA <= bandwidth: cheap when bandwidth << lmax.
+
+    The row (lA l0 l;000)^2, l = |lA - l0|..lA + l0, comes from the recursion of
+    :func:`anisotropy.wigner.threej_zero_squared_row`, inlined with the reciprocal table of :func:`_coupling_by_pairs`.
+    """
     coupling = np.zeros((lmax + 1, lmax + 1))
-    row = np.empty(lmax + bandwidth + 1)
+    reciprocal = np.zeros(2 * (lmax + bandwidth) + 4)
+    for index in range(1, reciprocal.size):
+        reciprocal[index] = 1.0 / index
+    squares = np.empty(bandwidth + 1)
     for l_a in range(bandwidth + 1):
         weight = coefficients[l_a]
         if weight == 0.0:
             continue
         for l0 in range(lmax + 1):
-            threej_zero_squared_row(l_a, l0, row)
-            for ell in range(abs(l0 - l_a), min(l0 + l_a, lmax) + 1, 2):
-                coupling[ell, l0] += weight * row[ell]
+            lowest = abs(l_a - l0)
+            outer = l_a + l0 + 1
+            count = min(l_a, l0) + 1  # non-zero entries lowest, lowest + 2, ..., l_a + l0
+            square = 1.0
+            squares[0] = 1.0
+            norm = 2.0 * lowest + 1.0
+            for step in range(1, count):
+                middle = lowest + 2 * step - 1
+                square *= (float((middle - lowest) * (middle + lowest)) * float((outer - middle) * (outer + middle))
+                           * (reciprocal[middle + 1 - lowest] * reciprocal[middle + 1 + lowest])
+                           * (reciprocal[outer - middle - 1] * reciprocal[outer + middle + 1]))
+                squares[step] = square
+                norm += (2.0 * middle + 3.0) * square
+            scale = weight / norm
+            for step in range(count):
+                ell = lowest + 2 * step
+                if ell > lmax:
+                    break
+                coupling[ell, l0] += scale * squares[step]
     return coupling
 
 

@@ -11,7 +11,8 @@ the multipoles ℓ = 1..ℓmax form a closed system :math:`\Gamma' = \Gamma_{[1.
 :math:`D' = \mathrm{diag}((2\ell+1)\ell(\ell+1))` positive.  Hence
 
 * the steady state solves :math:`A' y = -S e_1`, :math:`C = D'^{-1} y`; for a physical rate (:math:`k\le0`,
-  PHYSICS 4.2) :math:`-A'` is positive definite and a Cholesky solve is used (LU otherwise);
+  PHYSICS 4.2) :math:`-A'` is positive definite and a Cholesky solve is used (LU otherwise), banded when
+  :math:`\Gamma` is (smooth rates, :data:`BANDED_FRACTION`);
 * :math:`\Gamma'` is similar to the symmetric :math:`H = D'^{1/2}A'D'^{1/2}`, so it has real eigenvalues and an
   orthonormal eigenbasis, in which the ODE decouples into scalar equations
   :math:`\dot a_j = \lambda_j a_j + b_j S(t)`.  :func:`evolve` integrates these exactly for a polynomial source
@@ -109,6 +110,35 @@ def _structure(matrix: np.ndarray) -> _Structure:
 
 
 # ---------------------------------------------------------------------------------------------------- steady state
+#: A matrix whose bandwidth is below this fraction of its size is solved as banded (O(n b^2) instead of O(n^3))
+BANDED_FRACTION = 0.25
+
+
+def _bandwidth(matrix: np.ndarray) -> int:
+    """Largest |i - j| with a non-zero entry (smooth rates give banded Γ, PHYSICS 4.3)."""
+    nonzero = matrix != 0.0
+    size = matrix.shape[0]
+    occupied = nonzero.any(axis=1)
+    if not occupied.any():
+        return 0
+    last = size - 1 - np.argmax(nonzero[:, ::-1], axis=1)  # last non-zero column of each row
+    # the matrix is symmetric here, so the upper band equals the lower band
+    return int(np.max((last - np.arange(size))[occupied]))
+
+
+def _solve_positive_definite(matrix: np.ndarray, right_hand_side: np.ndarray) -> np.ndarray:
+    """Cholesky solve, banded when the matrix is; raises LinAlgError if the matrix is not positive definite."""
+    size = matrix.shape[0]
+    bandwidth = _bandwidth(matrix)
+    if bandwidth < BANDED_FRACTION * size:
+        lower_bands = np.zeros((bandwidth + 1, size))
+        for offset in range(bandwidth + 1):
+            lower_bands[offset, : size - offset] = np.diagonal(matrix, -offset)
+        return scipy.linalg.solveh_banded(lower_bands, right_hand_side, lower=True, check_finite=False)
+    factor = scipy.linalg.cho_factor(matrix, lower=True, check_finite=False)
+    return scipy.linalg.cho_solve(factor, right_hand_side, check_finite=False)
+
+
 def steady_state(Gamma, source) -> np.ndarray:
     r"""Steady-state :math:`\langle C_\ell\rangle` of PHYSICS (4.4): :math:`\Gamma_{[1..L],[1..L]}\,C = -S e_1`.
 
@@ -139,8 +169,7 @@ def steady_state(Gamma, source) -> np.ndarray:
     try:
         if structure.coupling is not None:
             try:
-                factor = scipy.linalg.cho_factor(-structure.coupling, lower=True, check_finite=False)
-                scaled = -scipy.linalg.cho_solve(factor, right_hand_side, check_finite=False)
+                scaled = -_solve_positive_definite(-structure.coupling, right_hand_side)
             except np.linalg.LinAlgError:
                 # A' not negative definite (some k > 0, or singular): symmetric indefinite solve
                 scaled = scipy.linalg.solve(structure.coupling, right_hand_side, assume_a="sym", check_finite=False)

@@ -16,6 +16,7 @@ from anisotropy.mixing import (
     rate_matrix,
 )
 from anisotropy.pair_rates import PairRate
+from anisotropy.wigner import threej_zero
 
 #: DESIGN.md accuracy target for |3j form - quadrature form|, relative to each column's largest entry
 FORMS_RTOL = 1e-10
@@ -185,3 +186,14 @@ def test_rate_matrix_rejects_bad_input():
         rate_matrix("toy", 10)
     with pytest.raises(ParameterError):
         coupling_from_legendre([np.nan, 1.0], 5)
+
+
+@pytest.mark.parametrize("kernel", [_coupling_by_pairs, _coupling_by_bands])
+def test_coupling_of_a_single_legendre_coefficient_is_the_squared_3j_symbol(kernel):
+    # A_{l l0} = sum_lA k_lA (l lA l0;000)^2 with k = delta_{lA, 7}: the inlined recursions against threej_zero
+    lmax, single = 40, 7
+    coefficients = np.zeros(2 * lmax + 1)
+    coefficients[single] = 1.0
+    ell = np.arange(lmax + 1)
+    expected = threej_zero(ell[:, None], single, ell[None, :]) ** 2
+    np.testing.assert_allclose(kernel(coefficients, lmax, single), expected, rtol=ROUNDING_RTOL, atol=0.0)

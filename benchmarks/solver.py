@@ -1,0 +1,126 @@
+"""Benchmark of the rate matrix and the steady-state solver (DESIGN.md "Targets": Solver).
+
+Measures, on one core:
+
+* the reference cost: one dense 1000 x 1000 ``numpy.linalg.solve``;
+* steady-state <C_l> at lmax = 1000 *including* the rate matrix, for the toy (3j path, PHYSICS sect. 8) and for a
+  rate non-analytic at x = 1 given as a function (Gauss-Legendre path), as a ratio to the reference (target < 20).
+  The Gauss-Legendre nodes are cached after the first call; both the cold and the warm cost are reported;
+* fit-loop throughput at lmax = 200: new rate parameters -> Γ -> steady state, per second (target >= 100/s);
+* for information: :func:`anisotropy.evolve` at lmax = 1000 (one eigen-decomposition).
+
+Run: ``python benchmarks/solver.py``.  Prints a table and, last, one JSON line.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from anisotropy.legendre import _gauss_legendre_cached  # noqa: E402
+from anisotropy.mixing import rate_matrix  # noqa: E402
+from anisotropy.pair_rates import PairRate  # noqa: E402
+from anisotropy.solver import evolve, steady_state  # noqa: E402
+
+D_S = 0.5
+SOURCE = (8.0 * math.pi / 3.0) * (1.0 / (3.0 * 2.0 * D_S))  # PHYSICS sect. 8: S = (8 pi/3) K |G|^2, K = v^2/(6 D_s)
+LMAX = 1000
+FIT_LMAX = 200
+
+
+def median_time(function, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - start)
+    return float(np.median(samples))
+
+
+def kink_rate(beta: float) -> PairRate:
+    return PairRate.from_function(lambda x: -2.0 * D_S * ((1.0 - x) / 2.0) ** (beta / 2.0), name="kink")
+
+
+def main() -> None:
+    rng = np.random.default_rng(12345)
+    matrix = rng.normal(size=(LMAX, LMAX)) + LMAX * np.eye(LMAX)
+    right_hand_side = rng.normal(size=LMAX)
+    np.linalg.solve(matrix, right_hand_side)
+    dense_solve = median_time(lambda: np.linalg.solve(matrix, right_hand_side), 15)
+
+    # warm-up: compile (or load cached) numba kernels and scipy paths on small problems
+    toy = PairRate.toy(D_s=D_S, kappa_c=5.0)
+    steady_state(rate_matrix(toy, 20), SOURCE)
+    steady_state(rate_matrix(PairRate.from_legendre([-1.0, 0.5, 0.5]), 20), SOURCE)
+    evolve(rate_matrix(toy, 20), SOURCE, [1.0])
+
+    toy_total = median_time(lambda: steady_state(rate_matrix(toy, LMAX), SOURCE), 9)
+    toy_matrix = median_time(lambda: rate_matrix(toy, LMAX), 9)
+
+    kink = kink_rate(2.0 / 3.0)
+    _gauss_legendre_cached.cache_clear()
+    start = time.perf_counter()
+    steady_state(rate_matrix(kink, LMAX), SOURCE)
+    kink_cold = time.perf_counter() - start
+    kink_total = median_time(lambda: steady_state(rate_matrix(kink, LMAX), SOURCE), 5)
+    kink_matrix = median_time(lambda: rate_matrix(kink, LMAX), 5)
+
+    gamma_toy = rate_matrix(toy, LMAX)
+    solve_only = median_time(lambda: steady_state(gamma_toy, SOURCE), 9)
+    evolve_time = median_time(lambda: evolve(gamma_toy, SOURCE, [0.5, 1.0, 2.0]), 3)
+
+    # fit loop: every prediction has new parameters, so nothing but the quadrature nodes can be reused
+    kappas = rng.uniform(1.0, 20.0, size=400)
+    start = time.perf_counter()
+    for kappa in kappas:
+        steady_state(rate_matrix(PairRate.toy(D_s=D_S, kappa_c=float(kappa)), FIT_LMAX), SOURCE)
+    toy_fit_rate = kappas.size / (time.perf_counter() - start)
+    betas = rng.uniform(0.4, 1.6, size=100)
+    steady_state(rate_matrix(kink_rate(1.0), FIT_LMAX), SOURCE)  # nodes for FIT_LMAX cached
+    start = time.perf_counter()
+    for beta in betas:
+        steady_state(rate_matrix(kink_rate(float(beta)), FIT_LMAX), SOURCE)
+    kink_fit_rate = betas.size / (time.perf_counter() - start)
+
+    rows = [
+        ("dense 1000x1000 numpy.linalg.solve", dense_solve, 1.0),
+        ("toy lmax=1000: rate_matrix (3j) + steady_state", toy_total, toy_total / dense_solve),
+        ("  of which rate_matrix", toy_matrix, toy_matrix / dense_solve),
+        ("  of which steady_state", solve_only, solve_only / dense_solve),
+        ("kink lmax=1000: rate_matrix (quadrature) + steady_state, warm", kink_total, kink_total / dense_solve),
+        ("  of which rate_matrix", kink_matrix, kink_matrix / dense_solve),
+        ("kink lmax=1000: first call incl. Gauss-Legendre nodes (cold)", kink_cold, kink_cold / dense_solve),
+        ("toy lmax=1000: evolve, 3 output times", evolve_time, evolve_time / dense_solve),
+    ]
+    print(f"{'case':66s} {'seconds':>10s} {'/ dense solve':>14s}")
+    for name, seconds, ratio in rows:
+        print(f"{name:66s} {seconds:10.4f} {ratio:14.2f}")
+    print(f"{'fit loop lmax=200, toy (3j): predictions per second':66s} {toy_fit_rate:10.1f}")
+    print(f"{'fit loop lmax=200, kink (quadrature): predictions per second':66s} {kink_fit_rate:10.1f}")
+    summary = {
+        "benchmark": "solver",
+        "machine": platform.machine(),
+        "threads": 1,
+        "dense_solve_1000_s": dense_solve,
+        "toy_lmax1000_ratio": toy_total / dense_solve,
+        "kink_lmax1000_warm_ratio": kink_total / dense_solve,
+        "kink_lmax1000_cold_ratio": kink_cold / dense_solve,
+        "evolve_lmax1000_ratio": evolve_time / dense_solve,
+        "fit_toy_lmax200_per_s": toy_fit_rate,
+        "fit_kink_lmax200_per_s": kink_fit_rate,
+        "targets": {"lmax1000_ratio_max": 20, "fit_per_s_min": 100},
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
