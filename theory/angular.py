@@ -168,8 +168,9 @@ def gaunt_ylm_zero(l1: int, l2: int, l3: int) -> sp.Expr:
 
 
 def product_rule_coefficients(l_a: int, l_0: int) -> dict[int, sp.Rational]:
-    r"""Coefficients :math:`(2\ell+1)(\ell_A\,\ell_0\,\ell;000)^2` of :math:`P_{\ell_A}P_{\ell_0} = \sum_\ell c_\ell P_\ell`,
-    for :math:`|\ell_A-\ell_0|\le\ell\le\ell_A+\ell_0` (the others vanish)."""
+    r"""Coefficients :math:`(2\ell+1)(\ell_A\,\ell_0\,\ell;000)^2` of
+    :math:`P_{\ell_A}P_{\ell_0} = \sum_\ell c_\ell P_\ell`, for :math:`|\ell_A-\ell_0|\le\ell\le\ell_A+\ell_0`
+    (the others vanish)."""
     return {
         ell: (2 * ell + 1) * threej_zero_squared(l_a, l_0, ell)
         for ell in range(abs(l_a - l_0), l_a + l_0 + 1)

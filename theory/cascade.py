@@ -55,7 +55,8 @@ __all__ = [
 
 
 def power_law_moment(b, ell: int):
-    r""":math:`I(b,\ell) = \int_{-1}^1((1-x)/2)^bP_\ell(x)dx = 2(-1)^\ell\Gamma(b+1)^2/[\Gamma(b+\ell+2)\Gamma(b+1-\ell)]`.
+    r""":math:`I(b,\ell) = \int_{-1}^1((1-x)/2)^bP_\ell(x)dx
+    = 2(-1)^\ell\Gamma(b+1)^2/[\Gamma(b+\ell+2)\Gamma(b+1-\ell)]`.
 
     Valid for b > −1; :func:`mpmath.rgamma` handles the poles of :math:`\Gamma(b+1-\ell)` (integer b ≥ 0 and
     ℓ > b give exactly 0, as for a polynomial of degree b).

@@ -122,9 +122,10 @@ def pair_action_on_legendre(ell0: int, c_self: sp.Expr | None = None, c_cross: C
 def mixing_matrix_symbolic(lmax: int, n_kappa: int | None = None) -> tuple[sp.Matrix, tuple[sp.Symbol, ...]]:
     r"""M (4.1) from the projection of the operator form, with symbolic Legendre coefficients :math:`\kappa_{\ell_A}`.
 
-    Returns ``(M, kappas)``; :math:`M_{\ell\ell_0} = \delta_{\ell\ell_0} + \frac{2\ell_0+1}{2}\int P_\ell\,\ell_0(\ell_0+1)
-    \kappa(x)P_{\ell_0}dx` with :math:`\kappa = \sum_{\ell_A}\kappa_{\ell_A}P_{\ell_A}` is computed by sympy
-    integration, so comparing with the 3j expression checks the Gaunt step of the derivation.
+    Returns ``(M, kappas)``; :math:`M_{\ell\ell_0} = \delta_{\ell\ell_0}
+    + \frac{2\ell_0+1}{2}\int P_\ell\,\ell_0(\ell_0+1)\kappa(x)P_{\ell_0}dx` with
+    :math:`\kappa = \sum_{\ell_A}\kappa_{\ell_A}P_{\ell_A}` is computed by sympy integration, so comparing with
+    the 3j expression checks the Gaunt step of the derivation.
     """
     if n_kappa is None:
         n_kappa = 2 * lmax + 1

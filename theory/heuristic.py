@@ -13,9 +13,9 @@ Perpendicular transport = transport along the field line + transport of the fiel
    \frac{d_{FL}(Z)}{Z}\,d_\parallel(t)` (:func:`chain_rule_residual` proves step 3 for generic functions).
 
 Parametrisations (the numerical contract of :mod:`anisotropy.transport`): the smoothly broken power law
-:math:`\mathrm{SBPL}(x) = A(x/x_b)^{a}[1+(x/x_b)^s]^{(b-a)/s}` with :math:`d_\parallel = \mathrm{SBPL}(t;\kappa_\parallel,
-t_b,1,0,s)` (ballistic → diffusive) and :math:`d_{FL} = \mathrm{SBPL}(z;d_{fl},z_b,1,0,s)` (ballistic → diffusive
-field lines).
+:math:`\mathrm{SBPL}(x) = A(x/x_b)^{a}[1+(x/x_b)^s]^{(b-a)/s}` with
+:math:`d_\parallel = \mathrm{SBPL}(t;\kappa_\parallel,t_b,1,0,s)` (ballistic → diffusive) and
+:math:`d_{FL} = \mathrm{SBPL}(z;d_{fl},z_b,1,0,s)` (ballistic → diffusive field lines).
 
 Limits.  For power-law regimes :math:`d_\parallel\propto t^{a}` and :math:`d_{FL}\propto z^{b}`,
 :math:`\langle\Delta r_\perp^2\rangle\propto t^{(a+1)(b+1)/2}` (:func:`regime_exponent`): 2 (ballistic, a = b = 1),

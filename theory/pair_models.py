@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import mpmath as mp
 
-__all__ = ["isotropic_pair_rate", "isotropic_pair_integral", "slab_pair_integral", "slab_pair_rate"]
+__all__ = ["isotropic_pair_integral", "isotropic_pair_rate", "slab_pair_integral", "slab_pair_rate"]
 
 
 def _window_exponential(p, duration):

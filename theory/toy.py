@@ -67,7 +67,8 @@ def modified_spherical_bessel_i(ell: int, z):
 
 
 def toy_legendre_coefficients(lmax: int, D_s, kappa_c) -> list:
-    r"""Closed form :math:`k_\ell = 2D_s[e^{-\kappa_c}(2\ell+1)i_\ell(\kappa_c)-\delta_{\ell0}]`, ℓ = 0..lmax (mpmath)."""
+    r"""Closed form :math:`k_\ell = 2D_s[e^{-\kappa_c}(2\ell+1)i_\ell(\kappa_c)-\delta_{\ell0}]`, ℓ = 0..lmax
+    (mpmath)."""
     d_s, kappa = mp.mpf(D_s), mp.mpf(kappa_c)
     coefficients = [2 * d_s * mp.exp(-kappa) * (2 * ell + 1) * modified_spherical_bessel_i(ell, kappa)
                     for ell in range(lmax + 1)]
@@ -96,7 +97,7 @@ def funk_hecke_residual(ell: int) -> sp.Expr:
 
 
 def toy_diffusion_coefficient(D_s, v=1):
-    r"""Spatial diffusion coefficient :math:`K = v^2/(3\nu_1)` with the dipole rate :math:`\nu_1 = 2D_s` (PHYSICS 4.3)."""
+    r"""Spatial diffusion coefficient :math:`K = v^2/(3\nu_1)`, dipole rate :math:`\nu_1 = 2D_s` (PHYSICS 4.3)."""
     return mp.mpf(v) ** 2 / (3 * 2 * mp.mpf(D_s))
 
 

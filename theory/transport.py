@@ -43,10 +43,10 @@ import mpmath as mp
 import sympy as sp
 
 __all__ = [
+    "correlation_length_symbolic",
     "diffusion_tensor",
     "dipole_amplitude",
     "dipole_power",
-    "correlation_length_symbolic",
     "dipole_power_symbolic",
     "isotropic_fieldline_per_mode",
     "isotropic_scattering_check",
@@ -148,7 +148,8 @@ def resonance_integral_regularised(mu, spectral_index, kmin_rg, epsilon, omega=1
 
 
 def parallel_diffusion(spectral_index, turbulence_ratio, kmin_rg, v=1, r_g=1):
-    r""":math:`\kappa_\parallel = \frac{v^2}{8}\int_{-1}^1(1-\mu^2)^2/D_{\mu\mu}\,d\mu` by mpmath quadrature (Ω = v/r_g)."""
+    r""":math:`\kappa_\parallel = \frac{v^2}{8}\int_{-1}^1(1-\mu^2)^2/D_{\mu\mu}\,d\mu` by mpmath quadrature
+    (Ω = v/r_g)."""
     omega = mp.mpf(v) / mp.mpf(r_g)
     q = mp.mpf(spectral_index)
     if not 1 < q < 2:
@@ -193,8 +194,9 @@ def sphere_moment_matrix() -> sp.Matrix:
 
 
 def dipole_power_symbolic():
-    r""":math:`C_1 = \frac1{4\pi}\sum_i(\int\hat p_i\,\delta f\,d\Omega)^2` for :math:`\delta f = -(3/v)\hat p\cdot K\cdot
-    G` with a generic symmetric K and generic G (PHYSICS 2 pair-integral form, :math:`P_1(A\cdot B) = A\cdot B`).
+    r""":math:`C_1 = \frac1{4\pi}\sum_i(\int\hat p_i\,\delta f\,d\Omega)^2` for
+    :math:`\delta f = -(3/v)\hat p\cdot K\cdot G` with a generic symmetric K and generic G (PHYSICS 2
+    pair-integral form, :math:`P_1(A\cdot B) = A\cdot B`).
 
     Returns ``(C1, expected, symbols)`` where expected is :math:`4\pi|K\cdot G|^2/v^2`.
     """
@@ -214,7 +216,8 @@ def dipole_power_symbolic():
 
 
 def source_symbolic():
-    r""":math:`S` from projecting :math:`2\langle f\rangle(\hat p_A)(-v\hat p_B\cdot G)` onto ℓ = 1 (PHYSICS 4.3 check 1).
+    r""":math:`S` from projecting :math:`2\langle f\rangle(\hat p_A)(-v\hat p_B\cdot G)` onto ℓ = 1
+    (PHYSICS 4.3, check 1).
 
     Returns ``(S, expected)`` with expected :math:`\frac{8\pi}{3}G\cdot K\cdot G`.
     """

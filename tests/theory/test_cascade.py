@@ -36,7 +36,7 @@ def _exact_power_law_rate(lmax_coefficients: int, beta) -> PairRate:
                                                (sp.Rational(3, 4), 3), (2, 1), (2, 5)])
 def test_power_law_moment_equals_quadrature(exponent, ell):
     with mp.workdps(DIGITS):
-        # u = (1-x)/2 = v^m with m large enough to smooth the endpoint: ∫ u^b P_ℓ dx = 2 m ∫_0^1 v^{m(b+1)-1} P_ℓ(1-2v^m) dv
+        # u = (1-x)/2 = v^m smooths the endpoint: ∫ u^b P_ℓ dx = 2m ∫_0^1 v^{m(b+1)-1} P_ℓ(1-2v^m) dv
         power = 6
         numeric = 2 * power * mp.quad(lambda v: v ** (power * (exponent + 1) - 1) * mp.legendre(ell, 1 - 2 * v**power),
                                       [0, 1])
@@ -65,7 +65,8 @@ def test_truncated_ode_falls_short_of_the_untruncated_solution_by_a_vanishing_de
     with mp.workdps(20):
         for lmax in (12, 24):
             coefficients = cascade.power_law_rate_coefficients(2 * lmax, beta)
-            truncated = closure.steady_state_exact(closure.rate_matrix_from_legendre(coefficients, lmax, exact=False), 1)
+            gamma = closure.rate_matrix_from_legendre(coefficients, lmax, exact=False)
+            truncated = closure.steady_state_exact(gamma, 1)
             errors[lmax] = [truncated[ell] / cascade.power_law_steady_state(ell, beta, 1, 1) - 1 for ell in (1, 2)]
     for coarse, fine in zip(errors[12], errors[24]):
         # the absorbing boundary removes power: the truncated C_ℓ are low, and the deficit falls like ℓmax^{β−2}

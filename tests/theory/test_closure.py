@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import mpmath as mp
 import numpy as np
@@ -12,6 +12,7 @@ import sympy as sp
 from anisotropy import mixing
 from anisotropy.pair_rates import PairRate
 from theory import angular, cascade, closure, toy
+
 
 #: Error model for float64 Γ against exact Γ, per column ℓ0: each entry is D_ℓ0 = (2ℓ0+1)ℓ0(ℓ0+1) times a sum of
 #: at most 2ℓmax+2 terms (3j form: over ℓA; quadrature form: over nodes) each bounded by Σ_ℓA |k_ℓA|, so rounding
@@ -47,7 +48,7 @@ def _legendre_of_polynomial(expression, degree: int) -> list:
             for ell in range(degree + 1)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _exact_polynomial_gamma(name: str, lmax: int) -> sp.Matrix:
     return closure.rate_matrix_from_polynomial(POLYNOMIAL_RATES[name], lmax)
 

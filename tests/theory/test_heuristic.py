@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import mpmath as mp
 import numpy as np
@@ -28,7 +28,7 @@ PARAMETERS = {"kappa": sp.Rational(3, 2), "t_break": sp.Rational(2), "d_fl": sp.
               "z_break": sp.Rational(7)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(sharpness):
     model = heuristic.heuristic_model(sharpness)
     substitutions = {model[name]: value for name, value in PARAMETERS.items()}
