@@ -21,13 +21,15 @@ The 3j form (``method="threej"``)
     :math:`\Gamma_{\ell\ell_0} = 0` for :math:`|\ell-\ell_0| > L_A`.  Two loop orders are available and the cheaper is
     chosen: rows of 3j symbols over :math:`\ell_A` for each pair :math:`\ell\le\ell_0` (cost
     :math:`\approx\ell_\max^2 L_A/2`, or :math:`\ell_\max^3/6` untruncated), or rows over :math:`\ell` for each pair
-    :math:`(\ell_A, \ell_0)` (cost :math:`\approx\ell_\max L_A^2/2`).  Every row is normalised by the 3j sum rule
-    (:mod:`anisotropy.wigner`).
+    :math:`(\ell_A, \ell_0)` (cost :math:`\approx\ell_\max L_A^2/2`).  Both kernels inline the two-term recursion
+    of :func:`anisotropy.wigner.threej_zero_squared_row`, normalised by the 3j sum rule, fused with the weighted sum
+    and with reciprocals of the integer factors taken from a table (the division would otherwise bound the speed);
+    they are tested against :func:`anisotropy.wigner.threej_zero`.
 The quadrature form (``method="quadrature"``)
     evaluates :math:`k` at Gauss-Legendre nodes and forms :math:`A = P\,\mathrm{diag}(w k/2)\,P^T` with BLAS, node
     chunk by node chunk (memory stays :math:`O(\ell_\max\times\text{chunk})`), using the parity
-    :math:`P_\ell(-x) = (-1)^\ell P_\ell(x)` to work on half the nodes and on the matching parity blocks only (a
-    quarter of the plain cost).  With :math:`n` nodes it is exact when :math:`k` is a polynomial of degree
+    :math:`P_\ell(-x) = (-1)^\ell P_\ell(x)` to work on half the nodes and on parity blocks (3/8 of the plain
+    cost).  With :math:`n` nodes it is exact when :math:`k` is a polynomial of degree
     :math:`\le 2n-1-2\ell_\max`.
 
 The two forms agree to 1e-10 relative (tested with the toy, which has both).
@@ -41,7 +43,15 @@ from numba import njit
 from .errors import ParameterError, require_integer
 from .legendre import gauss_legendre, legendre_table
 
-__all__ = ["TRUNCATION_RTOL", "column_weights", "default_quadrature_nodes", "legendre_bandwidth", "rate_matrix"]
+__all__ = [
+    "TRUNCATION_RTOL",
+    "column_weights",
+    "coupling_by_quadrature",
+    "coupling_from_legendre",
+    "default_quadrature_nodes",
+    "legendre_bandwidth",
+    "rate_matrix",
+]
 
 #: Relative size of the discarded tail :math:`\sum_{\ell_A > L_A}|k_{\ell_A}|` against :math:`\sum|k_{\ell_A}|`:
 #: below half the double-precision epsilon, so truncating changes Γ by less than rounding the kept terms does.

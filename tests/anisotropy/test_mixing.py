@@ -197,3 +197,12 @@ def test_coupling_of_a_single_legendre_coefficient_is_the_squared_3j_symbol(kern
     ell = np.arange(lmax + 1)
     expected = threej_zero(ell[:, None], single, ell[None, :]) ** 2
     np.testing.assert_allclose(kernel(coefficients, lmax, single), expected, rtol=ROUNDING_RTOL, atol=0.0)
+
+
+@pytest.mark.slow
+def test_threej_form_equals_quadrature_form_for_the_toy_at_lmax_1000():
+    # the DESIGN.md accuracy target at the largest lmax it names
+    toy = PairRate.toy(D_s=D_S, kappa_c=5.0)
+    threej = rate_matrix(toy, 1000, method="threej")
+    quadrature = rate_matrix(toy, 1000, method="quadrature")
+    assert column_relative_difference(threej, quadrature) <= FORMS_RTOL
