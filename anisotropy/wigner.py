@@ -111,14 +111,14 @@ def threej_zero_row(l1, l2, out):
 
 
 @njit(cache=True, nogil=True)
-def _threej_zero_many(l1, l2, l3, out):
-    """Element-wise symbols for flat integer arrays, reusing the row whenever two consecutive elements share it."""
+def _threej_zero_many(l1, l2, l3, order, out):
+    """Element-wise symbols for flat integer arrays, visited in ``order`` so that elements sharing a row reuse it."""
     largest = 0
     for index in range(l1.size):
         largest = max(largest, l1[index] + l2[index] + l3[index])
     row = np.empty(largest + 1)
     cached_low, cached_high = -1, -1
-    for index in range(l1.size):
+    for index in order:
         a, b, c = l1[index], l2[index], l3[index]
         if (a + b + c) % 2 == 1 or c > a + b or c < abs(a - b):
             out[index] = 0.0
@@ -181,6 +181,8 @@ def threej_zero(l1, l2, l3):
     flat = [np.ascontiguousarray(array).ravel() for array in broadcast]
     out = np.empty(flat[0].size)
     if out.size:
-        _threej_zero_many(flat[0], flat[1], flat[2], out)
+        stacked = np.stack(flat)
+        order = np.lexsort((stacked.max(axis=0), stacked.min(axis=0)))  # group elements by their row
+        _threej_zero_many(flat[0], flat[1], flat[2], order, out)
     result = out.reshape(shape)
     return float(result) if result.ndim == 0 else result
