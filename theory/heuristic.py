@@ -63,7 +63,9 @@ def smoothly_broken_power_law(x, amplitude, x_break, index_low, index_high, shar
 def mean_squared_displacement_symbolic(d_expression: sp.Expr, variable: sp.Symbol) -> sp.Expr:
     r""":math:`2\int_0^t d(t')\,dt'` by sympy (closed form when sympy finds one)."""
     dummy = sp.Dummy("s", positive=True)
-    return sp.simplify(2 * sp.integrate(d_expression.subs(variable, dummy), (dummy, 0, variable)))
+    result = sp.simplify(2 * sp.integrate(d_expression.subs(variable, dummy), (dummy, 0, variable)))
+    # sympy likes log(a^a/(x+a)^a); expanded logs keep huge powers out of numerical evaluation
+    return sp.expand_log(result, force=True)
 
 
 def chain_rule_residual() -> sp.Expr:

@@ -108,6 +108,19 @@ def test_operator_identity_at_exact_rational_points_on_the_sphere():
 
 
 @pytest.mark.slow
+def test_operator_identity_at_exact_rational_points_for_larger_l():
+    first = (sp.Rational(2, 3), sp.Rational(1, 3), sp.Rational(2, 3))
+    second = (sp.Rational(1, 9), sp.Rational(4, 9), sp.Rational(8, 9))
+    y = sp.Symbol("y")
+    for ell in (16, 25):
+        contraction, a, b, _ = angular.pair_operator_contraction(
+            lambda argument, ell=ell: angular.legendre_sympy(ell, y).subs(y, argument))
+        x = sum(p * q for p, q in zip(first, second))
+        value = contraction.subs(dict(zip(list(a) + list(b), first + second)))
+        assert sp.nsimplify(value) == -ell * (ell + 1) * angular.legendre_sympy(ell, x)
+
+
+@pytest.mark.slow
 def test_product_and_legendre_identities_at_large_l_exactly():
     for l_a, l_0 in [(60, 45), (100, 100), (150, 20)]:
         assert all(c == 0 for c in angular.product_rule_residual(l_a, l_0))

@@ -89,6 +89,16 @@ def test_full_chain_has_ballistic_and_compound_subdiffusive_limits():
     assert float(late) == pytest.approx(0.5, abs=EXPONENT_ATOL)
 
 
+def test_full_chain_is_diffusive_between_the_two_breaks():
+    # diffusive particle (t ≫ t_b) on still-straight field lines (Z ≪ z_b): ν = (0+1)(1+1)/2 = 1.  With
+    # t_b = 2, z_b = 1e6 and t = 1e5 the corrections are t_b/t ~ 2e-5 and Z/z_b = sqrt(2κt)/z_b ~ 5e-4
+    model, substitutions = _model(1)
+    substitutions = {**substitutions, model["z_break"]: sp.Integer(10) ** 6}
+    with mp.workdps(DIGITS):
+        middle = heuristic.local_exponent(model["msd_perpendicular"], model["t"], mp.mpf("1e5"), substitutions)
+    assert float(middle) == pytest.approx(1.0, abs=2e-3)
+
+
 # --------------------------------------------------------------------------------- anisotropy.transport, SBPL
 @pytest.mark.parametrize(("index_low", "index_high", "sharpness"), [(1, 0, 1), (1, 0, 3), (2, -0.5, 0.5),
                                                                     (0, 1, 2)])

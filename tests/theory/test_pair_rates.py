@@ -41,6 +41,8 @@ def test_from_function_projects_a_polynomial_onto_its_exact_legendre_coefficient
     expression = X**5 - 3 * X**2 + 2
     function = sp.lambdify(X, expression, "numpy")
     rate = PairRate.from_function(function, smooth=True)
+    # only a function is known: rate_matrix's "auto" must take the quadrature form
+    assert rate.has_function and not rate.has_exact_legendre
     exact = np.array([float(c) for c in _exact_coefficients(expression, 12)])
     bound = projection_bound(np.arange(13), pair_rates.default_nodes(12, smooth=True), scale=6.0)  # max|k| = 6
     assert np.all(np.abs(rate.legendre(12) - exact) <= bound)

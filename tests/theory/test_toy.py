@@ -59,7 +59,9 @@ def test_uncorrelated_dipole_equals_the_diffusive_dipole_formula():
 @pytest.mark.parametrize(("D_s", "kappa_c"), [(0.5, 5.0), (0.25, 20.0), (1.0, 0.3), (0.5, 0.0)])
 def test_toy_pair_rate_legendre_coefficients_match_exact_bessel_series(D_s, kappa_c):
     lmax = 40
-    numeric = PairRate.toy(D_s=D_s, kappa_c=kappa_c).legendre(lmax)
+    rate = PairRate.toy(D_s=D_s, kappa_c=kappa_c)
+    assert rate.has_exact_legendre and rate.has_function
+    numeric = rate.legendre(lmax)
     with mp.workdps(DIGITS):
         exact = np.array([float(c) for c in toy.toy_legendre_coefficients(lmax, D_s, kappa_c)])
     np.testing.assert_allclose(numeric, exact, rtol=0, atol=COEFFICIENT_ATOL_ULPS * np.finfo(float).eps * 2 * D_s)
