@@ -10,7 +10,7 @@ import pytest
 import scipy.linalg
 
 from anisotropy.errors import ParameterError
-from anisotropy.mixing import rate_matrix
+from anisotropy.mixing import column_weights, rate_matrix
 from anisotropy.pair_rates import PairRate
 from anisotropy.solver import LmaxConvergenceWarning, converge_lmax, evolve, steady_state
 
@@ -186,6 +186,17 @@ def test_non_symmetric_rate_matrix_uses_the_general_path_correctly():
     assert np.max(np.abs(cl - reference) / np.max(np.abs(reference), axis=0).clip(1e-300)) <= ALGORITHMS_RTOL
     stationary = steady_state(gamma, SOURCE)
     np.testing.assert_allclose(gamma[1:, 1:] @ stationary[1:], -SOURCE * np.eye(lmax)[0], atol=1e-12 * SOURCE)
+
+
+def test_steady_state_solves_the_linear_system_when_the_coupling_is_indefinite():
+    # k = 0.2 + 0.3 P_1 - 0.5 P_2 is positive somewhere (not a physical rate): A' is indefinite, so the symmetric
+    # indefinite solver is used; the reference is a plain LU solve of PHYSICS (4.4) by numpy
+    lmax = 20
+    gamma = rate_matrix(PairRate.from_legendre([0.2, 0.3, -0.5]), lmax)
+    coupling_eigenvalues = np.linalg.eigvalsh(gamma[1:, 1:] / column_weights(lmax)[None, 1:])
+    assert coupling_eigenvalues.min() < 0.0 < coupling_eigenvalues.max()  # indefinite indeed
+    reference = np.linalg.solve(gamma[1:, 1:], -SOURCE * np.eye(lmax)[0])
+    np.testing.assert_allclose(steady_state(gamma, SOURCE)[1:], reference, rtol=1e-10)
 
 
 def test_total_power_grows_at_three_times_the_source_up_to_the_power_absorbed_past_lmax():
