@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     physics.add_argument("--eta", type=number("eta", 0.0, 1.0, low_open=True), default=predict.DEFAULT_ETA,
                          help="turbulence level dB^2/(B0^2 + dB^2) in (0, 1], < 1 for slab (default %(default)g)")
     physics.add_argument("--lmin-over-lmax", type=number("lmin_over_lmax", 0.0, 1.0, low_open=True, high_open=True),
-                         default=None, help="L_min/L_max in (0, 1) (default: chosen so that k_max r_g = 30)")
+                         default=None, help="L_min/L_max in (0, 1) (default: chosen so that k_max r_g = 300)")
     physics.add_argument("--model", choices=predict.MODELS, default="slab",
                          help="pair-rate model (default %(default)s)")
     physics.add_argument("--modes-per-decade", type=integer("modes_per_decade", 1, None),

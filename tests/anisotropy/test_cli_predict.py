@@ -13,8 +13,9 @@ import pytest
 from anisotropy.cli import main
 from anisotropy.predict import predict_cl
 
-# keeps the CLI runs cheap; the full default (ℓmax = 200) runs once, through the installed entry point
+# keeps the CLI runs cheap (small ℓmax, coarse spectrum); the full default runs once, through the installed entry point
 LMAX = "12"
+QUICK = ["--lmax", LMAX, "--lmin-over-lmax", "1e-3", "--modes-per-decade", "64"]
 EXPECTED_FILES = ["cl.csv", "cl.png", "params.json"]
 
 
@@ -35,13 +36,13 @@ def entry_point() -> list[str]:
 
 def test_predict_writes_csv_png_and_params_that_match_the_python_api(tmp_path, capsys):
     out = tmp_path / "out"
-    status = main(["predict", "--energy", "30", "--eta", "0.3", "--lmax", LMAX, "--dipole", "2e-3", "--out", str(out)])
+    status = main(["predict", "--energy", "30", "--eta", "0.3", *QUICK, "--dipole", "2e-3", "--out", str(out)])
     assert status == 0
     assert sorted(path.name for path in out.iterdir()) == EXPECTED_FILES  # and no temporary files left behind
     header, ell, cl = read_csv(out / "cl.csv")
     assert header == "ell,cl"
     assert ell.tolist() == list(range(int(LMAX) + 1))
-    expected = predict_cl(30.0, eta=0.3, lmax=int(LMAX), dipole=2e-3)
+    expected = predict_cl(30.0, eta=0.3, lmax=int(LMAX), lmin_over_lmax=1e-3, modes_per_decade=64, dipole=2e-3)
     assert np.array_equal(cl, expected.cl, equal_nan=True)
     assert json.loads((out / "params.json").read_text()) == expected.params
     printed = capsys.readouterr().out
@@ -49,7 +50,7 @@ def test_predict_writes_csv_png_and_params_that_match_the_python_api(tmp_path, c
 
 
 def test_no_plot_skips_the_png(tmp_path):
-    assert main(["predict", "--lmax", LMAX, "--no-plot", "--out", str(tmp_path)]) == 0
+    assert main(["predict", *QUICK, "--no-plot", "--out", str(tmp_path)]) == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cl.csv", "params.json"]
 
 
@@ -85,7 +86,7 @@ def test_every_physical_option_reaches_the_recorded_inputs(tmp_path):
 )
 def test_bad_option_exits_2_with_one_line_naming_the_parameter(tmp_path, capsys, options, name):
     out = tmp_path / "out"
-    cheap = [] if "--lmax" in options else ["--lmax", LMAX]
+    cheap = [] if "--lmax" in options else QUICK
     # argparse errors raise SystemExit(2); ParameterError while running returns 2 from main
     try:
         status = main(["predict", *options, *cheap, "--out", str(out)])

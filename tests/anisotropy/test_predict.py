@@ -13,13 +13,19 @@ from anisotropy.errors import ParameterError
 from anisotropy.pair_rates import PairRate
 from anisotropy.predict import ClResult, cl_from_rate, predict_cl
 
-# Small ℓmax keeps each prediction cheap; every property below holds at any truncation.
+# Small ℓmax and a coarse discrete spectrum keep each prediction cheap; the properties tested (scalings, symmetries,
+# round trips) hold at any truncation and resolution.  The default resolution itself is tested once (marked slow).
 LMAX = 12
+QUICK = {"lmax": LMAX, "lmin_over_lmax": 1e-3, "modes_per_decade": 64}
 # Pure rescalings (dipole², time or length unit) change the arithmetic only by rounding: a few ulp per operation
 # through a dense solve of ~LMAX unknowns.
 RESCALING_RTOL = 1e-11
 # Quantities compared across independent numerical routes (quadrature vs closed form in transport, ~1e-11 each).
 ROUTE_RTOL = 1e-9
+
+
+def quick(**options) -> ClResult:
+    return predict_cl(**{**QUICK, **options})
 
 
 def uncorrelated_rate(self_rate: float) -> PairRate:
@@ -66,15 +72,33 @@ def test_predict_without_pair_correlations_gives_c1_of_the_requested_dipole(monk
     monkeypatch.setattr(predict, "_pair_rate", no_correlation_rate)
     dipole = 2.5e-3
     for angle in (0.0, 40.0):
-        result = predict_cl(energy=30.0, dipole=dipole, gradient_angle=angle, lmax=LMAX)
+        result = quick(energy=30.0, dipole=dipole, gradient_angle=angle)
         assert result.cl[1] == pytest.approx(4.0 * math.pi / 9.0 * dipole**2, rel=ROUTE_RTOL)
         assert np.all(np.abs(result.cl[2:]) <= 1e-12 * result.cl[1])
 
 
+def test_converge_doubles_lmax_until_the_low_multipoles_settle_for_a_kinked_rate():
+    # k = -2 D_s ((1-x)/2)^(β/2) with β = 1/2 converges quickly in ℓmax (PHYSICS 4.3: < 0.5 % from 100 to 400)
+    def kinked(x):
+        return -2.0 * 0.5 * ((1.0 - x) / 2.0) ** 0.25
+
+    rate = PairRate.from_function(kinked, smooth=False)
+    tensor, gradient = np.eye(3) / 3.0, np.array([0.0, 0.0, 1.0])
+    _, cl, info = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, speed=1.0, lmax=LMAX, converge=True)
+    assert info["converged"] is True
+    assert info["lmax_solved"] >= 4 * LMAX  # at least two doublings before convergence is declared
+    direct = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, speed=1.0, lmax=info["lmax_solved"])[1]
+    np.testing.assert_allclose(cl[1:], direct[1 : LMAX + 1], rtol=RESCALING_RTOL)
+    doubled = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, speed=1.0,
+                           lmax=2 * info["lmax_solved"])[1]
+    # the accepted state is within the requested 1 % of the next doubling for the monitored C_1..C_10
+    np.testing.assert_allclose(cl[1:11], doubled[1:11], rtol=predict.CONVERGE_RTOL)
+
+
 # ------------------------------------------------------------------------------------------ scalings
 def test_cl_scale_as_dipole_squared():
-    weak = predict_cl(dipole=1e-3, lmax=LMAX)
-    strong = predict_cl(dipole=3e-3, lmax=LMAX)
+    weak = quick(dipole=1e-3)
+    strong = quick(dipole=3e-3)
     np.testing.assert_allclose(strong.cl[1:], 9.0 * weak.cl[1:], rtol=RESCALING_RTOL)
 
 
@@ -94,18 +118,18 @@ def test_cl_do_not_depend_on_the_time_or_length_unit(time_scale, length_scale):
 
 def test_slab_cl_at_fixed_gradient_scale_as_cos_squared_of_the_angle_to_b0():
     # slab QLT: K = κ_∥ b̂b̂, so S = (8π/3) κ_∥ |G|² cos²θ, and the isotropised Γ does not depend on θ (PHYSICS 4.5)
-    reference = predict_cl(gradient=1e-2, gradient_angle=0.0, lmax=LMAX)
+    reference = quick(gradient=1e-2, gradient_angle=0.0)
     for angle in (30.0, 75.0, 135.0):
-        tilted = predict_cl(gradient=1e-2, gradient_angle=angle, lmax=LMAX)
+        tilted = quick(gradient=1e-2, gradient_angle=angle)
         np.testing.assert_allclose(tilted.cl[1:], math.cos(math.radians(angle)) ** 2 * reference.cl[1:],
                                    rtol=RESCALING_RTOL)
-    perpendicular = predict_cl(gradient=1e-2, gradient_angle=90.0, lmax=LMAX)
+    perpendicular = quick(gradient=1e-2, gradient_angle=90.0)
     assert np.all(np.abs(perpendicular.cl[1:]) <= 1e-28 * reference.cl[1])
 
 
 def test_slab_cl_at_fixed_dipole_do_not_depend_on_the_angle_and_gradient_grows_as_one_over_cos():
-    reference = predict_cl(gradient_angle=0.0, lmax=LMAX)
-    tilted = predict_cl(gradient_angle=60.0, lmax=LMAX)
+    reference = quick(gradient_angle=0.0)
+    tilted = quick(gradient_angle=60.0)
     np.testing.assert_allclose(tilted.cl[1:], reference.cl[1:], rtol=RESCALING_RTOL)
     assert tilted.params["derived"]["gradient"] == pytest.approx(2.0 * reference.params["derived"]["gradient"],
                                                                  rel=RESCALING_RTOL)
@@ -113,19 +137,19 @@ def test_slab_cl_at_fixed_dipole_do_not_depend_on_the_angle_and_gradient_grows_a
 
 def test_slab_rejects_a_dipole_with_gradient_perpendicular_to_b0():
     with pytest.raises(ParameterError, match="gradient_angle"):
-        predict_cl(gradient_angle=90.0, lmax=LMAX)
+        quick(gradient_angle=90.0)
 
 
 def test_gradient_and_dipole_options_agree_on_the_same_physics():
-    by_dipole = predict_cl(dipole=2e-3, gradient_angle=20.0, lmax=LMAX)
-    by_gradient = predict_cl(gradient=by_dipole.params["derived"]["gradient_per_pc"], gradient_angle=20.0, lmax=LMAX)
+    by_dipole = quick(dipole=2e-3, gradient_angle=20.0)
+    by_gradient = quick(gradient=by_dipole.params["derived"]["gradient_per_pc"], gradient_angle=20.0)
     np.testing.assert_allclose(by_gradient.cl[1:], by_dipole.cl[1:], rtol=RESCALING_RTOL)
     assert by_gradient.params["derived"]["dipole"] == pytest.approx(2e-3, rel=RESCALING_RTOL)
 
 
 # ------------------------------------------------------------------------------------------ derived parameters
 def test_recorded_transport_matches_physical_unit_qlt_and_definitions():
-    result = predict_cl(energy=10.0, b_rms=3.0, l_c=1.0, eta=0.5, lmax=LMAX)
+    result = quick(energy=10.0, b_rms=3.0, l_c=1.0, eta=0.5)
     derived = result.params["derived"]
     assert derived["reduced_rigidity"] == pytest.approx(units.gyroradius(10.0, 3.0) / 1.0, rel=1e-14)
     physical = transport.slab_qlt_physical(10.0, 3.0, 1.0, 0.5, lmin_over_lmax=derived["lmin_over_lmax"])
@@ -138,9 +162,19 @@ def test_recorded_transport_matches_physical_unit_qlt_and_definitions():
     # the dipole is the diffusive one, 3|K·G|/v (PHYSICS 3.1)
     flux = np.asarray(derived["diffusion_tensor"]) @ np.asarray(derived["gradient_vector"])
     assert 3.0 * np.linalg.norm(flux) / speed == pytest.approx(predict.DEFAULT_DIPOLE, rel=1e-12)
-    assert derived["k_max_r_g"] >= 10.0  # resonance resolved (PHYSICS 6, item 1)
-    assert derived["k_min_r_g"] < 1.0
     assert result.params["package"]["version"]
+
+
+@pytest.mark.parametrize("energy", [1.0, 10.0, 1e3, 1e5])
+def test_automatic_inner_scale_resolves_the_gyroresonance(energy):
+    # k_max r_g = 2π r_g / L_min with L_min = ratio · L_max(L_c, ratio) (DESIGN convention), from units alone
+    gyroradius = units.gyroradius(energy, predict.DEFAULT_B_RMS)
+    ratio = predict._auto_lmin_over_lmax(gyroradius, predict.DEFAULT_L_C)
+    k_max_r_g = 2.0 * math.pi * gyroradius / (ratio * units.outer_scale(predict.DEFAULT_L_C, ratio))
+    assert 0.0 < ratio <= predict.MAX_AUTO_LMIN_OVER_LMAX
+    assert k_max_r_g >= 10.0  # resonance resolved (PHYSICS 6, item 1)
+    if ratio < predict.MAX_AUTO_LMIN_OVER_LMAX:
+        assert k_max_r_g == pytest.approx(predict.K_MAX_GYRORADIUS_TARGET, rel=1e-6)
 
 
 def test_steady_state_power_is_positive_and_falls_with_ell_for_the_default():
@@ -159,7 +193,7 @@ def read_csv(path):
 
 
 def test_json_parameters_rerun_to_identical_cl_and_csv_is_exact(tmp_path):
-    result = predict_cl(energy=50.0, eta=0.3, dipole=2e-3, gradient_angle=30.0, lmax=LMAX)
+    result = quick(energy=50.0, eta=0.3, dipole=2e-3, gradient_angle=30.0)
     paths = result.save(tmp_path, plot=False)
     params = json.loads(paths["json"].read_text())
     again = predict_cl(**params["inputs"])
@@ -171,7 +205,7 @@ def test_json_parameters_rerun_to_identical_cl_and_csv_is_exact(tmp_path):
 
 
 def test_save_writes_three_files_atomically_and_leaves_no_temporaries(tmp_path):
-    result = predict_cl(lmax=LMAX)
+    result = quick()
     paths = result.save(tmp_path / "new" / "dir")
     assert sorted(path.name for path in paths.values()) == ["cl.csv", "cl.png", "params.json"]
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -195,7 +229,7 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temporary(tmp_path):
 def test_plot_draws_the_requested_quantity_on_log_axes():
     from matplotlib.figure import Figure
 
-    result = predict_cl(lmax=LMAX)
+    result = quick()
     for kind, expected in (("dl", result.ell[1:] * (result.ell[1:] + 1) * result.cl[1:] / (2 * math.pi)),
                            ("cl", result.cl[1:])):
         axes = result.plot(Figure().add_subplot(), kind=kind)
@@ -205,7 +239,7 @@ def test_plot_draws_the_requested_quantity_on_log_axes():
 
 
 def test_result_arrays_are_read_only():
-    result = predict_cl(lmax=LMAX)
+    result = quick()
     with pytest.raises(ValueError):
         result.cl[1] = 0.0
     assert isinstance(result, ClResult)
@@ -239,3 +273,46 @@ def test_bad_input_raises_parameter_error_naming_the_parameter(arguments, name):
         predict_cl(**arguments)
     assert caught.value.name == name
     assert str(caught.value).startswith(f"{name}:")
+
+
+# ------------------------------------------------------------------------------------------ isotropic model
+# r_g/L_c = 3.6 (100 TeV in 3 µG with L_c = 0.01 pc): the ballistic-orbit regime the isotropic model assumes
+ISOTROPIC = {"model": "isotropic", "energy": 100.0, "l_c": 0.01, "lmax": LMAX, "lmin_over_lmax": 0.05,
+             "modes_per_decade": 64}
+# the discrete spectrum's ∫R dr differs from the continuum's L_c/2 by the mode discretisation (< 1% at 256/decade)
+DISCRETE_SPECTRUM_RTOL = 0.02
+
+
+def test_isotropic_model_cl_do_not_depend_on_the_gradient_direction():
+    reference = predict_cl(**ISOTROPIC)
+    for options in ({"gradient_angle": 90.0}, {"gradient_angle": 33.0}):
+        np.testing.assert_allclose(predict_cl(**ISOTROPIC, **options).cl[1:], reference.cl[1:], rtol=RESCALING_RTOL)
+
+
+def test_isotropic_model_diffusion_is_isotropic_with_small_angle_scattering_time():
+    # B0 = 0 small-angle QLT: Ωτ_s = 3 r_g / (2 ∫R dr) = 3 r_g/L_c in the DESIGN convention (∫_0^∞ R = L_c/2)
+    derived = predict_cl(**ISOTROPIC).params["derived"]
+    rigidity = derived["reduced_rigidity"]
+    assert derived["omega_tau_s"] == pytest.approx(3.0 * rigidity, rel=DISCRETE_SPECTRUM_RTOL)
+    np.testing.assert_allclose(np.asarray(derived["diffusion_tensor"]),
+                               np.eye(3) * rigidity**2 * derived["omega_tau_s"] / 3.0, rtol=1e-15)
+    assert derived["eta"] == 1.0
+
+
+def test_isotropic_model_warns_outside_its_ballistic_regime():
+    with pytest.warns(UserWarning, match="ballistic"):
+        quick(model="isotropic")
+
+
+# ------------------------------------------------------------------------------------------ default resolution
+# Accuracy goal of the automatic inner scale (predict.K_MAX_GYRORADIUS_TARGET): C_ℓ within 3 % of the L_min -> 0
+# limit for ℓ ≤ 200.  The limit is approximated by a 10x smaller L_min; the next decade changes C_ℓ by another
+# ≲ 0.3 % (the differences shrink ~5x per half decade), which the goal leaves room for.
+INNER_SCALE_GOAL = 0.03
+
+
+@pytest.mark.slow
+def test_default_inner_scale_is_within_goal_of_the_small_scale_limit():
+    default = predict_cl(lmax=200)
+    finer = predict_cl(lmax=200, lmin_over_lmax=default.params["derived"]["lmin_over_lmax"] / 10.0)
+    np.testing.assert_allclose(default.cl[1:], finer.cl[1:], rtol=INNER_SCALE_GOAL)
