@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=None, help="a in Omega dT = a (Omega tau_s)^(1/3), > 0 (default: package default)")
     solver.add_argument("--lmax", type=integer("lmax", 2, predict.MAX_LMAX), default=predict.DEFAULT_LMAX,
                         help=f"highest multipole, 2..{predict.MAX_LMAX} (default %(default)d)")
-    solver.add_argument("--converge", action="store_true", help="raise lmax until the multipoles are stable")
+    solver.add_argument("--converge", action="store_true",
+                        help=f"double lmax (up to {predict.CONVERGE_LMAX_LIMIT}) until C_1..C_10 change by <= 1%%")
     solver.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
                         help="output directory for cl.csv, cl.png, params.json (default %(default)s)")
     solver.add_argument("--no-plot", action="store_true", help="do not write cl.png")

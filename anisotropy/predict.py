@@ -180,9 +180,10 @@ class ClResult:
         inputs, derived = self.params.get("inputs", {}), self.params.get("derived", {})
         if not inputs:
             return f"steady-state C_l, lmax = {self.lmax}"
+        field = f"η = {inputs['eta']:g}" if inputs["model"] == "slab" else "B0 = 0"
         return (
             f"{inputs['model']}: E = {inputs['energy']:g} TeV (Z = {inputs['charge']}, A = {inputs['mass_number']}),"
-            f" B = {inputs['b_rms']:g} µG, L_c = {inputs['l_c']:g} pc, η = {inputs['eta']:g},"
+            f" B = {inputs['b_rms']:g} µG, L_c = {inputs['l_c']:g} pc, {field},"
             f" δ = {derived.get('dipole', float('nan')):.3g}\n"
             f"r_g/L_c = {derived.get('reduced_rigidity', float('nan')):.3g},"
             f" Ωτ_s = {derived.get('omega_tau_s', float('nan')):.3g},"
@@ -416,8 +417,9 @@ def predict_cl(
       behaves as :math:`-k\propto(1-x)^{\beta/2}` with a local :math:`\beta\approx1.1\to1.6` for
       :math:`1-x = 10^{-1}\to10^{-5}` (and β → 2, analytic, below the inner scale), so the cascade converges
       slowly: measured at the defaults, each doubling of ℓmax from 200 to 6400 raises :math:`C_1` by 0.8 %,
-      :math:`C_{10}` by 5-8 % and :math:`C_{100}` by 16-60 %.  ``converge=True`` reports this instead of hiding
-      it; compare spectra at the same ℓmax, and read ℓ ≳ ℓmax/4 as truncation-dominated.
+      :math:`C_{10}` by 5-8 % and :math:`C_{100}` by 16-60 % (at ℓmax = 200 -> 400: ℓ = ℓmax/20 +8 %,
+      ℓmax/4 +27 %, ℓmax ×27).  ``converge=True`` reports this instead of hiding it; compare spectra at the same
+      ℓmax, and treat the last factor ~4 below ℓmax as truncation-dominated.
     * The discrete inner scale: see ``lmin_over_lmax`` (≤ 2.5 % at the default).
     * :math:`L_c`, :math:`\eta` and :math:`B_\mathrm{tot}` of the local ISM (above).  With the defaults slab
       QLT gives :math:`\kappa_\parallel\approx1.7\times10^{28}` cm²/s at 10 TeV, well below the Galactic
