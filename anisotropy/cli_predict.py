@@ -9,10 +9,12 @@ argparse types below and :class:`~anisotropy.errors.ParameterError` raised while
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from . import predict
 from .cli import integer, number
+from .errors import ParameterError
 
 #: multipoles quoted in the printed summary (those above lmax are skipped)
 SUMMARY_MULTIPOLES = (1, 2, 3, 5, 10, 20, 50, 100)
@@ -63,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict, write the files into ``args.out`` and print a short summary; return the exit status."""
+    _check_writable(args.out)
     result = predict.predict_cl(
         args.energy,
         charge=args.charge,
@@ -80,9 +83,23 @@ def run(args: argparse.Namespace) -> int:
         converge=args.converge,
         modes_per_decade=args.modes_per_decade,
     )
-    paths = result.save(args.out, plot=not args.no_plot)
+    try:
+        paths = result.save(args.out, plot=not args.no_plot)
+    except OSError as error:
+        raise ParameterError("out", f"cannot write into {str(args.out)!r}: {error.strerror or error}") from None
     print(summary(result, paths))
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before the computation if ``out`` cannot become a writable directory (nothing is created here)."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ParameterError("out", f"{str(existing)!r} exists and is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError("out", f"{str(existing)!r} is not writable")
 
 
 def summary(result: predict.ClResult, paths: dict) -> str:

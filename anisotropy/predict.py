@@ -220,12 +220,12 @@ def dipole_source(diffusion_tensor, gradient) -> float:
     return float(8.0 * math.pi / 3.0 * gradient @ tensor @ gradient)
 
 
-def cl_from_rate(rate, *, diffusion_tensor, gradient, speed, lmax: int, converge: bool = False):
+def cl_from_rate(rate, *, diffusion_tensor, gradient, lmax: int, converge: bool = False):
     r"""Steady-state :math:`\langle C_\ell\rangle` for a pair rate, a diffusion tensor and a gradient (PHYSICS 4.3).
 
-    Any consistent units: ``rate`` (its :math:`k(x)` is a rate), ``diffusion_tensor`` (length²/time), ``gradient``
-    (1/length) and ``speed`` (length/time) must share one time unit and one length unit; the :math:`C_\ell` do not
-    depend on which.
+    Any consistent units: ``rate`` (its :math:`k(x)` is a rate), ``diffusion_tensor`` (length²/time) and
+    ``gradient`` (1/length) must share one time unit and one length unit; the :math:`C_\ell` do not depend on
+    which.
 
     Parameters
     ----------
@@ -235,8 +235,6 @@ def cl_from_rate(rate, *, diffusion_tensor, gradient, speed, lmax: int, converge
         :math:`K` (enters only the source).
     gradient : array_like, shape (3,)
         :math:`\mathbf G`.
-    speed : float
-        Particle speed (unused by the steady state itself; validated and kept for the caller's dipole).
     lmax : int
         Truncation :math:`\ell_\max\ge 2`; with ``converge`` the starting value of the doubling.
     converge : bool
@@ -252,7 +250,6 @@ def cl_from_rate(rate, *, diffusion_tensor, gradient, speed, lmax: int, converge
     from .solver import steady_state
 
     lmax = require_integer("lmax", lmax, 2, MAX_LMAX)
-    require_range("speed", speed, 0.0, None, low_open=True)
     source = dipole_source(diffusion_tensor, gradient)
     info = {"source": source, "lmax_solved": lmax}
     if converge:
@@ -465,7 +462,7 @@ def predict_cl(
     else:
         dipole_amplitude = inputs["dipole"]
         gradient_lc = dipole_amplitude * speed / (3.0 * float(np.linalg.norm(diffusion @ direction)))
-    ell, cl, info = cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient_lc * direction, speed=speed,
+    ell, cl, info = cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient_lc * direction,
                                  lmax=inputs["lmax"], converge=inputs["converge"])
 
     omega = float(units.gyrofrequency(inputs["energy"], inputs["b_rms"], inputs["charge"], inputs["mass_number"]))

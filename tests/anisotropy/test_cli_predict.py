@@ -101,6 +101,16 @@ def test_bad_option_exits_2_with_one_line_naming_the_parameter(tmp_path, capsys,
     assert not out.exists()
 
 
+def test_output_path_that_is_a_file_exits_2_with_one_line(tmp_path, capsys):
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a directory\n")
+    for out in (blocker, blocker / "below"):
+        assert main(["predict", *QUICK, "--out", str(out)]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "out:" in lines[0] and "not a directory" in lines[0]
+    assert blocker.read_text() == "not a directory\n"
+
+
 def test_installed_entry_point_runs_the_embedded_default(tmp_path):
     # `make demo`: no options at all, writes into ./cr-anisotropy-out/ of the working directory
     environment = {**os.environ, "MPLBACKEND": "Agg"}

@@ -51,8 +51,7 @@ def test_uncorrelated_rate_gives_pure_dipole_with_c1_equal_4pi_kg_squared_over_v
     b_hat = np.array([0.0, 0.0, 1.0])
     tensor = kappa * (np.eye(3) if tensor_kind == "isotropic" else np.outer(b_hat, b_hat))
     gradient = np.array([0.3, -0.2, 0.5])
-    ell, cl, _ = cl_from_rate(uncorrelated_rate(self_rate), diffusion_tensor=tensor, gradient=gradient, speed=speed,
-                              lmax=LMAX)
+    ell, cl, _ = cl_from_rate(uncorrelated_rate(self_rate), diffusion_tensor=tensor, gradient=gradient, lmax=LMAX)
     flux = tensor @ gradient
     assert np.isnan(cl[0])
     assert cl[1] == pytest.approx(4.0 * math.pi * flux @ flux / speed**2, rel=RESCALING_RTOL)
@@ -84,13 +83,12 @@ def test_converge_doubles_lmax_until_the_low_multipoles_settle_for_a_kinked_rate
 
     rate = PairRate.from_function(kinked, smooth=False)
     tensor, gradient = np.eye(3) / 3.0, np.array([0.0, 0.0, 1.0])
-    _, cl, info = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, speed=1.0, lmax=LMAX, converge=True)
+    _, cl, info = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, lmax=LMAX, converge=True)
     assert info["converged"] is True
     assert info["lmax_solved"] >= 4 * LMAX  # at least two doublings before convergence is declared
-    direct = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, speed=1.0, lmax=info["lmax_solved"])[1]
+    direct = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, lmax=info["lmax_solved"])[1]
     np.testing.assert_allclose(cl[1:], direct[1 : LMAX + 1], rtol=RESCALING_RTOL)
-    doubled = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, speed=1.0,
-                           lmax=2 * info["lmax_solved"])[1]
+    doubled = cl_from_rate(rate, diffusion_tensor=tensor, gradient=gradient, lmax=2 * info["lmax_solved"])[1]
     # the accepted state is within the requested 1 % of the next doubling for the monitored C_1..C_10
     np.testing.assert_allclose(cl[1:11], doubled[1:11], rtol=predict.CONVERGE_RTOL)
 
@@ -104,15 +102,15 @@ def test_cl_scale_as_dipole_squared():
 
 @pytest.mark.parametrize(("time_scale", "length_scale"), [(7.0, 1.0), (1.0, 0.2), (1e-3, 40.0)])
 def test_cl_do_not_depend_on_the_time_or_length_unit(time_scale, length_scale):
-    # A new time unit multiplies every rate (k, and K/length², v/length) by time_scale; a new length unit
-    # multiplies K by length_scale², v by length_scale and divides G by it.  C_l is dimensionless: unchanged.
+    # A new time unit multiplies every rate (k, and K/length²) by time_scale; a new length unit multiplies K by
+    # length_scale² and divides G by it.  Γ and S = (8π/3) G·K·G both scale with the rate: C_l is unchanged.
     tensor = np.diag([0.1, 0.1, 2.0])
     gradient = np.array([0.4, 0.0, 1.1])
     reference = cl_from_rate(PairRate.toy(D_s=0.5, kappa_c=5.0), diffusion_tensor=tensor, gradient=gradient,
-                             speed=1.0, lmax=LMAX)[1]
+                             lmax=LMAX)[1]
     rescaled = cl_from_rate(PairRate.toy(D_s=0.5 * time_scale, kappa_c=5.0),
                             diffusion_tensor=tensor * time_scale * length_scale**2, gradient=gradient / length_scale,
-                            speed=time_scale * length_scale, lmax=LMAX)[1]
+                            lmax=LMAX)[1]
     np.testing.assert_allclose(rescaled[1:], reference[1:], rtol=RESCALING_RTOL)
 
 
