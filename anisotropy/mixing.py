@@ -26,8 +26,9 @@ The 3j form (``method="threej"``)
     and with reciprocals of the integer factors taken from a table (the division would otherwise bound the speed);
     they are tested against :func:`anisotropy.wigner.threej_zero`.
 The quadrature form (``method="quadrature"``)
-    evaluates :math:`k` at Gauss-Legendre nodes and forms :math:`A = P\,\mathrm{diag}(w k/2)\,P^T` with BLAS, node
-    chunk by node chunk (memory stays :math:`O(\ell_\max\times\text{chunk})`), using the parity
+    evaluates :math:`k` at Gauss-Legendre nodes and forms :math:`A = P\,\mathrm{diag}(w k/2)\,P^T` with BLAS (the
+    rate-independent Legendre table is cached for repeated calls, e.g. in a fit; very large ones are built node
+    chunk by node chunk so memory stays :math:`O(\ell_\max\times\text{chunk})`), using the parity
     :math:`P_\ell(-x) = (-1)^\ell P_\ell(x)` to work on half the nodes and on parity blocks (3/8 of the plain
     cost).  With :math:`n` nodes it is exact when :math:`k` is a polynomial of degree
     :math:`\le 2n-1-2\ell_\max`.
@@ -36,6 +37,8 @@ The two forms agree to 1e-10 relative (tested with the toy, which has both).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -219,19 +222,45 @@ def coupling_from_legendre(coefficients, lmax: int) -> np.ndarray:
     return _coupling_by_pairs(padded, lmax, bandwidth)
 
 
+#: Largest Legendre table (doubles) kept between calls: ℓmax = 1000 with 4004 nodes needs 2.0e6 (16 MB).
+_CACHED_TABLE_LIMIT = 4_000_000
+
+
+@lru_cache(maxsize=4)
+def _parity_tables(lmax: int, n_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positive Gauss-Legendre nodes, their weights, and P_ell there for even and for odd ell (read-only).
+
+    Independent of the rate, so a fit loop that changes only the rate parameters reuses them.
+    """
+    nodes, weights = gauss_legendre(n_nodes)
+    positive = nodes > 0.0
+    half_nodes, half_weights = nodes[positive], weights[positive]
+    table = legendre_table(lmax, half_nodes)
+    even_rows, odd_rows = np.ascontiguousarray(table[0::2]), np.ascontiguousarray(table[1::2])
+    for array in (even_rows, odd_rows):
+        array.setflags(write=False)
+    return half_nodes, half_weights, even_rows, odd_rows
+
+
 def coupling_by_quadrature(function, lmax: int, n_nodes: int) -> np.ndarray:
     r"""Symmetric coupling :math:`A_{\ell\ell_0} = \frac12\sum_i w_i k(x_i) P_\ell(x_i) P_{\ell_0}(x_i)` (PHYSICS 4.3).
 
     Gauss-Legendre with ``n_nodes`` (rounded up to even) nodes.  The nodes pair up as :math:`\pm x`, so with
     :math:`k_\pm(x) = k(x) \pm k(-x)` on the positive half: entries with :math:`\ell+\ell_0` even take
     :math:`k_+` and only even-even or odd-odd products, entries with :math:`\ell+\ell_0` odd take :math:`k_-`.
+    Legendre tables up to :data:`_CACHED_TABLE_LIMIT` doubles are cached between calls; larger ones are built node
+    chunk by node chunk so memory stays :math:`O(\ell_\max\times\text{chunk})`.
     """
     lmax = require_integer("lmax", lmax, 0)
     n_nodes = require_integer("n_nodes", n_nodes, 2)
     n_nodes += n_nodes % 2
-    nodes, weights = gauss_legendre(n_nodes)
-    positive = nodes > 0.0
-    half_nodes, half_weights = nodes[positive], weights[positive]
+    cached = (lmax + 1) * (n_nodes // 2) <= _CACHED_TABLE_LIMIT
+    if cached:
+        half_nodes, half_weights, even_table, odd_table = _parity_tables(lmax, n_nodes)
+    else:
+        nodes, weights = gauss_legendre(n_nodes)
+        positive = nodes > 0.0
+        half_nodes, half_weights = nodes[positive], weights[positive]
     values_plus = np.asarray(function(half_nodes), dtype=float)
     values_minus = np.asarray(function(-half_nodes), dtype=float)
     if values_plus.shape != half_nodes.shape or not (np.all(np.isfinite(values_plus))
@@ -244,10 +273,14 @@ def coupling_by_quadrature(function, lmax: int, n_nodes: int) -> np.ndarray:
     even_even = np.zeros((even_ell.size, even_ell.size))
     odd_odd = np.zeros((odd_ell.size, odd_ell.size))
     even_odd = np.zeros((even_ell.size, odd_ell.size))
-    for start in range(0, half_nodes.size, _NODE_CHUNK):
-        chunk = slice(start, start + _NODE_CHUNK)
-        table = legendre_table(lmax, half_nodes[chunk])
-        even_rows, odd_rows = table[0::2], table[1::2]
+    chunk_size = half_nodes.size if cached else _NODE_CHUNK
+    for start in range(0, half_nodes.size, chunk_size):
+        chunk = slice(start, start + chunk_size)
+        if cached:
+            even_rows, odd_rows = even_table, odd_table
+        else:
+            table = legendre_table(lmax, half_nodes[chunk])
+            even_rows, odd_rows = table[0::2], table[1::2]
         even_even += (even_rows * even_weight[chunk]) @ even_rows.T
         odd_odd += (odd_rows * even_weight[chunk]) @ odd_rows.T
         even_odd += (even_rows * odd_weight[chunk]) @ odd_rows.T

@@ -5,7 +5,9 @@ Measures, on one core:
 * the reference cost: one dense 1000 x 1000 ``numpy.linalg.solve``;
 * steady-state <C_l> at lmax = 1000 *including* the rate matrix, for the toy (3j path, PHYSICS sect. 8) and for a
   rate non-analytic at x = 1 given as a function (Gauss-Legendre path), as a ratio to the reference (target < 20).
-  The Gauss-Legendre nodes are cached after the first call; both the cold and the warm cost are reported;
+  The Gauss-Legendre nodes and the Legendre table are cached after the first call; both the cold and the warm
+  cost are reported (the cold cost is dominated by ``numpy.polynomial.legendre.leggauss`` inside
+  ``anisotropy.legendre.gauss_legendre``);
 * fit-loop throughput at lmax = 200: new rate parameters -> Γ -> steady state, per second (target >= 100/s);
 * for information: :func:`anisotropy.evolve` at lmax = 1000 (one eigen-decomposition).
 
@@ -27,7 +29,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from anisotropy.legendre import _gauss_legendre_cached  # noqa: E402
-from anisotropy.mixing import rate_matrix  # noqa: E402
+from anisotropy.mixing import _parity_tables, rate_matrix  # noqa: E402
 from anisotropy.pair_rates import PairRate  # noqa: E402
 from anisotropy.solver import evolve, steady_state  # noqa: E402
 
@@ -68,6 +70,7 @@ def main() -> None:
 
     kink = kink_rate(2.0 / 3.0)
     _gauss_legendre_cached.cache_clear()
+    _parity_tables.cache_clear()
     start = time.perf_counter()
     steady_state(rate_matrix(kink, LMAX), SOURCE)
     kink_cold = time.perf_counter() - start
