@@ -192,7 +192,11 @@ def test_slab_parallel_diffusion_at_small_eta_lies_between_qlt_with_and_without_
 
 @pytest.mark.slow
 def test_fieldline_diffusion_matches_qlt_at_eta_0p02():
-    """d_FL = (1/4)(δB²/B0²) L_c for isotropic turbulence plus B0 (anisotropy.transport.qlt_fieldline_diffusion)."""
+    """d_FL = (1/4)(δB²/B0²) L_c for isotropic turbulence plus B0 (anisotropy.transport.qlt_fieldline_diffusion).
+
+    Measured (64 realisations × 5 lines, 1024 modes, z = 200 L_c): d_FL/QLT = 0.93 ± 0.09; the realisation scatter
+    (a few quasi-perpendicular large-scale modes per realisation) sets the error bar.
+    """
     eta, ratio, per_decade = 0.02, 1e-2, 512
     expected = transport.qlt_fieldline_diffusion(eta, lmin_over_lmax=ratio, modes_per_decade=per_decade)
     config = DiffusionConfig(
@@ -200,13 +204,17 @@ def test_fieldline_diffusion_matches_qlt_at_eta_0p02():
         particles=1,
         time=1e-3,
         n_times=2,
-        fieldlines=40,
+        fieldlines=5,
         fieldline_length=200.0,
     )
-    ensemble = _ensemble(config, 8)
-    # the running coefficient at the largest z (z = 200 L_c >> L_max ≈ 5 L_c: converged to ~1/(k_min z) < 1%)
-    values = ensemble["d_fieldline"][:, -1]
+    # lines of one realisation share its few quasi-perpendicular modes, so realisations, not lines, carry the
+    # statistics: many realisations with few lines each
+    ensemble = _ensemble(config, 64)
+    # at z = 200 L_c >> L_max ≈ 5 L_c, <Δr⊥²> = 2 d_FL z - c with |c| ≲ 1/k_min² ~ 0.6 L_c²: <Δr⊥²>/(2z) is
+    # d_FL to < 1% and much less noisy than the local derivative (returned as d_fieldline)
+    values = ensemble["fieldline_msd_perp"][:, -1] / (2.0 * ensemble["fieldline_mean_dz"][:, -1])
     measured, error = values.mean(), values.std(ddof=1) / math.sqrt(values.size)
-    print(f"d_FL sim = {measured:.5f} +- {error:.5f}, QLT = {expected:.5f}")
+    derivative = ensemble["d_fieldline"][:, -1].mean()
+    print(f"d_FL sim = {measured:.5f} +- {error:.5f} (local derivative {derivative:.5f}), QLT = {expected:.5f}")
     # QLT corrections at δB/B0 = 0.14 are O(δB²/B0²) ~ 2%
     assert abs(measured / expected - 1.0) < N_SIGMA * error / expected + 0.05
