@@ -62,10 +62,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import lru_cache
 
 import numpy as np
-from numba import njit
 from scipy import special
 
 from .errors import ParameterError, require_integer, require_range
@@ -479,7 +477,7 @@ def pair_correlation_coefficients(scaled_wavenumbers, power_fraction, pair_time:
         n_nodes = _NODE_QUANTUM * math.ceil((lmax + 32) / _NODE_QUANTUM)
     n_nodes = require_integer("n_nodes", n_nodes, 2)
     n_nodes += n_nodes % 2  # even, so the nodes pair up as ±μ (no node at 0)
-    nodes, weights = _gauss_legendre_newton(n_nodes)
+    nodes, weights = gauss_legendre(n_nodes)
     # P_ℓ(-μ) = (-1)^ℓ P_ℓ(μ): project F(μ) ± F(-μ) on the positive half of the nodes, even ℓ with +, odd with -
     half_nodes, half_weights = nodes[n_nodes // 2 :], weights[n_nodes // 2 :]
     # mode n contributes only up to its own series length (sorted ascending, so the active modes are a suffix)
@@ -534,65 +532,6 @@ def self_correlation(scaled_wavenumbers, power_fraction, pair_time: float, gyrat
     upper = antiderivative(0.5 * (gyration + scaled) * pair_time)
     lower = antiderivative(0.5 * (gyration - scaled) * pair_time)
     return float(pair_time * np.sum(fractions / scaled * (upper - lower)))
-
-
-@lru_cache(maxsize=16)
-def _gauss_legendre_newton(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Gauss-Legendre rule by Newton's method on :math:`P_n` from Tricomi's first guesses (numba, :math:`O(n^2)`).
-
-    :func:`anisotropy.legendre.gauss_legendre` (numpy's ``leggauss``) diagonalises the :math:`n\times n` companion
-    matrix, :math:`O(n^3)` (3 s at n = 2000), and its weights drift by ~1e-8 relative at n = 2000; this rule
-    integrates :math:`x^{2n-2}` to 1e-16 (tested) in ~0.1 s at n = 2000.  Nodes ascending.
-    """
-    nodes = np.empty(n_nodes)
-    weights = np.empty(n_nodes)
-    _gauss_legendre_kernel(n_nodes, nodes, weights)
-    nodes.setflags(write=False)
-    weights.setflags(write=False)
-    return nodes, weights
-
-
-#: Newton steps from Tricomi's guesses: the first guess is good to O(n^-4) and convergence is quadratic
-_NEWTON_STEPS = 6
-
-
-@njit(cache=True)
-def _legendre_with_derivative(n_nodes, x, value, derivative):  # pragma: no cover - compiled
-    # Bonnet's recurrence with the node index innermost (independent chains, vectorised), no divisions
-    previous = np.ones_like(x)
-    current = x.copy()
-    for ell in range(1, n_nodes):
-        a = (2 * ell + 1) / (ell + 1)
-        b = ell / (ell + 1)
-        for i in range(x.size):
-            following = a * x[i] * current[i] - b * previous[i]
-            previous[i] = current[i]
-            current[i] = following
-    for i in range(x.size):
-        value[i] = current[i]
-        derivative[i] = n_nodes * (x[i] * current[i] - previous[i]) / (x[i] * x[i] - 1.0)
-
-
-@njit(cache=True)
-def _gauss_legendre_kernel(n_nodes, nodes, weights):  # pragma: no cover - compiled
-    half = (n_nodes + 1) // 2
-    x = np.empty(half)
-    for index in range(half):
-        x[index] = math.cos(math.pi * (index + 0.75) / (n_nodes + 0.5))
-    value = np.empty(half)
-    derivative = np.empty(half)
-    for _ in range(_NEWTON_STEPS):
-        _legendre_with_derivative(n_nodes, x, value, derivative)
-        for index in range(half):
-            x[index] -= value[index] / derivative[index]
-    _legendre_with_derivative(n_nodes, x, value, derivative)
-    for index in range(half):
-        weight = 2.0 / ((1.0 - x[index] ** 2) * derivative[index] ** 2)
-        # Tricomi's guesses run from x ≈ 1 downwards; store ascending and mirror (odd n: x = 0 written twice)
-        nodes[n_nodes - 1 - index] = x[index]
-        nodes[index] = -x[index]
-        weights[n_nodes - 1 - index] = weight
-        weights[index] = weight
 
 
 def legendre_series_minus_one(coefficients, x) -> np.ndarray:

@@ -10,7 +10,6 @@ from anisotropy.errors import ParameterError
 from anisotropy.legendre import legendre_series
 from anisotropy.pair_rates import (
     PairRate,
-    _gauss_legendre_newton,
     legendre_series_minus_one,
     pair_correlation_coefficients,
     self_correlation,
@@ -242,12 +241,6 @@ def test_isotropic_markov_limit_gives_the_scattering_time_used_for_the_pair_time
 
 
 # --------------------------------------------------------------------------------------------- numerics
-def test_newton_gauss_legendre_rule_is_exact_for_high_degree_polynomials():
-    nodes, weights = _gauss_legendre_newton(700)
-    for degree in (0, 10, 500, 1398):
-        assert np.dot(weights, nodes**degree) == pytest.approx(2.0 / (degree + 1), rel=1e-13)
-
-
 def test_series_minus_one_evaluation_has_no_cancellation_near_one():
     coefficients = np.array([-1.0, 0.25, 0.5, 0.25])  # sums to zero
     theta = 1e-6
