@@ -114,6 +114,21 @@ def test_cl_do_not_depend_on_the_time_or_length_unit(time_scale, length_scale):
     np.testing.assert_allclose(rescaled[1:], reference[1:], rtol=RESCALING_RTOL)
 
 
+def test_cl_depend_on_physical_inputs_only_through_the_reduced_parameters():
+    # DESIGN reduced units: with the dipole fixed, C_l depend on (r_g/L_c, η, L_min/L_max) only; r_g ∝ pc/(|Z| B)
+    reference = quick(energy=10.0, b_rms=3.0, l_c=1.0)
+    gyroradius = units.gyroradius(10.0, 3.0)
+    # the same r_g in twice the field, and twice the r_g with twice L_c (kinetic energy is not ∝ momentum)
+    stronger_field = quick(energy=units.energy_from_gyroradius(gyroradius, 6.0), b_rms=6.0, l_c=1.0)
+    longer_correlation = quick(energy=units.energy_from_gyroradius(2.0 * gyroradius, 3.0), b_rms=3.0, l_c=2.0)
+    np.testing.assert_allclose(stronger_field.cl[1:], reference.cl[1:], rtol=ROUTE_RTOL)
+    np.testing.assert_allclose(longer_correlation.cl[1:], reference.cl[1:], rtol=ROUTE_RTOL)
+    # helium with the proton's gyroradius (twice the momentum): v differs by ~1e-8, which the ODE units remove
+    helium_energy = units.energy_from_gyroradius(gyroradius, 3.0, charge=2, mass_number=4)
+    helium = quick(energy=helium_energy, charge=2, mass_number=4)
+    np.testing.assert_allclose(helium.cl[1:], reference.cl[1:], rtol=ROUTE_RTOL)
+
+
 def test_slab_cl_at_fixed_gradient_scale_as_cos_squared_of_the_angle_to_b0():
     # slab QLT: K = κ_∥ b̂b̂, so S = (8π/3) κ_∥ |G|² cos²θ, and the isotropised Γ does not depend on θ (PHYSICS 4.5)
     reference = quick(gradient=1e-2, gradient_angle=0.0)
