@@ -35,6 +35,7 @@ import numpy as np
 import scipy.linalg
 
 from .errors import ParameterError, require_integer, require_range
+from .legendre import gauss_legendre
 from .mixing import column_weights, rate_matrix
 
 __all__ = [
@@ -66,9 +67,8 @@ _MAX_PANEL_HALVINGS = 40
 EIGENVECTOR_CONDITION_LIMIT = 1e8
 
 # Gauss-Legendre rule on [0, 1] for the integral representation of the phi-functions at small |z|
-_PHI_NODES, _PHI_WEIGHTS = np.polynomial.legendre.leggauss(32)
-_PHI_NODES = 0.5 * (_PHI_NODES + 1.0)
-_PHI_WEIGHTS = 0.5 * _PHI_WEIGHTS
+_PHI_NODES = 0.5 * (gauss_legendre(32)[0] + 1.0)
+_PHI_WEIGHTS = 0.5 * gauss_legendre(32)[1]
 
 
 # ---------------------------------------------------------------------------------------------------- validation

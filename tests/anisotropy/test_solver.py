@@ -141,7 +141,6 @@ ASYMPTOTIC_SLOPE_TOLERANCE = 0.05
 
 
 def test_inertial_range_slope_is_beta_minus_four():
-    # leggauss for 3204 nodes dominates this test's time (anisotropy.legendre.gauss_legendre)
     ell = np.arange(30, 101)
     for beta, published in PUBLISHED_SLOPES.items():
         cl = steady_state(rate_matrix(kink_rate(beta), 800), SOURCE)
