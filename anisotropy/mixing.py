@@ -33,7 +33,8 @@ The quadrature form (``method="quadrature"``)
     cost).  With :math:`n` nodes it is exact when :math:`k` is a polynomial of degree
     :math:`\le 2n-1-2\ell_\max`.
 
-The two forms agree to 1e-10 relative (tested with the toy, which has both).
+The two forms agree to 1e-10 relative to each column's largest entry (the DESIGN target, tested with the toy, which
+has both); measured 3e-14 at ℓmax = 150 and 2e-13 at ℓmax = 1000.
 """
 
 from __future__ import annotations
