@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where simulator realisations run (default %(default)s)")
     parser.add_argument("--workers", type=integer("workers", 1, 4096), default=None,
                         help="worker processes for --executor process/dask (default: all CPUs)")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="keep the calibration ensembles' checkpoints here, so an interrupted run resumes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     workers = args.workers or 1
     try:
         payload = build_report(args.out, quick=args.quick, seed=args.seed, executor=executor, command=command,
-                               executor_name=args.executor, workers=workers)
+                               executor_name=args.executor, workers=workers, checkpoint_dir=args.checkpoint_dir)
     finally:
         executor.shutdown()
     header = payload["header"]

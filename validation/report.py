@@ -441,7 +441,7 @@ def _transport_markdown(transport_result, numbers):
 # ---------------------------------------------------------------------------------------------------- driver
 def build_report(out_dir="validation-report", *, quick: bool = True, seed: int = DEFAULT_SEED, executor=None,
                  settings: ReportSettings | None = None, command: str | None = None, executor_name: str = "serial",
-                 workers: int = 1) -> dict:
+                 workers: int = 1, checkpoint_dir=None) -> dict:
     """Run every comparison and write the report into ``out_dir`` atomically; return the numbers (``numbers.json``).
 
     Parameters
@@ -458,6 +458,10 @@ def build_report(out_dir="validation-report", *, quick: bool = True, seed: int =
         Override the sizes (tests use reduced case lists).
     command : str, optional
         The command line recorded in the header.
+    checkpoint_dir : path, optional
+        Persistent directory for the calibration ensembles' checkpoints (``checkpoint_dir/calibration/store``): an
+        interrupted report rerun with the same arguments resumes there.  Default: checkpoints live in the temporary
+        build directory and are discarded.
     """
     from . import calibration, transport_checks
 
@@ -474,8 +478,13 @@ def build_report(out_dir="validation-report", *, quick: bool = True, seed: int =
              enumerate(("toy", "calibration", "nside", "transport"))}
     try:
         toy_result = toy_exact_test(settings, seeds["toy"], building)
-        calibration_result = calibration.run_calibration(settings.quick, seeds["calibration"], building / "calibration",
+        calibration_dir = building / "calibration"
+        if checkpoint_dir is not None:
+            calibration_dir = Path(checkpoint_dir).resolve() / "calibration"
+        calibration_result = calibration.run_calibration(settings.quick, seeds["calibration"], calibration_dir,
                                                          executor, cases=settings.calibration_cases)
+        if checkpoint_dir is not None:
+            shutil.copytree(calibration_dir, building / "calibration", ignore=shutil.ignore_patterns("store"))
         shutil.rmtree(building / "calibration" / "store", ignore_errors=True)  # checkpoints, not results
         nside_result = nside_convergence(settings, seeds["nside"], building, executor)
         transport_result = transport_checks.run_transport_checks(settings.quick, seeds["transport"],
