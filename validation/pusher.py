@@ -121,46 +121,101 @@ def field_kernel(modes, b0, positions, out, use_libm):
         out[index, 2] = bz
 
 
+@numba.njit(fastmath=True, cache=True)
+def _field_pair_fast(modes, b0, x1, y1, z1, x2, y2, z2):
+    # two particles per pass over the modes: the mode data are loaded once and the two independent dependency
+    # chains overlap (12% faster at 768 modes, 2.5x at a few modes; benchmarks/simulator.py)
+    nu_x, nu_y, nu_z, theta = modes[0], modes[1], modes[2], modes[3]
+    amp_x, amp_y, amp_z = modes[4], modes[5], modes[6]
+    sum1_x = 0.0
+    sum1_y = 0.0
+    sum1_z = 0.0
+    sum2_x = 0.0
+    sum2_y = 0.0
+    sum2_z = 0.0
+    for n in range(nu_x.size):
+        wave1 = cos_turns(nu_x[n] * x1 + nu_y[n] * y1 + nu_z[n] * z1 + theta[n])
+        wave2 = cos_turns(nu_x[n] * x2 + nu_y[n] * y2 + nu_z[n] * z2 + theta[n])
+        sum1_x += amp_x[n] * wave1
+        sum1_y += amp_y[n] * wave1
+        sum1_z += amp_z[n] * wave1
+        sum2_x += amp_x[n] * wave2
+        sum2_y += amp_y[n] * wave2
+        sum2_z += amp_z[n] * wave2
+    return (b0[0] + sum1_x, b0[1] + sum1_y, b0[2] + sum1_z, b0[0] + sum2_x, b0[1] + sum2_y, b0[2] + sum2_z)
+
+
+@numba.njit(cache=True)
+def _field_pair(modes, b0, x1, y1, z1, x2, y2, z2, use_libm):
+    if use_libm:
+        b1x, b1y, b1z = _field_libm(modes, b0, x1, y1, z1)
+        b2x, b2y, b2z = _field_libm(modes, b0, x2, y2, z2)
+        return b1x, b1y, b1z, b2x, b2y, b2z
+    return _field_pair_fast(modes, b0, x1, y1, z1, x2, y2, z2)
+
+
+@numba.njit(cache=True)
+def _boris_rotate(px, py, pz, bx, by, bz, half_angle_scale):
+    # t = (σΔ/2ρ) b;  p' = p + p × t;  s = 2t/(1 + t²);  p+ = p + p' × s   (module docstring)
+    tx = half_angle_scale * bx
+    ty = half_angle_scale * by
+    tz = half_angle_scale * bz
+    qx = px + (py * tz - pz * ty)
+    qy = py + (pz * tx - px * tz)
+    qz = pz + (px * ty - py * tx)
+    factor = 2.0 / (1.0 + tx * tx + ty * ty + tz * tz)
+    sx = factor * tx
+    sy = factor * ty
+    sz = factor * tz
+    return px + (qy * sz - qz * sy), py + (qz * sx - qx * sz), pz + (qx * sy - qy * sx)
+
+
 @numba.njit(parallel=True, cache=True)
 def advance_kernel(modes, b0, positions, directions, half_angle_scale, step, n_steps, use_libm):
-    r"""Advance every particle ``n_steps`` Boris steps of length ``step`` in place (prange over particles).
+    r"""Advance every particle ``n_steps`` Boris steps of length ``step`` in place (prange over particle pairs).
 
     ``half_angle_scale`` is :math:`\sigma\Delta/(2\rho)` of (P1); ``positions`` and ``directions`` are (M, 3)
-    float64 arrays (directions unit vectors).
+    float64 arrays (directions unit vectors).  Particles go in pairs through one pass over the modes; with odd M
+    the last particle is paired with itself (computed twice, identical result).
     """
-    for index in prange(positions.shape[0]):
-        x = positions[index, 0]
-        y = positions[index, 1]
-        z = positions[index, 2]
-        px = directions[index, 0]
-        py = directions[index, 1]
-        pz = directions[index, 2]
+    count = positions.shape[0]
+    for pair in prange((count + 1) // 2):
+        first = 2 * pair
+        second = min(first + 1, count - 1)
+        x1 = positions[first, 0]
+        y1 = positions[first, 1]
+        z1 = positions[first, 2]
+        p1x = directions[first, 0]
+        p1y = directions[first, 1]
+        p1z = directions[first, 2]
+        x2 = positions[second, 0]
+        y2 = positions[second, 1]
+        z2 = positions[second, 2]
+        p2x = directions[second, 0]
+        p2y = directions[second, 1]
+        p2z = directions[second, 2]
         for _ in range(n_steps):
-            bx, by, bz = _field(modes, b0, x, y, z, use_libm)
-            tx = half_angle_scale * bx
-            ty = half_angle_scale * by
-            tz = half_angle_scale * bz
-            # p' = p + p x t
-            qx = px + (py * tz - pz * ty)
-            qy = py + (pz * tx - px * tz)
-            qz = pz + (px * ty - py * tx)
-            factor = 2.0 / (1.0 + tx * tx + ty * ty + tz * tz)
-            sx = factor * tx
-            sy = factor * ty
-            sz = factor * tz
-            # p+ = p + p' x s
-            px += qy * sz - qz * sy
-            py += qz * sx - qx * sz
-            pz += qx * sy - qy * sx
-            x += step * px
-            y += step * py
-            z += step * pz
-        positions[index, 0] = x
-        positions[index, 1] = y
-        positions[index, 2] = z
-        directions[index, 0] = px
-        directions[index, 1] = py
-        directions[index, 2] = pz
+            b1x, b1y, b1z, b2x, b2y, b2z = _field_pair(modes, b0, x1, y1, z1, x2, y2, z2, use_libm)
+            p1x, p1y, p1z = _boris_rotate(p1x, p1y, p1z, b1x, b1y, b1z, half_angle_scale)
+            p2x, p2y, p2z = _boris_rotate(p2x, p2y, p2z, b2x, b2y, b2z, half_angle_scale)
+            x1 += step * p1x
+            y1 += step * p1y
+            z1 += step * p1z
+            x2 += step * p2x
+            y2 += step * p2y
+            z2 += step * p2z
+        positions[first, 0] = x1
+        positions[first, 1] = y1
+        positions[first, 2] = z1
+        directions[first, 0] = p1x
+        directions[first, 1] = p1y
+        directions[first, 2] = p1z
+        positions[second, 0] = x2
+        positions[second, 1] = y2
+        positions[second, 2] = z2
+        directions[second, 0] = p2x
+        directions[second, 1] = p2y
+        directions[second, 2] = p2z
 
 
 @numba.njit(cache=True)

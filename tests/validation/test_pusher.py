@@ -170,3 +170,19 @@ def test_wrappers_reject_bad_input():
         advance(field, positions, np.zeros((2, 3)), 0.1, 1, 0.01, 1)
     with pytest.raises(ParameterError, match="n_steps"):
         trace_fieldlines(field, positions, 0.1, -1)
+
+
+@pytest.mark.parametrize("libm", [False, True])
+def test_particles_are_independent_of_their_batch_companions(libm):
+    # the kernel advances particles in pairs (and pairs an odd last particle with itself): no coupling allowed
+    field = TurbulenceField(TurbulenceConfig(eta=1.0, lmin_over_lmax=1e-2, modes_per_decade=32), 3)
+    start = np.random.default_rng(2).normal(size=(5, 3))
+    start /= np.linalg.norm(start, axis=1)[:, None]
+    together_positions, together_directions = np.zeros((5, 3)), start.copy()
+    advance(field, together_positions, together_directions, 0.3, -1, 1e-2, 50, libm=libm)
+    for index in range(5):
+        alone_positions, alone_directions = np.zeros((1, 3)), start[index : index + 1].copy()
+        advance(field, alone_positions, alone_directions, 0.3, -1, 1e-2, 50, libm=libm)
+        # identical arithmetic per particle; 1e-14 allows for a different summation order of the modes
+        np.testing.assert_allclose(alone_positions[0], together_positions[index], rtol=0, atol=1e-14)
+        np.testing.assert_allclose(alone_directions[0], together_directions[index], rtol=0, atol=1e-14)
