@@ -199,6 +199,10 @@ def main(argv=None) -> dict:
             "numba threads 1 -> 2 (wall)",
             f"{threads['wall_1']:.3f} -> {threads['wall_2']:.3f} ns, x{threads['speedup']:.2f}",
         ),
+        (
+            "  parallel efficiency (CPU time)",
+            f"{threads['cpu_efficiency']:.2f} (idle-machine 2-thread speed-up ~ {2 * threads['cpu_efficiency']:.2f})",
+        ),
     ]
     if "error" in dask:
         rows.append(("Dask 2 workers", dask["error"]))

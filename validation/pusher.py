@@ -44,7 +44,7 @@ Integrators (``DESIGN.md``, "Integrator"):
 Intel server cores LLVM prefers 256-bit vectors even when AVX-512 is present; numba exposes no per-function switch,
 so 512-bit code is opt-in for the whole process: before numba is imported, set ``NUMBA_CPU_FEATURES`` to
 ``llvmlite.binding.get_host_cpu_features().flatten() + ",-prefer-256-bit"`` (measured on this 2.3 GHz AVX-512
-machine: 0.56 instead of 0.85 ns per mode per particle-step).
+machine: 0.47 instead of 0.73 ns per mode per particle-step).
 
 All kernels update their inputs in place (no histories), so callers loop over output times with bounded memory.
 They do no validation; :func:`advance` and :func:`trace_fieldlines` are the thin checked Python entry points.
