@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from anisotropy.calibration import PAIR_TIME_PREFACTOR, PAIR_TIME_PREFACTOR_UNCERTAINTY
 from anisotropy.errors import ParameterError
@@ -25,14 +26,20 @@ from validation.calibration import CalibrationCase
 Z_LIMIT = 4.0
 #: Δχ² = 1 intervals of a one-parameter Gaussian fit cover the truth with probability 0.6827
 ONE_SIGMA_COVERAGE = 0.6827
-#: the seeded end-to-end ensemble (validation/calibration.py QUICK_CASES[1] at fewer realisations)
-END_TO_END_CASE = CalibrationCase("slab", 0.5, 0.3, 16, 6, 4.0)
+#: the seeded end-to-end ensembles (validation/calibration.py QUICK_CASES at ρ = 0.1 and 1): where the full run found
+#: agreement for ℓ = 2..4 (ρ = 0.1) and where it found the theory missing the power (ρ = 1)
+END_TO_END_CASE = CalibrationCase("slab", 0.5, 0.1, 16, 6, 4.0)
+HIGH_RIGIDITY_CASE = CalibrationCase("slab", 0.5, 1.0, 16, 6, 4.0)
 #: theory-vs-simulation acceptance: every compared C_ℓ/C_1 within this many standard errors.  With 6 realisations
 #: the standard error is itself uncertain (Student t with 5 dof: P(|t| > 4) = 1 %), hence 4 and not 3
 THEORY_Z_LIMIT = 4.0
 #: C_ℓ≥2/C_1 ∝ η as η → 0: relative room for the O(η) corrections between η = 1e-4 and 1e-2 (the leading term
 #: is exact; 1e-2 relative corrections are expected, 0.1 leaves an order of magnitude)
 ETA_SCALING_RTOL = 0.1
+#: χ² acceptance of a whole simulated shape against theory (p-value of the χ² with one dof per multipole)
+THEORY_P_LIMIT = 1e-3
+#: the documented failure at high rigidity, with the numbers of the full run (validation/calibration.py FULL_CASES)
+HIGH_RIGIDITY_FINDING = "PLACEHOLDER"
 #: Kubo identity acceptance: Student t with N-1 = 5 dof, two-sided p = 1e-3 per interval
 KUBO_T_LIMIT = 6.87
 
@@ -147,7 +154,9 @@ def test_higher_multipoles_vanish_as_turbulence_vanishes():
 @pytest.fixture(scope="module")
 def end_to_end(tmp_path_factory):
     out = tmp_path_factory.mktemp("calibration")
-    return calibration.run_calibration(True, calibration.DEFAULT_SEED, out, cases=[END_TO_END_CASE]), out
+    output = calibration.run_calibration(True, calibration.DEFAULT_SEED, out,
+                                         cases=[END_TO_END_CASE, HIGH_RIGIDITY_CASE], fit_pair_times=False)
+    return output, out
 
 
 def test_end_to_end_writes_json_and_figures(end_to_end):
@@ -163,32 +172,48 @@ def test_end_to_end_writes_json_and_figures(end_to_end):
 def test_simulated_dipole_obeys_the_kubo_identity(end_to_end):
     """δ_z(T)/3 (ensemble-mean dipole along G) equals the running d_∥ = ½ d⟨R_z²⟩/dT on every interval."""
     output, _ = end_to_end
-    check = output["cases"][0]["kubo_check"]
-    assert np.all(np.abs(check["z"]) < KUBO_T_LIMIT), check
+    for case in output["cases"]:
+        check = case["kubo_check"]
+        assert np.all(np.abs(check["z"]) < KUBO_T_LIMIT), check
+
+
+def _z_at_calibrated_prefactor(case_output, case, ells):
+    """z of simulated C_ℓ/C_1 against the finite-T slab theory at the stored a (primary comparison)."""
+    ratio = np.asarray(case_output["ratio"])[ells]
+    error = np.asarray(case_output["ratio_error"])[ells]
+    rho = case.reduced_rigidity
+    pair_time = PAIR_TIME_PREFACTOR * case_output["omega_tau_s_model"] ** (1.0 / 3.0)
+    theory = calibration.theory_ratio("slab", rho, case.eta, pair_time, omega_time=case_output["times"][-1] / rho,
+                                      source_time=case_output["source_fit"]["tau"] / rho)[ells]
+    return (ratio - theory) / error, ratio, theory
 
 
 def test_slab_theory_at_the_calibrated_prefactor_matches_the_simulated_shape(end_to_end):
-    """C_ℓ/C_1, ℓ = 2..4, of the slab mixing-matrix theory at the stored a against the seeded ensemble.
+    """C_ℓ/C_1, ℓ = 2..4, of the slab mixing-matrix theory at the stored a against the seeded ensemble (ρ = 0.1).
 
     Like for like (validation/calibration.py, primary comparison): the theory evolved to the simulation's last T with
     the measured source history d_∥(T), on the same discrete modes.
     """
     output, _ = end_to_end
-    case = output["cases"][0]
-    ells = np.arange(2, 5)
-    ratio = np.asarray(case["ratio"])[ells]
-    error = np.asarray(case["ratio_error"])[ells]
-    rho = END_TO_END_CASE.reduced_rigidity
-    pair_time = PAIR_TIME_PREFACTOR * case["omega_tau_s_model"] ** (1.0 / 3.0)
-    theory = calibration.theory_ratio("slab", rho, END_TO_END_CASE.eta, pair_time, omega_time=case["times"][-1] / rho,
-                                      source_time=case["source_fit"]["tau"] / rho)[ells]
-    z = (ratio - theory) / error
+    z, ratio, theory = _z_at_calibrated_prefactor(output["cases"][0], END_TO_END_CASE, np.arange(2, 5))
     assert np.all(np.abs(z) < THEORY_Z_LIMIT), {"z": z.tolist(), "sim": ratio.tolist(), "theory": theory.tolist()}
+
+
+@pytest.mark.xfail(strict=True, reason=HIGH_RIGIDITY_FINDING)
+def test_slab_theory_at_high_rigidity_matches_the_simulated_shape(end_to_end):
+    """The same comparison at ρ = 1 (k_min r_g = 1.3), ℓ = 2..8: a documented failure of the theory (the reason)."""
+    output, _ = end_to_end
+    case_output = output["cases"][1]
+    ells = np.asarray(case_output["usable_ells"])
+    z, ratio, theory = _z_at_calibrated_prefactor(case_output, HIGH_RIGIDITY_CASE, ells)
+    chi2 = float(np.sum(z**2))
+    assert stats.chi2.sf(chi2, ells.size) > THEORY_P_LIMIT, {"chi2": chi2, "ells": ells.tolist(), "z": z.tolist(),
+                                                            "sim": ratio.tolist(), "theory": theory.tolist()}
 
 
 @pytest.mark.slow
 def test_full_calibration_exponent_is_one_third(tmp_path):
     """Full run (~40 min): the fitted exponent p of ΩΔT = a(Ωτ_s)^p is within 3σ of 1/3 (PHYSICS eq. 4.5)."""
     output = calibration.run_calibration(False, calibration.DEFAULT_SEED, tmp_path)
-    power = output["fits"]["slab"]["power_law"]
+    power = output["fits"][calibration.PRIMARY_COMPARISON]["slab"]["power_law"]
     assert abs(power["exponent_pull_scaled"]) < 3.0, power
