@@ -26,15 +26,22 @@ The 3j form (``method="threej"``)
     and with reciprocals of the integer factors taken from a table (the division would otherwise bound the speed);
     they are tested against :func:`anisotropy.wigner.threej_zero`.
 The quadrature form (``method="quadrature"``)
-    evaluates :math:`k` at Gauss-Legendre nodes and forms :math:`A = P\,\mathrm{diag}(w k/2)\,P^T` with BLAS (the
+    evaluates :math:`k` at quadrature nodes and forms :math:`A = P\,\mathrm{diag}(w k/2)\,P^T` with BLAS (the
     rate-independent Legendre table is cached for repeated calls, e.g. in a fit; very large ones are built node
     chunk by node chunk so memory stays :math:`O(\ell_\max\times\text{chunk})`), using the parity
     :math:`P_\ell(-x) = (-1)^\ell P_\ell(x)` to work on half the nodes and on parity blocks (3/8 of the plain
-    cost).  With :math:`n` nodes it is exact when :math:`k` is a polynomial of degree
-    :math:`\le 2n-1-2\ell_\max`.
+    cost).  Smooth rates use plain Gauss-Legendre: with :math:`n` nodes it is exact when :math:`k` is a polynomial
+    of degree :math:`\le 2n-1-2\ell_\max`.  Rates with a kink at :math:`x = 1` (``PairRate.smooth`` false, the
+    physical case :math:`-k\propto(1-x)^{\beta/2}`, PHYSICS 4.6) use by default the composite rule
+    :func:`anisotropy.legendre.graded_gauss_legendre`, graded geometrically toward :math:`x=\pm1` and symmetric, so
+    the parity blocks still apply; plain Gauss would converge only like :math:`n^{-2-\beta}` there.  An explicit
+    ``n_nodes`` always means plain Gauss-Legendre with that many nodes.
 
 The two forms agree to 1e-10 relative to each column's largest entry (the DESIGN target, tested with the toy, which
-has both); measured 3e-14 at ℓmax = 150 and 2e-13 at ℓmax = 1000.
+has both); measured 3e-14 at ℓmax = 150 and 2e-13 at ℓmax = 1000.  For kinked power-law rates
+:math:`k=-((1-x)/2)^{\beta/2}`, β ∈ {2/3, 1, 5/3}, the default quadrature form agrees with the 3j form of the exact
+coefficients to ≤ 1e-13 of the column scale at ℓmax = 100 and 400 (plain Gauss with 4(ℓmax+1) nodes, the former
+default: 3.5e-6 and 3.6e-7 for β = 2/3).
 """
 
 from __future__ import annotations
@@ -45,15 +52,17 @@ import numpy as np
 from numba import njit
 
 from .errors import ParameterError, require_integer
-from .legendre import gauss_legendre, legendre_table
+from .legendre import gauss_legendre, graded_gauss_legendre, legendre_table
 
 __all__ = [
     "TRUNCATION_RTOL",
     "column_weights",
+    "coupling_by_graded_quadrature",
     "coupling_by_quadrature",
     "coupling_from_legendre",
     "default_quadrature_nodes",
     "legendre_bandwidth",
+    "nonsmooth_quadrature_degree",
     "rate_matrix",
 ]
 
@@ -61,13 +70,16 @@ __all__ = [
 #: below half the double-precision epsilon, so truncating changes Γ by less than rounding the kept terms does.
 TRUNCATION_RTOL = 1e-17
 
-#: Gauss-Legendre nodes per multipole for rates with a kink at x = 1 (``PairRate.smooth`` false; PHYSICS 4.2 [S]
-#: suggests n ≳ 4 ℓmax).  The error of an endpoint singularity :math:`(1-x)^{\beta/2}` falls like :math:`n^{-2-\beta}`
-#: or faster: measured against 16 nodes per multipole, the largest error relative to its column's largest entry is
-#: 3.5e-6 (ℓmax = 100) and 3.6e-7 (ℓmax = 400) for :math:`k\propto-((1-x)/2)^{1/3}`, 3.4e-8 for
-#: :math:`-((1-x)/2)^{1/2}` at ℓmax = 400 (8 nodes per multipole: 4.6e-8 and 3.5e-9), far below the ℓmax truncation
-#: effect on C_ℓ.  Pass ``n_nodes`` for more.
-NONSMOOTH_NODES_PER_MULTIPOLE = 4
+def nonsmooth_quadrature_degree(lmax: int) -> int:
+    r"""Polynomial degree of the default graded rule for rates with a kink at x = 1: :math:`4\ell_\max + 3`.
+
+    The exactness of the smooth path's :math:`2\ell_\max + 2` Gauss nodes, so :math:`k` = (kink) × (polynomial of
+    degree up to :math:`2\ell_\max + 3`) is integrated against :math:`P_\ell P_{\ell_0}` to round-off
+    (PHYSICS 4.3).  Measured cost at ℓmax = 1000: 3632 nodes, against 4004 for the former default, plain
+    Gauss-Legendre with 4(ℓmax+1) nodes, which reached only ~1e-7 of the column scale for β = 2/3.
+    """
+    return 4 * require_integer("lmax", lmax, 0) + 3
+
 
 #: Node chunk for the quadrature form: bounds the Legendre table at (ℓmax+1) × chunk doubles.
 _NODE_CHUNK = 2048
@@ -86,15 +98,18 @@ def column_weights(lmax: int) -> np.ndarray:
 
 
 def default_quadrature_nodes(lmax: int, smooth: bool) -> int:
-    r"""Default Gauss-Legendre node count for the quadrature form of Γ at ``lmax``.
+    r"""Default node count of the quadrature form of Γ at ``lmax``.
 
-    Smooth rates: :math:`2\ell_\max + 2` nodes, exact for :math:`k` of effective polynomial degree up to
-    :math:`2\ell_\max + 3`.  Rates with a kink at :math:`x = 1`: :data:`NONSMOOTH_NODES_PER_MULTIPOLE`
-    :math:`\times(\ell_\max+1)`.  Both are even so the nodes pair up as :math:`\pm x`.
+    Smooth rates: :math:`2\ell_\max + 2` Gauss-Legendre nodes (at least 64), exact for :math:`k` of effective
+    polynomial degree up to :math:`2\ell_\max + 3`.  Rates with a kink at :math:`x = 1`: the number of nodes of
+    the graded rule :func:`anisotropy.legendre.graded_gauss_legendre` of degree
+    :func:`nonsmooth_quadrature_degree`, which the quadrature form then uses.  Both are even so the nodes pair up
+    as :math:`\pm x`.
     """
     lmax = require_integer("lmax", lmax, 0)
-    count = 2 * lmax + 2 if smooth else NONSMOOTH_NODES_PER_MULTIPOLE * (lmax + 1)
-    count = max(count, 64)
+    if not smooth:
+        return int(graded_gauss_legendre(nonsmooth_quadrature_degree(lmax))[0].size)
+    count = max(2 * lmax + 2, 64)
     return count + (count % 2)
 
 
@@ -227,13 +242,21 @@ def coupling_from_legendre(coefficients, lmax: int) -> np.ndarray:
 _CACHED_TABLE_LIMIT = 4_000_000
 
 
-@lru_cache(maxsize=4)
-def _parity_tables(lmax: int, n_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Positive Gauss-Legendre nodes, their weights, and P_ell there for even and for odd ell (read-only).
+def _quadrature_rule(rule) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of ``rule``: an int n is plain Gauss-Legendre with n nodes, ("graded", d) the graded rule."""
+    if isinstance(rule, tuple):
+        return graded_gauss_legendre(rule[1])
+    return gauss_legendre(rule)
 
-    Independent of the rate, so a fit loop that changes only the rate parameters reuses them.
+
+@lru_cache(maxsize=4)
+def _parity_tables(lmax: int, rule) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positive nodes of a symmetric rule, their weights, and P_ell there for even and for odd ell (read-only).
+
+    Independent of the rate, so a fit loop that changes only the rate parameters reuses them.  ``rule`` as in
+    :func:`_quadrature_rule`.
     """
-    nodes, weights = gauss_legendre(n_nodes)
+    nodes, weights = _quadrature_rule(rule)
     positive = nodes > 0.0
     half_nodes, half_weights = nodes[positive], weights[positive]
     table = legendre_table(lmax, half_nodes)
@@ -243,23 +266,19 @@ def _parity_tables(lmax: int, n_nodes: int) -> tuple[np.ndarray, np.ndarray, np.
     return half_nodes, half_weights, even_rows, odd_rows
 
 
-def coupling_by_quadrature(function, lmax: int, n_nodes: int) -> np.ndarray:
-    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \frac12\sum_i w_i k(x_i) P_\ell(x_i) P_{\ell_0}(x_i)` (PHYSICS 4.3).
+def _coupling_on_rule(function, lmax: int, rule) -> np.ndarray:
+    r"""Symmetric coupling :math:`A = \frac12\sum_i w_i k(x_i) P_\ell(x_i) P_{\ell_0}(x_i)` on a symmetric rule.
 
-    Gauss-Legendre with ``n_nodes`` (rounded up to even) nodes.  The nodes pair up as :math:`\pm x`, so with
-    :math:`k_\pm(x) = k(x) \pm k(-x)` on the positive half: entries with :math:`\ell+\ell_0` even take
-    :math:`k_+` and only even-even or odd-odd products, entries with :math:`\ell+\ell_0` odd take :math:`k_-`.
-    Legendre tables up to :data:`_CACHED_TABLE_LIMIT` doubles are cached between calls; larger ones are built node
-    chunk by node chunk so memory stays :math:`O(\ell_\max\times\text{chunk})`.
+    The nodes pair up as :math:`\pm x` with equal weights and none at 0, so with :math:`k_\pm(x) = k(x) \pm k(-x)`
+    on the positive half: entries with :math:`\ell+\ell_0` even take :math:`k_+` and only even-even or odd-odd
+    products, entries with :math:`\ell+\ell_0` odd take :math:`k_-`.
     """
-    lmax = require_integer("lmax", lmax, 0)
-    n_nodes = require_integer("n_nodes", n_nodes, 2)
-    n_nodes += n_nodes % 2
-    cached = (lmax + 1) * (n_nodes // 2) <= _CACHED_TABLE_LIMIT
+    nodes, weights = _quadrature_rule(rule)
+    half_count = int(np.count_nonzero(nodes > 0.0))
+    cached = (lmax + 1) * half_count <= _CACHED_TABLE_LIMIT
     if cached:
-        half_nodes, half_weights, even_table, odd_table = _parity_tables(lmax, n_nodes)
+        half_nodes, half_weights, even_table, odd_table = _parity_tables(lmax, rule)
     else:
-        nodes, weights = gauss_legendre(n_nodes)
         positive = nodes > 0.0
         half_nodes, half_weights = nodes[positive], weights[positive]
     values_plus = np.asarray(function(half_nodes), dtype=float)
@@ -293,6 +312,30 @@ def coupling_by_quadrature(function, lmax: int, n_nodes: int) -> np.ndarray:
     return coupling
 
 
+def coupling_by_quadrature(function, lmax: int, n_nodes: int) -> np.ndarray:
+    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \frac12\sum_i w_i k(x_i) P_\ell(x_i) P_{\ell_0}(x_i)` (PHYSICS 4.3).
+
+    Plain Gauss-Legendre with ``n_nodes`` (rounded up to even) nodes, on parity blocks (:func:`_coupling_on_rule`).
+    Legendre tables up to :data:`_CACHED_TABLE_LIMIT` doubles are cached between calls; larger ones are built node
+    chunk by node chunk so memory stays :math:`O(\ell_\max\times\text{chunk})`.
+    """
+    lmax = require_integer("lmax", lmax, 0)
+    n_nodes = require_integer("n_nodes", n_nodes, 2)
+    return _coupling_on_rule(function, lmax, n_nodes + n_nodes % 2)
+
+
+def coupling_by_graded_quadrature(function, lmax: int, degree: int | None = None) -> np.ndarray:
+    r"""The coupling of :func:`coupling_by_quadrature` on the graded rule, for rates with a kink at :math:`x=\pm1`.
+
+    Uses :func:`anisotropy.legendre.graded_gauss_legendre` of ``degree`` (default
+    :func:`nonsmooth_quadrature_degree`), accurate to round-off for :math:`k = (1-x)^{\beta/2}\times` a polynomial
+    of degree up to ``degree`` :math:`- 2\ell_\max` (PHYSICS 4.3, 4.6).
+    """
+    lmax = require_integer("lmax", lmax, 0)
+    degree = nonsmooth_quadrature_degree(lmax) if degree is None else require_integer("degree", degree, 2 * lmax)
+    return _coupling_on_rule(function, lmax, ("graded", degree))
+
+
 def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = None) -> np.ndarray:
     r"""Rate matrix :math:`\Gamma_{\ell\ell_0}` of ``PHYSICS.md`` (4.3), shape ``(lmax+1, lmax+1)``.
 
@@ -307,7 +350,8 @@ def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = Non
         (``rate.has_exact_legendre``) and the Gauss-Legendre form otherwise.  ``"threej"`` with a rate known only
         as a function projects it with ``n_nodes`` nodes (default: :meth:`PairRate.legendre`'s).
     n_nodes : int, optional
-        Gauss-Legendre nodes; default :func:`default_quadrature_nodes` (from ``rate.smooth``).
+        Plain Gauss-Legendre nodes.  Default: :func:`default_quadrature_nodes` for smooth rates, and the graded
+        rule of degree :func:`nonsmooth_quadrature_degree` for rates with a kink at x = 1 (``rate.smooth`` false).
 
     Returns
     -------
@@ -335,7 +379,10 @@ def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = Non
             coefficients = rate.legendre(2 * lmax, n_nodes=n_nodes)
         coupling = coupling_from_legendre(coefficients, lmax)
     else:
-        if n_nodes is None:
-            n_nodes = default_quadrature_nodes(lmax, bool(getattr(rate, "smooth", False)))
-        coupling = coupling_by_quadrature(rate, lmax, n_nodes)
+        if n_nodes is not None:
+            coupling = coupling_by_quadrature(rate, lmax, n_nodes)
+        elif bool(getattr(rate, "smooth", False)):
+            coupling = coupling_by_quadrature(rate, lmax, default_quadrature_nodes(lmax, smooth=True))
+        else:
+            coupling = coupling_by_graded_quadrature(rate, lmax)
     return coupling * column_weights(lmax)[None, :]

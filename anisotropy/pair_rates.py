@@ -67,7 +67,7 @@ import numpy as np
 from scipy import special
 
 from .errors import ParameterError, require_integer, require_range
-from .legendre import gauss_legendre, legendre_coefficients, legendre_series
+from .legendre import gauss_legendre, graded_gauss_legendre, legendre_coefficients, legendre_series
 from .spectrum import kolmogorov_modes
 
 __all__ = [
@@ -159,15 +159,22 @@ class PairRate:
     def legendre(self, lmax: int, n_nodes: int | None = None) -> np.ndarray:
         r"""Plain Legendre coefficients :math:`k_{\ell_A} = \frac{2\ell_A+1}{2}\int k P_{\ell_A}\,dx`, ℓA = 0..lmax.
 
-        Exact for models that know them; otherwise Gauss-Legendre quadrature with ``n_nodes`` nodes (default:
-        enough for degree 2·lmax, and 8x more for rates that are not analytic at x = 1).
+        Exact for models that know them; otherwise by quadrature.  ``n_nodes`` given: plain Gauss-Legendre with
+        that many nodes.  Default: for smooth rates :func:`default_nodes` Gauss-Legendre nodes (degree
+        :math:`\ge 4\,\text{lmax}+3`); for rates not analytic at x = 1, the graded rule
+        :func:`anisotropy.legendre.graded_gauss_legendre` of the same degree, which resolves the endpoint
+        singularity :math:`(1-x)^{\beta/2}` (PHYSICS 4.6) to round-off where plain Gauss-Legendre converges only
+        like :math:`n^{-2-\beta}`.
         """
         lmax = require_integer("lmax", lmax, 0)
         if self._legendre is not None:
             return np.asarray(self._legendre(lmax), dtype=float)[: lmax + 1].copy()
-        if n_nodes is None:
-            n_nodes = default_nodes(lmax, self.smooth)
-        nodes, weights = gauss_legendre(n_nodes)
+        if n_nodes is not None:
+            nodes, weights = gauss_legendre(require_integer("n_nodes", n_nodes, 1))
+        elif self.smooth:
+            nodes, weights = gauss_legendre(default_nodes(lmax, smooth=True))
+        else:
+            nodes, weights = graded_gauss_legendre(_projection_degree(lmax))
         return legendre_coefficients(self._function(nodes), weights, nodes, lmax)
 
     # ------------------------------------------------------------------ constructors
@@ -400,9 +407,21 @@ class PairRate:
 
 
 def default_nodes(lmax: int, smooth: bool) -> int:
-    """Gauss-Legendre nodes for projecting k onto degree ≤ lmax: exact-degree count, ×8 if k has a kink at x=1."""
+    r"""Default node count of :meth:`PairRate.legendre` projecting onto degree ≤ lmax.
+
+    Smooth rates: :math:`\max(2\,\text{lmax}+2, 64)` Gauss-Legendre nodes.  Rates with a kink at x = 1: the node
+    count of the graded rule of the same polynomial degree (:func:`anisotropy.legendre.graded_gauss_legendre`).
+    """
+    lmax = require_integer("lmax", lmax, 0)
     base = max(2 * lmax + 2, 64)
-    return base if smooth else 8 * base
+    if smooth:
+        return base
+    return int(graded_gauss_legendre(_projection_degree(lmax))[0].size)
+
+
+def _projection_degree(lmax: int) -> int:
+    """Polynomial degree integrated exactly by the smooth default: 2 × default_nodes − 1 (at least 4 lmax + 3)."""
+    return 2 * max(2 * lmax + 2, 64) - 1
 
 
 def _series_length_for_evaluation() -> int:
