@@ -580,7 +580,7 @@ def figure_heuristic(item: dict):
     axes.set_yscale("log")
     axes.set_xlabel(r"$ct/L_c$")
     axes.set_ylabel(r"$d_\perp\ [cL_c]$")
-    axes.set_title(f"{item['name']}: heuristic model with simulated inputs")
+    axes.set_title(f"{item['name']}: heuristic model with simulated inputs", fontsize=9)
     axes.legend(fontsize=7)
     return figure
 
@@ -588,17 +588,18 @@ def figure_heuristic(item: dict):
 def figure_mean_free_paths(results: list[dict]):
     """λ_∥ and λ_⊥ against r_g/L_c with slab QLT (and its gap-less bracket) and the 4 r_g²/(η L_c) limit."""
     figure, axes = _figure()
-    for kind, marker in (("slab", "o"), ("isotropic", "s")):
-        chosen = [item for item in results if item["case"]["kind"] == kind and item["case"]["role"] != "subdiffusion"]
-        chosen += [item for item in results if item["case"]["kind"] == kind and item["case"]["role"] == "subdiffusion"]
-        for item in chosen:
-            rho = item["case"]["reduced_rigidity"]
-            label_eta = f"{kind} η={item['case']['eta']:g}"
-            axes.errorbar(rho, item["lambda_parallel"], item["lambda_parallel_error"], fmt=marker, color="C0",
-                          mfc="C0" if kind == "slab" else "none", label=f"λ∥ {label_eta}")
-            if item["lambda_perp"] > 0:
-                axes.errorbar(rho, item["lambda_perp"], item["lambda_perp_error"], fmt=marker, color="C1",
-                              mfc="C1" if kind == "slab" else "none", label=f"λ⊥ {label_eta}")
+    markers = {}
+    for item in results:
+        kind, eta = item["case"]["kind"], item["case"]["eta"]
+        marker = markers.setdefault((kind, eta), "os^vD<>"[len(markers) % 7])
+        rho = item["case"]["reduced_rigidity"]
+        label_eta = f"{kind} η={eta:g}"
+        axes.errorbar(rho, item["lambda_parallel"], item["lambda_parallel_error"], fmt=marker, color="C0",
+                      label=f"λ∥ {label_eta}")
+        # slab: κ⊥ = 0 (field lines do not diffuse, PHYSICS 4.6c); its running value is in the table only
+        if kind != "slab" and item["lambda_perp"] > 0:
+            axes.errorbar(rho, item["lambda_perp"], item["lambda_perp_error"], fmt=marker, color="C1", mfc="none",
+                          label=f"λ⊥ {label_eta}")
     slab = [item for item in results if "qlt" in item]
     if slab:
         eta = slab[0]["case"]["eta"]
