@@ -517,26 +517,36 @@ def _figure(width=6.4, height=4.4):
 
 
 def figure_running(results: list[dict]):
-    """Running d_∥(t) and d_⊥(t) of every case with jackknife bands; QLT κ_∥ of the slab cases as lines."""
-    figure, axes = _figure(7.2, 5.0)
-    colours = [f"C{i}" for i in range(10)]
-    for colour, item in zip(colours, results, strict=False):
-        t = np.asarray(item["times"])
-        for key, style, label in (("d_parallel", "-", r"$d_\parallel$"), ("d_perp", "--", r"$d_\perp$")):
+    """Running d_∥(t) (top) and d_⊥(t) (bottom) of every case with jackknife bands; slab QLT κ_∥ as dotted lines.
+
+    Negative running values (gyration phase, noise) are not drawn on the log axes; bands are clipped at the
+    axis floor.
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.2, 7.0), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    for axes, key, label in ((top, "d_parallel", r"$d_\parallel\ [cL_c]$"), (bottom, "d_perp", r"$d_\perp\ [cL_c]$")):
+        largest = max(float(np.nanmax(item[key])) for item in results)
+        floor = 1e-4 * largest
+        for index, item in enumerate(results):
+            colour = f"C{index % 10}"
+            t = np.asarray(item["times"])
             value = np.asarray(item[key])
             error = np.asarray(item[key + "_error"])
-            positive = value > 0
-            axes.plot(t[positive], value[positive], style, color=colour, lw=1.2,
-                      label=f"{label} {item['name']}")
-            axes.fill_between(t, np.clip(value - error, 1e-12, None), value + error, color=colour, alpha=0.15)
-        if "qlt" in item:
-            axes.axhline(item["qlt"]["qlt"], color=colour, ls=":", lw=1)
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel(r"$ct/L_c$")
-    axes.set_ylabel(r"running coefficient $[cL_c]$")
-    axes.set_title("running diffusion coefficients (dotted: slab QLT κ∥)")
-    axes.legend(fontsize=5.5, ncol=2)
+            shown = np.where(value > 0, value, np.nan)
+            axes.plot(t, shown, color=colour, lw=1.2, label=item["name"])
+            axes.fill_between(t, np.clip(value - error, floor, None), np.clip(value + error, floor, None),
+                              color=colour, alpha=0.15)
+            if key == "d_parallel" and "qlt" in item:
+                axes.axhline(item["qlt"]["qlt"], color=colour, ls=":", lw=1)
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_ylim(floor, 2.0 * largest)
+        axes.set_ylabel(label)
+    bottom.set_xlabel(r"$ct/L_c$")
+    top.set_title("running diffusion coefficients, jackknife bands (dotted: slab QLT κ∥)", fontsize=9)
+    top.legend(fontsize=6)
     return figure
 
 

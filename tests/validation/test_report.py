@@ -133,3 +133,15 @@ def test_negative_seed_is_rejected(tmp_path):
     with pytest.raises(ParameterError, match="seed"):
         report.build_report(tmp_path / "r", seed=-1)
     assert not Path(tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_full_report_has_every_section_and_the_toy_agrees_with_the_ode(tmp_path):
+    # the full sizes (docs/validation/README.md): 256 toy realisations give C_ℓ errors of 2-4 %, so the same
+    # Z_LIMIT per multipole applies (t with 255 dof is Gaussian to 1e-3 at 4σ)
+    out = tmp_path / "validation-report"
+    payload = report.build_report(out, quick=False)
+    text = (out / "report.md").read_text()
+    for section in report.SECTIONS:
+        assert f"{section}" in text
+    assert np.all(np.abs(np.asarray(payload["toy"]["z"])) < Z_LIMIT)
