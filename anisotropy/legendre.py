@@ -166,8 +166,10 @@ def graded_gauss_legendre(degree: int, grading: float = GRADED_RATIO, levels: in
     Returns
     -------
     nodes, weights : ndarray
-        Read-only, cached; nodes ascending.  Nodes near +1 are formed as 1 - t from the distances t, so their
-        rounding is ≤ 1.1e-16 absolute.
+        Read-only, cached; nodes ascending, exactly symmetric (``nodes == -nodes[::-1]``, equal weights).  Nodes
+        near ±1 are formed as ±(1 - t) from the distances t, so their rounding is ≤ 1.1e-16 absolute: those of
+        the panels narrower than ~1e-15 coincide or equal ±1 (their weights total < 1e-15; an integrand bounded
+        there loses < 1e-16 by it).
 
     Notes
     -----
@@ -199,11 +201,15 @@ def graded_gauss_legendre(degree: int, grading: float = GRADED_RATIO, levels: in
         distance_weights.append(0.5 * (far - near) * unit_weights)
     distance = np.concatenate(distances)
     distance_weight = np.concatenate(distance_weights)
-    right = 1.0 - distance
-    nodes = np.concatenate([-right, bulk_half_width * bulk_nodes, right])
-    weights = np.concatenate([distance_weight, bulk_half_width * bulk_weights, distance_weight])
-    order = np.argsort(nodes, kind="stable")
-    nodes, weights = nodes[order], weights[order]
+    # the positive half, then its mirror image, so that nodes and weights are exactly symmetric even where nodes
+    # within an ulp of 1 round together
+    upper = bulk_nodes > 0.0
+    positive = np.concatenate([bulk_half_width * bulk_nodes[upper], 1.0 - distance])
+    positive_weights = np.concatenate([bulk_half_width * bulk_weights[upper], distance_weight])
+    order = np.argsort(positive, kind="stable")
+    positive, positive_weights = positive[order], positive_weights[order]
+    nodes = np.concatenate([-positive[::-1], positive])
+    weights = np.concatenate([positive_weights[::-1], positive_weights])
     nodes.setflags(write=False)
     weights.setflags(write=False)
     return nodes, weights
