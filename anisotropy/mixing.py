@@ -40,8 +40,9 @@ The quadrature form (``method="quadrature"``)
 The two forms agree to 1e-10 relative to each column's largest entry (the DESIGN target, tested with the toy, which
 has both); measured 3e-14 at ℓmax = 150 and 2e-13 at ℓmax = 1000.  For kinked power-law rates
 :math:`k=-((1-x)/2)^{\beta/2}`, β ∈ {2/3, 1, 5/3}, the default quadrature form agrees with the 3j form of the exact
-coefficients to ≤ 1e-13 of the column scale at ℓmax = 100 and 400 (plain Gauss with 4(ℓmax+1) nodes, the former
-default: 3.5e-6 and 3.6e-7 for β = 2/3).
+coefficients to 1.2e-14, 4.3e-14 and 2e-13 of each column's largest entry at ℓmax = 100, 400 and 1000, the
+rounding level of the double-precision 3j reference (plain Gauss with 4(ℓmax+1) nodes, the former default: 3.6e-6,
+3.6e-7, 8e-8 for β = 2/3 and 5e-9, 1e-10, 1e-11 for β = 5/3), at the same cost (``benchmarks/solver.py``).
 """
 
 from __future__ import annotations
