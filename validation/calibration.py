@@ -669,7 +669,8 @@ def figure_pair_time(cases: list[dict], fits: dict, comparison: str = PRIMARY_CO
     axes.set_xlabel(r"$\Omega\tau_s$ (model)")
     axes.set_ylabel(rf"best-fit $\Omega\Delta T$ ({comparison.replace('_', ' ')})")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize="x-small")
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize="x-small")
     return figure
 
 

