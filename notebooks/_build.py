@@ -70,7 +70,7 @@ PREDICT = [
     truncation-dominated (section 5).
 
     *Quick mode* (`CR_ANISOTROPY_QUICK=1`, used by the test suite) uses $\ell_\max = 100$ and a short
-    $\ell_\max$ ladder; the full mode solves to $\ell_\max = 400$ and the ladder to 1600 (a minute or two).
+    $\ell_\max$ ladder; the full mode solves to $\ell_\max = 400$ and the ladder to 1600 (under a minute).
     """),
     setup_cell('''
     import math
@@ -784,8 +784,8 @@ THEORY_SIM = [
     import anisotropy as an
     from anisotropy import transport
     from anisotropy.pair_rates import DEFAULT_PAIR_TIME_PREFACTOR
-    from validation import ensemble, toy
-    from validation.backtrack import anisotropy_realisation
+    from validation import compare, ensemble, toy
+    from validation.calibration import calibration_realisation
     from validation.config import AnisotropyConfig, TurbulenceConfig
 
     QUICK = os.environ.get("CR_ANISOTROPY_QUICK") == "1"
@@ -866,32 +866,13 @@ THEORY_SIM = [
     Setup as in `validation.calibration`: slab Kolmogorov turbulence with $\eta = 0.5$, $L_\min/L_\max = 10^{-2}$,
     64 modes per decade (shared by simulation and theory), $\mathbf G\parallel\mathbf B_0$, backtracking times
     up to 4 (quick) or 10 (full) QLT scattering times $\tau_s = 3\kappa_\parallel/c^2$, and no $K$ term in eq. (3.1) (valid for
-    $T\gg\tau_s$). Each realisation also stores $\hat C_\ell\hat C_{\ell'}$, so that the covariance of the ratio
-    $C_\ell/C_1$ (delta method) includes the correlation of $C_\ell$ with $C_1$.
+    $T\gg\tau_s$). Each realisation (`validation.calibration.calibration_realisation`) also stores
+    $\hat C_\ell\hat C_{\ell'}$, so that the covariance of the ratio $C_\ell/C_1$ (`validation.compare.cl_ratio`,
+    delta method) includes the correlation of $C_\ell$ with $C_1$.
     """),
     code('''
     ETA, LMIN_OVER_LMAX, MODES_PER_DECADE = 0.5, 1e-2, 64
     THEORY_LMAX = 48
-
-
-    def realisation_with_products(config, seed):
-        """One backtracking realisation plus the products Ĉ_ℓĈ_ℓ' needed for the covariance across realisations.
-
-        For the process or Dask executors this function must live in an importable module (it is pickled).
-        """
-        result = anisotropy_realisation(config, seed)
-        cl = result["cl"]
-        result["cl_products"] = cl[:, :, None] * cl[:, None, :]
-        return result
-
-
-    def ratio_to_dipole(mean, mean_products, count):
-        """R_ℓ = ⟨C_ℓ⟩/⟨C_1⟩ and its standard error from the covariance of the ensemble means (delta method)."""
-        covariance = (mean_products - np.outer(mean, mean)) / (count - 1)
-        ratio = mean / mean[1]
-        jacobian = np.eye(mean.size) / mean[1]
-        jacobian[:, 1] -= ratio / mean[1]
-        return ratio, np.sqrt(np.clip(np.diag(jacobian @ covariance @ jacobian.T), 0.0, None))
 
 
     def slab_theory_ratio(reduced_rigidity, pair_time=None, lmax=THEORY_LMAX):
@@ -911,7 +892,9 @@ THEORY_SIM = [
             turbulence=TurbulenceConfig(kind="slab", eta=ETA, lmin_over_lmax=LMIN_OVER_LMAX,
                                         modes_per_decade=MODES_PER_DECADE),
             reduced_rigidity=reduced_rigidity, nside=SLAB_NSIDE, times=times, gradient_angle=0.0)
-        run = ensemble.run(realisation_with_products, config, seed=SEED, realisations=SLAB_REALISATIONS,
+        # calibration_realisation = anisotropy_realisation + the products Ĉ_ℓĈ_ℓ' for the covariance across
+        # realisations (module-level, so the process and Dask executors can pickle it)
+        run = ensemble.run(calibration_realisation, config, seed=SEED, realisations=SLAB_REALISATIONS,
                            progress=False)
         slab_runs[reduced_rigidity] = {"config": config, "run": run, "tau_s": tau_s}
         print(f"r_g/L_c = {reduced_rigidity}: τ_s = {tau_s:.3g} L_c/c, {config.turbulence.n_modes} modes, "
@@ -983,16 +966,12 @@ THEORY_SIM = [
     for axis, (reduced_rigidity, item) in zip(axes[0], slab_runs.items()):
         run = item["run"]
         mean = np.asarray(run.mean["cl"][-1])
-        products = np.asarray(run.mean["cl_products"][-1])
-        ratio, ratio_error = ratio_to_dipole(mean, products, run.count)
+        spectrum = compare.EnsembleSpectrum.from_moments(mean, run.mean["cl_products"][-1], run.count)
+        ratio_spectrum = compare.cl_ratio(spectrum)  # delta method, includes the C_ℓ-C_1 covariance
+        ratio, ratio_error = ratio_spectrum.ratio, ratio_spectrum.standard_error
         floor = float(run.mean["noise_floor"][-1])
-        multipoles = np.arange(mean.size)
-        usable = []
-        for multipole in range(2, SLAB_NSIDE + 1):
-            if mean[multipole] <= 10.0 * floor:
-                break
-            usable.append(multipole)
-        usable = np.array(usable, dtype=int)
+        multipoles = spectrum.ell
+        usable = compare.usable_multipoles(spectrum, floor, SLAB_NSIDE)  # > 10× floor and ℓ ≤ N_side
 
         default_ratio, params = slab_theory_ratio(reduced_rigidity)
         chi2_scan = []
@@ -1028,7 +1007,7 @@ THEORY_SIM = [
         # the ensemble-mean map's own power (unbiased: (N C[mean map] - <C>)/(N - 1)); with B0 the mean map is
         # axisymmetric but not a pure dipole (PHYSICS 7), a part the isotropised closure of the ODE does not contain
         mean_map_power = hp.anafast(np.asarray(run.mean["maps"][-1], dtype=float), lmax=2 * SLAB_NSIDE)
-        mean_field = (run.count * mean_map_power - mean) / (run.count - 1) / mean[1]
+        mean_field = compare.mean_field_power(mean_map_power, mean, run.count) / mean[1]
         positive = shown & (mean_field > 0)
         axis.plot(multipoles[positive], mean_field[positive], "^", color="C2", ms=5,
                   label="ensemble-mean map only (axisymmetric part)")
