@@ -32,6 +32,19 @@ the O(1) prefactor.  It was fitted once against the test-particle simulator by
   and 7 dof at r_g/L_c = 0.1, 0.3, 1 (p = 2e-5, 3e-4, 3e-12): the misses stand, though smaller than the diagonal
   χ² (17.5, 143, 283) suggest.
 
+* the calibration depends on the backtracking time at which it is done: the simulated :math:`C_{\ell\ge2}/C_1`
+  keep growing long after the dipole has converged, while the theory at fixed ΔT saturates within a few
+  :math:`\tau_s`.  Longer runs (η = 0.5, T = 15 QLT scattering times, 10-12 realisations, same seed; outputs in
+  ``docs/validation/calibration/long_*.json``; commands ``run_calibration(False, 20261124, out,
+  cases=[CalibrationCase("slab", 0.5, 0.3, 32, 12, 15.0, 9)])`` and
+  ``cases=[CalibrationCase("slab", 0.5, 0.1, 32, 10, 15.0, 9), CalibrationCase("slab", 0.5, 1.0, 32, 10, 15.0, 9)]``)
+  give C_2/C_1 at r_g/L_c = 0.3 of 0.18 (cT/L_c = 7.4),
+  0.19 (12.4), 0.24 (20.7), 0.27 (34.5), and best-fit ΩΔT of 1.69 (r_g/L_c = 0.3, cT/L_c = 34.5; 2.97 at 11.5),
+  4.7 (0.1, cT/L_c = 24; 3.44 at 8.0) and 1.43 (1, cT/L_c = 52; 2.40 at 17.2).  At r_g/L_c = 1 the ℓ ≥ 3 have not
+  converged even at cT/L_c = 52 (≈ 30 measured τ_s).  The steady-state theory matches the converged r_g/L_c = 0.3
+  shape for ℓ = 2-6 at best in its coherent limit ΩΔT → 0 (best fit at the search bound 0.05; diagonal χ² = 4.9,
+  full-covariance χ² = 26 for 4 dof from only 12 realisations).
+
 This module only stores the result.  ``anisotropy.pair_rates.DEFAULT_PAIR_TIME_PREFACTOR`` is the constant that
 :func:`anisotropy.predict_cl` and :meth:`anisotropy.pair_rates.PairRate.slab` actually read; it is owned by that
 module and should be set to :data:`PAIR_TIME_PREFACTOR` there.
