@@ -30,6 +30,7 @@ _EXPORTS = {
     "predict_cl": "predict",
     "ClResult": "predict",
     "units": None,
+    "calibration": None,
     "spectrum": None,
     "transport": None,
     "observatory": None,

@@ -45,9 +45,8 @@ the O(1) prefactor.  It was fitted once against the test-particle simulator by
   shape for ℓ = 2-6 at best in its coherent limit ΩΔT → 0 (best fit at the search bound 0.05; diagonal χ² = 4.9,
   full-covariance χ² = 26 for 4 dof from only 12 realisations).
 
-This module only stores the result.  ``anisotropy.pair_rates.DEFAULT_PAIR_TIME_PREFACTOR`` is the constant that
-:func:`anisotropy.predict_cl` and :meth:`anisotropy.pair_rates.PairRate.slab` actually read; it is owned by that
-module and should be set to :data:`PAIR_TIME_PREFACTOR` there.
+This module only stores the result; ``anisotropy.pair_rates.DEFAULT_PAIR_TIME_PREFACTOR``, the constant that
+:func:`anisotropy.predict_cl` and :meth:`anisotropy.pair_rates.PairRate.slab` read, is set from it.
 """
 
 from __future__ import annotations

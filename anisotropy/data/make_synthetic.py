@@ -79,8 +79,10 @@ def main(argv=None) -> int:
         theory = np.nan_to_num(np.asarray(prediction.cl, dtype=float), nan=0.0)
         theory *= c1 / theory[1]
         reduced = prediction.params["derived"]["reduced_rigidity"]
+        prefactor = prediction.params["derived"]["pair_time_prefactor"]
         text = (f"predict_cl(energy={DEFAULT_ENERGY:g} TeV, b_rms={DEFAULT_B_RMS:g} uG, l_c={DEFAULT_L_C:g} pc, "
-                f"eta={DEFAULT_ETA:g}, slab; r_g/L_c={reduced:.4g}) scaled to C_1={c1:g} "
+                f"eta={DEFAULT_ETA:g}, slab, pair_time_prefactor={prefactor:g}; "
+                f"r_g/L_c={reduced:.4g}) scaled to C_1={c1:g} "
                 "(anchor C1_fullsky_with_deltaN)")
         spectrum = make_synthetic_spectrum(experiment, theory, seed=seed, energy_tev=DEFAULT_ENERGY, theory_text=text)
         path = write_spectrum(spectrum, out / name)
