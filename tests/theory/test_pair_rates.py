@@ -86,10 +86,7 @@ def test_default_nodes_project_the_documented_degree_exactly():
 
 
 @pytest.mark.parametrize("bandwidth", [
-    0.5, 10.0, 100.0, 1000.0,
-    pytest.param(3000.0, marks=pytest.mark.xfail(strict=True, reason=(
-        "series_length documents |(2l+1) j_l(beta)| ~ 1e-12 (squares < 1e-24) for beta up to 3000; mpmath gives "
-        "1.06e-12 at beta = 2000 and 2.40e-12 at beta = 3000 (square 5.8e-24): reported to the lead"))),
+    0.5, 10.0, 100.0, 1000.0, 2000.0, 3000.0,
 ])
 def test_series_length_bounds_the_plane_wave_legendre_tail(bandwidth):
     # e^{iβμ} = Σ (2ℓ+1) i^ℓ j_ℓ(β) P_ℓ(μ); the documented cut: the first dropped coefficient is below 1e-12
