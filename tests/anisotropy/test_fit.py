@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from anisotropy import fit as F
 from anisotropy import observatory as ob
@@ -27,6 +28,15 @@ INTERPOLATION_TOLERANCE = 1e-2
 DELTA_CHI2_3SIGMA = 9.0
 #: profile crossings are found by brentq to 1e-5 in the internal coordinate
 CROSSING_RELATIVE = 1e-4
+#: eigenvalues of a PSD matrix computed by LAPACK's eigh may come out negative by ~n·eps·||Σ|| (38 rows: 1e-14)
+EIGENVALUE_ROUND_OFF = 1e-13
+#: W Σ Wᵀ = 1 on the kept modes: the whitening's error is eps times the kept condition number (≤ 1/threshold = 1e5)
+WHITENING_ROUND_OFF = 1e-9
+#: the Chebyshev count n_ℓ(1 - γ_max/π) of unreachable modes is asymptotic, and the kept/dropped boundary of an
+#: eigenvalue ladder falling ~100x per mode moves by one mode per factor 100 in the threshold: allow ±2 modes
+MODE_COUNT_SLACK = 2
+#: a z-score beyond this (Monte Carlo mean of χ² vs its expectation) is a real miscalibration, not a fluctuation
+Z_MAX = 4.0
 
 
 def combined_small():
@@ -257,3 +267,105 @@ def test_isotropic_turbulence_has_no_turbulence_level_parameter():
         F.TurbulenceModel(lmax=10, model="isotropic", free=("reduced_rigidity", "eta"))
     with pytest.raises(ParameterError, match=r"^model"):
         F.TurbulenceModel(lmax=10, model="kolmogorov")
+
+
+# ---------------------------------------------------------------------------------- near-singular covariances
+def _max_pair_separation(experiment) -> float:
+    """Largest angular separation (radians) between two points of a declination band (antipodes if it straddles
+    the equator; otherwise the two points at opposite right ascension on the band's edge nearest the equator)."""
+    low, high = math.radians(experiment.dec_min), math.radians(experiment.dec_max)
+    if low <= 0.0 <= high:
+        return math.pi
+    nearest = high if high < 0 else low
+    return math.pi - 2.0 * abs(nearest)
+
+
+@pytest.mark.parametrize("preset", sorted(ob.PRESETS))
+def test_covariance_of_every_preset_is_psd_and_projected_likelihood_is_finite(preset):
+    # after the projection: Σ symmetric PSD to round-off, W Σ Wᵀ = 1 on the kept modes, and the χ² of one pixelised
+    # sky at its truth finite, >= 0 and below the 99.99 % quantile of χ²(n_modes) (it was ~1e9 or negative before)
+    experiment = ob.get_experiment(preset)
+    forward = ob.ForwardModel(experiment)
+    model = F.ToyModel(lmax=forward.lmax)
+    truth = {"kappa_c": 5.0, "c1": 2.13e-6}
+    theory = truth["c1"] * model.shape(kappa_c=truth["kappa_c"])
+    sky = ob.simulate(theory, experiment, 1, seed=11)[0]
+    likelihood = F.Likelihood(forward.ell, sky, experiment, model, forward=forward)
+    covariance = likelihood.covariance(truth)
+    np.testing.assert_array_equal(covariance, covariance.T)
+    eigenvalues = np.linalg.eigvalsh(covariance)
+    assert eigenvalues[0] >= -EIGENVALUE_ROUND_OFF * eigenvalues[-1]
+    whitening = likelihood.whitening(covariance)
+    identity = np.eye(whitening.shape[0])
+    assert np.max(np.abs(whitening @ covariance @ whitening.T - identity)) < WHITENING_ROUND_OFF
+    chi2 = likelihood.chi2(truth, covariance)
+    assert 0.0 <= chi2 < stats.chi2.ppf(0.9999, whitening.shape[0])
+    assert np.isfinite(F.Likelihood(forward.ell, sky, experiment, model, forward=forward,
+                                    covariance="model").neg2_log_like(truth))
+
+
+@pytest.mark.parametrize("preset", sorted(ob.PRESETS))
+def test_projected_modes_are_the_unreachable_pair_separations(preset):
+    # independent count (fit module docstring): n_ℓ(1 - γ_max/π) combinations of the pseudo-C_ℓ have a Legendre
+    # kernel that can vanish on every pair separation the mask contains; none when the mask holds antipodal pairs
+    experiment = ob.get_experiment(preset)
+    forward = ob.ForwardModel(experiment)
+    theory = 2.13e-6 * F.PowerLawModel(lmax=forward.lmax).shape(slope=2.5)
+    likelihood = F.Likelihood(forward.ell, forward.mean(theory), experiment, F.PowerLawModel(lmax=forward.lmax),
+                              forward=forward)
+    dropped = likelihood.ell.size - likelihood.n_modes(likelihood.covariance({"slope": 2.5, "c1": 2.13e-6}))
+    expected = likelihood.ell.size * (1.0 - _max_pair_separation(experiment) / math.pi)
+    assert abs(dropped - expected) <= MODE_COUNT_SLACK, (dropped, expected)
+
+
+@pytest.fixture(scope="module")
+def icecube_small():
+    """The icecube-12yr estimator (cap dec <= -25°, ring filter, ℓ <= 2 least squares) at nside 32, with the
+    interpolated toy model and 200 pixelised skies at κ_c = 5 and the anchored C_1."""
+    experiment = ob.get_experiment("icecube-12yr").with_(nside=32)
+    forward = ob.ForwardModel(experiment)
+    model = F.InterpolatedModel(F.ToyModel(lmax=forward.lmax), points=9)
+    truth = {"kappa_c": 5.0, "c1": anchor_value("C1_fullsky_with_deltaN")}
+    theory = truth["c1"] * model.exact.shape(kappa_c=truth["kappa_c"])
+    skies = ob.monte_carlo(theory, experiment, n_sims=200, seed=2718).samples
+    return experiment, forward, model, truth, skies
+
+
+def test_icecube_injections_are_recovered_with_chi2_per_effective_dof_near_one(icecube_small):
+    # 8 skies: each 3σ interval must contain the truth (a miss has probability 0.27 % per injection).  Error model
+    # of χ²: the sum over independent skies of χ²(dof) is χ²(Σ dof); the pseudo-C_ℓ's non-Gaussian tails widen it
+    # a little, so we accept the central 99.9 %
+    experiment, forward, model, truth, skies = icecube_small
+    chi2_total, dof_total = 0.0, 0
+    for data in skies[:8]:
+        likelihood = F.Likelihood(forward.ell, data, experiment, model, normalisation="dipole", forward=forward)
+        result = F.fit(likelihood, level=DELTA_CHI2_3SIGMA, profile_points=11, derived=False)
+        low, high, _, _ = result.intervals["kappa_c"]
+        assert low <= truth["kappa_c"] <= high, (low, high)
+        assert result.n_modes < result.ell.size  # the cap's degenerate modes are projected out
+        assert result.dof == result.n_modes - 1
+        chi2_total += result.chi2
+        dof_total += result.dof
+    assert stats.chi2.ppf(0.0005, dof_total) < chi2_total < stats.chi2.ppf(0.9995, dof_total), (chi2_total,
+                                                                                                dof_total)
+
+
+def test_chi2_of_the_truth_over_monte_carlo_skies_has_mean_equal_to_the_kept_modes(icecube_small):
+    # calibration of the projected likelihood against the pixel-space estimator: E[χ²] = n_modes at the truth.
+    # Error model: the mean of 200 independent χ² has standard error s/√200 (s their sample standard deviation).
+    # The dropped modes are checked to be unusable: there the pixelised skies scatter far more than the harmonic
+    # model allows (measured variance ratios 1.6 for the one nearest the threshold, then 4, 50, up to ~1e7), so
+    # keeping them would add far more χ² than modes: we require > 10 per dropped mode on average
+    experiment, forward, model, truth, skies = icecube_small
+    likelihood = F.Likelihood(forward.ell, skies[0], experiment, model, normalisation="dipole", forward=forward)
+    covariance = likelihood.covariance(truth)
+    whitening = likelihood.whitening(covariance)
+    residuals = skies[:, likelihood.ell] - likelihood.mean(truth)
+    chi2 = np.sum((residuals @ whitening.T) ** 2, axis=1)
+    z = (chi2.mean() - whitening.shape[0]) / (chi2.std(ddof=1) / math.sqrt(chi2.size))
+    assert abs(z) < Z_MAX, (chi2.mean(), whitening.shape[0])
+    scale = np.sqrt(np.diag(covariance))
+    eigenvalues, vectors = np.linalg.eigh(covariance / np.outer(scale, scale))
+    dropped = eigenvalues < F.MODE_EIGENVALUE_THRESHOLD * eigenvalues[-1]
+    per_mode = np.mean(((residuals / scale) @ vectors[:, dropped]) ** 2, axis=0) / np.abs(eigenvalues[dropped])
+    assert np.mean(per_mode) > 10.0, per_mode
