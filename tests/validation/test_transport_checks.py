@@ -23,6 +23,9 @@ N_SIGMA = 4.0
 #: linear interpolation in ln t of a smooth running coefficient sampled with Δln t ≈ 0.046: error ≲ Δ²/8 ≈ 3e-4
 #: relative; 2e-3 leaves room for the ballistic continuation below the grid (relative 1e-3 at t = t_b/1000)
 INTERPOLATION_RTOL = 2e-3
+#: one-sided significance of α < 1 (and α > 0): 2 jackknife errors of a 24-realisation ensemble (t with 23 dof:
+#: P(t > 2) ≈ 3 % if α were 1)
+SUBDIFFUSION_SIGMA = 2.0
 #: rounding of a few dozen floating operations
 EXACT_RTOL = 1e-10
 
@@ -105,7 +108,7 @@ def _case(role, rho):
 
 @pytest.fixture(scope="module")
 def quick_runs():
-    """Seeded quick ensembles (≈ 35 s of one core): slab ρ = 0.1 and 0.3, isotropic η = 0.1 with field lines, η = 1."""
+    """Seeded quick ensembles (≈ 35 s of one core): slab ρ = 0.1 and 0.3, isotropic η = 0.1 with lines, η = 1."""
     cases = {"slab_0.1": _case("qlt", 0.1), "slab_0.3": _case("qlt", 0.3),
              "subdiffusion": _case("subdiffusion", 0.1), "isotropic_1": _case("rigidity", 1.0)}
     # the spawn key is the case's index in QUICK_CASES, as in run_transport_checks(seed=TRANSPORT_SEED)
@@ -146,19 +149,23 @@ def test_intermediate_perpendicular_transport_is_subdiffusive(quick_runs):
     item = quick_runs["subdiffusion"]
     sub = item["subdiffusion"]
     print(f"alpha = {sub['alpha']:.3f} +- {sub['error']:.3f} over {sub['window']}")
-    # strictly between confinement (0) and diffusion (1), at 1σ: the quick ensemble (6 realisations) measures α to
-    # ±0.12 only (0.86 ± 0.12 for this seed), so the claim α < 1 is a 1σ statement here; the value and its
-    # comparison with the talk's 0.5-0.7 are reported, not asserted
-    assert 0.0 < sub["alpha"] - sub["error"]
-    assert sub["alpha"] + sub["error"] < 1.0
+    # strictly between confinement (0) and diffusion (1) by SUBDIFFUSION_SIGMA jackknife errors (24 realisations;
+    # measured 0.766 ± 0.075 for this seed); the comparison with the talk's 0.5-0.7 is reported, not asserted
+    assert 0.0 < sub["alpha"] - SUBDIFFUSION_SIGMA * sub["error"]
+    assert sub["alpha"] + SUBDIFFUSION_SIGMA * sub["error"] < 1.0
 
 
-def test_heuristic_comparison_is_reported_with_finite_errors(quick_runs):
+def test_heuristic_model_holds_near_tau_and_falls_below_the_simulation_late(quick_runs):
     heuristic = quick_runs["subdiffusion"]["heuristic"]
-    assert heuristic["windows"]["around_tau"] is not None and heuristic["windows"]["late"] is not None
-    for window in heuristic["windows"].values():
-        assert math.isfinite(window["ratio"]) and 0.0 < window["error"] < math.inf
+    around, late = heuristic["windows"]["around_tau"], heuristic["windows"]["late"]
+    print(f"model/simulation: around tau {around['ratio']:.3f} +- {around['error']:.3f}, "
+          f"late {late['ratio']:.3f} +- {late['error']:.3f}")
     assert np.all(np.isfinite(heuristic["model"])) and np.all(np.asarray(heuristic["model"]) > 0)
+    # near τ∥ the model with the simulated d_FL and d∥ is consistent with the simulated d⊥ (measured 1.00 ± 0.11)
+    assert abs(around["ratio"] - 1.0) < N_SIGMA * around["error"]
+    # finding (measured 0.58 ± 0.11 at t > √10 τ∥): the model keeps following the field lines (d⊥ ∝ t^-1/2) while
+    # the simulated particles return towards cross-field diffusion; asserted one-sided at SUBDIFFUSION_SIGMA
+    assert late["ratio"] + SUBDIFFUSION_SIGMA * late["error"] < 1.0
 
 
 @pytest.mark.slow
@@ -172,6 +179,6 @@ def test_full_transport_cases_ballistic_isotropy_and_subdiffusion(tmp_path):
             assert abs(item["isotropy"]["relative_difference"]) < N_SIGMA * item["isotropy"]["error"]
         if "subdiffusion" in item:
             sub = item["subdiffusion"]
-            # same 1σ criterion as the quick test (the window holds only ~4-5 outputs, so σ stays ≈ 0.1)
-            assert 0.0 < sub["alpha"] - sub["error"] and sub["alpha"] + sub["error"] < 1.0
+            assert 0.0 < sub["alpha"] - SUBDIFFUSION_SIGMA * sub["error"]
+            assert sub["alpha"] + SUBDIFFUSION_SIGMA * sub["error"] < 1.0
     assert (tmp_path / "transport.json").exists()
