@@ -48,6 +48,24 @@ def test_experiment_defaults_to_the_spectrum_column(tmp_path, capsys):
     assert not (tmp_path / "fit.png").exists()
 
 
+def test_icecube_cap_fit_reports_the_projected_modes_and_a_sane_chi2(tmp_path, capsys):
+    # the cap dec <= -25° leaves ~38·(1 - 130°/180°) ≈ 10.6 of the 38 combinations ℓ = 3..40 without power
+    # (anisotropy.fit docstring): they are projected out and the dof counts the kept modes; the bundled synthetic
+    # spectrum is one pixelised realisation of the forward model (make_synthetic.py), so χ² must lie inside the
+    # central 99.9 % of χ²(dof) (it was ~1e9 before)
+    from scipy import stats
+
+    status, out, err = run_cli(["fit", "synthetic_icecube_12yr_10TeV_slab.csv", "--model", "powerlaw", "--no-plot",
+                                "--out", str(tmp_path)], capsys)
+    assert status == 0, err
+    result = json.loads((tmp_path / "fit.json").read_text())
+    assert result["experiment"] == "icecube-12yr" and result["n_multipoles"] == 38
+    assert abs((38 - result["n_modes"]) - 38 * (1 - 130 / 180)) <= 2
+    assert result["dof"] == result["n_modes"] - 2
+    assert stats.chi2.ppf(0.0005, result["dof"]) < result["chi2"] < stats.chi2.ppf(0.9995, result["dof"])
+    assert "covariance modes kept" in out
+
+
 def write_spectrum(path, header="ell,cl,cl_err,experiment,energy_tev,filtering,source,obtained",
                    experiment="my-array"):
     rows = [f"{ell},{1e-7 / ell**2},{1e-9},{experiment},10,ring,test,typed" for ell in range(4, 21)]

@@ -332,22 +332,29 @@ def icecube_small():
 
 
 def test_icecube_injections_are_recovered_with_chi2_per_effective_dof_near_one(icecube_small):
-    # 8 skies: each 3σ interval must contain the truth (a miss has probability 0.27 % per injection).  Error model
-    # of χ²: the sum over independent skies of χ²(dof) is χ²(Σ dof); the pseudo-C_ℓ's non-Gaussian tails widen it
-    # a little, so we accept the central 99.9 %
+    # 8 skies: each 3σ interval must contain the truth (a miss has probability 0.27 % per injection), and the mean
+    # pull (log κ_c, in units of the 1σ half-width towards the truth) must be consistent with 0 (error 1/√8).
+    # Error model of χ²: the sum over independent skies of χ²(dof) is χ²(Σ dof); the pseudo-C_ℓ's non-Gaussian
+    # tails widen it a little, so we accept the central 99.9 %
     experiment, forward, model, truth, skies = icecube_small
-    chi2_total, dof_total = 0.0, 0
+    chi2_total, dof_total, pulls = 0.0, 0, []
     for data in skies[:8]:
         likelihood = F.Likelihood(forward.ell, data, experiment, model, normalisation="dipole", forward=forward)
         result = F.fit(likelihood, level=DELTA_CHI2_3SIGMA, profile_points=11, derived=False)
         low, high, _, _ = result.intervals["kappa_c"]
         assert low <= truth["kappa_c"] <= high, (low, high)
+        one_sigma = F.fit(likelihood, profile_points=11, derived=False)
+        best = one_sigma.best["kappa_c"]
+        low, high, _, _ = one_sigma.intervals["kappa_c"]
+        width = math.log(best / low) if best > truth["kappa_c"] else math.log(high / best)
+        pulls.append(math.log(best / truth["kappa_c"]) / width)
         assert result.n_modes < result.ell.size  # the cap's degenerate modes are projected out
         assert result.dof == result.n_modes - 1
         chi2_total += result.chi2
         dof_total += result.dof
     assert stats.chi2.ppf(0.0005, dof_total) < chi2_total < stats.chi2.ppf(0.9995, dof_total), (chi2_total,
                                                                                                 dof_total)
+    assert abs(np.mean(pulls)) < 3 / math.sqrt(len(pulls)), pulls
 
 
 def test_chi2_of_the_truth_over_monte_carlo_skies_has_mean_equal_to_the_kept_modes(icecube_small):
