@@ -301,7 +301,7 @@ def _calibration_markdown(calibration_result, numbers):
     primary = calibration_result.get("primary_comparison")
     if primary:
         lines += [f"Primary comparison: `{primary}` (see `calibration.json` for the definitions).", ""]
-    lines += ["| case | N_r | κ∥ sim (dipole δ_z/3) | κ∥ slab QLT | max Kubo abs(z) | scatter/cosmic variance (ℓ=2..4) |",
+    lines += ["| case | N_r | κ∥ sim (dipole δ_z/3) | κ∥ slab QLT | max Kubo abs(z) | scatter/cosmic variance ℓ=2..4 |",
               "|---|---|---|---|---|---|"]
     for item in calibration_result["cases"]:
         kappa = item["kappa_parallel"]
@@ -414,13 +414,14 @@ def _transport_markdown(transport_result, numbers):
                          f"isotropy ⟨Δr⊥²⟩/2⟨Δz²⟩ − 1 = {isotropy}")
         lines.append(
             f"| {item['name']} | {item['realisations']} × {item['particles']} | {item['last_time_over_tau']:.1f} | "
-            f"{_fmt(ballistic['ratio_parallel'], ballistic['error_parallel'], 4)} | "
+            f"{_fmt(ballistic['ratio_parallel'], ballistic.get('error_directions', ballistic['error_parallel']), 4)} | "
             f"{_fmt(item['kappa_parallel'], item['kappa_parallel_error'])} | "
             f"{_fmt(item['kappa_perp'], item['kappa_perp_error'])} | "
             f"{_fmt(item['lambda_parallel'], item['lambda_parallel_error'])} | "
             f"{_fmt(item['lambda_perp'], item['lambda_perp_error'])} | {reference} |")
         numbers.add("transport", f"ballistic ratio {item['name']}", ballistic["ratio_parallel"],
-                    ballistic["error_parallel"], "1 (exact, (ct/r_g)² corrections)", f"ct = {ballistic['time']:.3g}")
+                    ballistic.get("error_directions", ballistic["error_parallel"]), "1 (exact, (ct/r_g)² corrections)",
+                    f"ct = {ballistic['time']:.3g}; error: sampling of 3μ² over all particles")
         numbers.add("transport", f"λ∥ {item['name']}", item["lambda_parallel"], item["lambda_parallel_error"],
                     reference.split(";")[0], "")
         numbers.add("transport", f"λ⊥ {item['name']}", item["lambda_perp"], item["lambda_perp_error"], "", "")

@@ -239,7 +239,9 @@ def _mean_and_error(values):
 def ballistic_start(run: dict) -> dict:
     r""":math:`\langle\Delta z^2\rangle/((ct)^2/3)` at the first output (exact start, module item 1).
 
-    Also :math:`\langle\Delta r_\perp^2\rangle/(2(ct)^2/3)`.  Errors from the scatter across realisations.
+    Also :math:`\langle\Delta r_\perp^2\rangle/(2(ct)^2/3)`.  Errors from the scatter across realisations, and
+    ``error_directions``, the exact sampling error of :math:`\langle3\mu^2\rangle` over all particles (before any
+    deflection the directions are independent of the field).
     """
     times = run["times"]
     first = float(times[0])
@@ -247,8 +249,12 @@ def ballistic_start(run: dict) -> dict:
     perpendicular = run["samples"]["msd_perp"][:, 0] / (2.0 * first**2 / 3.0)
     ratio, error = _mean_and_error(parallel)
     ratio_perp, error_perp = _mean_and_error(perpendicular)
+    # before any deflection the particles' directions are independent of the field, so the exact sampling error
+    # of the mean of 3μ² over all R·N particles applies: 3·sqrt(Var μ²)/sqrt(RN), Var μ² = 1/5 - 1/9 = 4/45
+    total = run["samples"]["msd_parallel"].shape[0] * run["case"].particles
     return {"time": first, "gyro_fraction": first / run["case"].reduced_rigidity,
             "ratio_parallel": ratio, "error_parallel": error, "ratio_perp": ratio_perp, "error_perp": error_perp,
+            "error_directions": 3.0 * math.sqrt(4.0 / 45.0) / math.sqrt(total),
             "deflection_bound": (first / run["case"].reduced_rigidity) ** 2}
 
 
