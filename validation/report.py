@@ -405,7 +405,7 @@ def _transport_markdown(transport_result, numbers):
         reference = ""
         if "qlt" in item:
             qlt = item["qlt"]
-            reference = (f"slab QLT κ∥ = {qlt['qlt']:.3g} (without gap |μ| < {qlt['mu_gap']:.2g}: "
+            reference = (f"slab QLT κ∥ = {qlt['qlt']:.3g} (without the resonance gap μ < {qlt['mu_gap']:.2g}: "
                          f"{qlt['outside_gap']:.3g}); sim/QLT = {_fmt(qlt['ratio'], qlt['ratio_error'])}")
         if "high_rigidity" in item:
             high = item["high_rigidity"]
