@@ -147,7 +147,7 @@ PREDICT = [
     for colour, (energy, prediction) in zip(colours, by_energy.items()):
         d = prediction.params["derived"]
         ell, cl = prediction.ell[1:], prediction.cl[1:]
-        label = f"{energy:g} TeV: $r_g/L_c$ = {d['reduced_rigidity']:.2g}, $\\Omega\\tau_s$ = {d['omega_tau_s']:.3g}"
+        label = f"{energy:g} TeV: $r_g/L_c$ = {d['reduced_rigidity']:.2g}, $\\\\Omega\\\\tau_s$ = {d['omega_tau_s']:.3g}"
         left.loglog(ell, cl / cl[0], color=colour, lw=2, label=label)
         right.loglog(ell, ell * (ell + 1) * cl / (2 * math.pi), color=colour, lw=2)
     left.set_xlabel(r"$\\ell$")
@@ -198,7 +198,7 @@ PREDICT = [
     for colour, (eta, prediction) in zip(colours, by_eta.items()):
         d = prediction.params["derived"]
         ell, cl = prediction.ell[1:], prediction.cl[1:]
-        label = f"$\\eta$ = {eta:g}: $\\Omega\\tau_s$ = {d['omega_tau_s']:.3g}, $\\Omega\\Delta T$ = {d['omega_pair_time']:.3g}"
+        label = f"$\\\\eta$ = {eta:g}: $\\\\Omega\\\\tau_s$ = {d['omega_tau_s']:.3g}, $\\\\Omega\\\\Delta T$ = {d['omega_pair_time']:.3g}"
         left.loglog(ell, cl / cl[0], color=colour, lw=2, label=label)
         right.loglog(ell, ell * (ell + 1) * cl / (2 * math.pi), color=colour, lw=2)
     left.set_xlabel(r"$\\ell$")
@@ -379,7 +379,7 @@ PREDICT = [
     axis.set_xlabel(r"$\\ell$")
     axis.set_ylabel(r"local exponent $\\beta$")
     axis.set_ylim(0, 2.6)
-    axis.set_title(f"10 TeV slab rate (default parameters), $\\ell_\\max$ = {TAIL_LMAX}")
+    axis.set_title(f"10 TeV slab rate (default parameters), $\\\\ell_\\\\max$ = {TAIL_LMAX}")
     axis.legend(fontsize=8)
     show(figure)
     for multipole in (10, 30, 100):
