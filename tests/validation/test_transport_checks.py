@@ -162,7 +162,9 @@ def test_heuristic_model_holds_near_tau_and_falls_below_the_simulation_late(quic
     print(f"model/simulation: around tau {around['ratio']:.3f} +- {around['error']:.3f}, "
           f"late {late['ratio']:.3f} +- {late['error']:.3f}")
     assert np.all(np.isfinite(heuristic["model"])) and np.all(np.asarray(heuristic["model"]) > 0)
-    # near τ∥ the model with the simulated d_FL and d∥ is consistent with the simulated d⊥ (measured 1.00 ± 0.11)
+    # near τ∥ the model with the simulated d_FL and d∥ is consistent with the simulated d⊥ in this quick setting
+    # (64 modes/decade; measured 1.00 ± 0.11).  The full report (128 modes/decade, 16 × 256 particles) finds
+    # 0.72 ± 0.08 there: this check is of the quick configuration only
     assert abs(around["ratio"] - 1.0) < N_SIGMA * around["error"]
     # finding (measured 0.58 ± 0.11 at t > √10 τ∥): the model keeps following the field lines (d⊥ ∝ t^-1/2) while
     # the simulated particles return towards cross-field diffusion; asserted one-sided at SUBDIFFUSION_SIGMA
