@@ -170,6 +170,10 @@ class ClResult:
         else:
             ax.set_ylabel(r"$C_\ell$")
         ax.loglog(ell, values, **line_kwargs)
+        # the truncation at lmax is an absorbing boundary (PHYSICS 4.3): the last octave is shaped by it, not physics
+        ax.axvspan(self.lmax / 2, self.lmax, color="0.85", alpha=0.6, lw=0,
+                   label=r"$\ell > \ell_\max/2$: shaped by the truncation")
+        ax.legend(loc="lower left", fontsize="small", frameon=False)
         ax.set_xlabel(r"$\ell$")
         ax.set_title(self.title(), fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
