@@ -48,9 +48,6 @@ mask contains antipodal pairs (hawc, hawc+icecube) keep every mode.
 
 from __future__ import annotations
 
-import json
-import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -60,6 +57,7 @@ from scipy import optimize, stats
 from scipy.interpolate import RegularGridInterpolator
 
 from .errors import ParameterError, require_integer, require_range
+from .io import atomic_output, write_json
 from .observatory import ForwardModel, get_experiment
 
 __all__ = [
@@ -351,11 +349,9 @@ class InterpolatedModel(Model):
 
     def save(self, path, table=None) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp.npz")
         arrays = {f"axis_{i}": axis for i, axis in enumerate(self.axes)}
-        np.savez(temporary, log_shape=self.table if table is None else table, **arrays)
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            np.savez(temporary, log_shape=self.table if table is None else table, **arrays)
         return path
 
     def evaluate(self, **values) -> np.ndarray:
@@ -608,11 +604,7 @@ class FitResult:
         }
 
     def to_json(self, path) -> Path:
-        path = Path(path)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(_jsonable(self.to_dict()), indent=1))
-        os.replace(temporary, path)
-        return path
+        return write_json(path, self.to_dict(), nonfinite_as_null=True)
 
     def summary(self) -> str:
         lines = [f"experiment {self.experiment}; model {self.model.get('name')}; normalisation {self.normalisation}"
@@ -633,20 +625,6 @@ class FitResult:
         lines.append(f"  chi2/dof = {self.chi2:.2f}/{self.dof} = {self.reduced_chi2:.2f}  (p = {self.p_value:.3g}"
                      f"{modes})")
         return "\n".join(lines)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    return value
 
 
 def _minimise(objective, start, bounds):

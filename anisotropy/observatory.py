@@ -64,6 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ParameterError, require_integer, require_range
+from .io import atomic_output
 from .legendre import gauss_legendre
 
 __all__ = [
@@ -798,10 +799,8 @@ def monte_carlo(cl, experiment, n_sims: int = DEFAULT_N_SIMS, seed=0, *, anafast
     else:
         samples = simulate(theory, experiment, n_sims, entropy, anafast_iter=anafast_iter, lmax=band_limit)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp.npz")
-            np.savez(temporary, samples=samples)
-            os.replace(temporary, path)
+            with atomic_output(path) as temporary:
+                np.savez(temporary, samples=samples)
     result = MonteCarloResult(
         ell=np.arange(experiment.lmax + 1),
         mean=samples.mean(axis=0),

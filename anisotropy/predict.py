@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,7 @@ import numpy as np
 from . import units
 from ._version import __version__
 from .errors import ParameterError, require_integer, require_range
+from .io import atomic_output, jsonable
 
 __all__ = [
     "DEFAULT_B_RMS",
@@ -128,7 +127,7 @@ class ClResult:
         cl.setflags(write=False)
         object.__setattr__(self, "ell", ell)
         object.__setattr__(self, "cl", cl)
-        object.__setattr__(self, "params", _jsonable(self.params))
+        object.__setattr__(self, "params", jsonable(self.params))
 
     @property
     def lmax(self) -> int:
@@ -555,23 +554,10 @@ def _pair_time(rate):
 
 # ---------------------------------------------------------------------------------------------------- files
 def _atomic_write(path, write) -> Path:
-    """Call ``write(binary_handle)`` on a temporary file next to ``path``, then rename it over ``path``.
-
-    The rename is atomic on POSIX, so readers see either the old file or the complete new one; on any error the
-    temporary file is removed.
-    """
+    """Call ``write(binary_handle)`` on a temporary file next to ``path``, then rename it over ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temporary, open(temporary, "wb") as handle:
+        write(handle)
     return path
 
 
@@ -579,14 +565,3 @@ def _atomic_write_text(path, text: str) -> Path:
     return _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
-def _jsonable(value):
-    """Deep copy with numpy scalars/arrays turned into Python numbers/lists (JSON-serialisable, exact floats)."""
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -52,7 +52,6 @@ from N realisations and n multipoles (only when N > n + 2).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -63,6 +62,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from anisotropy.errors import ParameterError, require_range
+from anisotropy.io import atomic_output, write_json
 
 from . import compare
 
@@ -693,8 +693,6 @@ def figure_pair_time(cases: list[dict], fits: dict, comparison: str = PRIMARY_CO
 
 
 def _save_figure(figure, path: Path) -> str:
-    from .store import atomic_output
-
     with atomic_output(path) as temporary:
         figure.savefig(temporary, format="png", dpi=110)
     return str(path)
@@ -785,19 +783,8 @@ def run_calibration(quick: bool = True, seed: int = DEFAULT_SEED, out_dir=".", e
             paths[f"pair_time_{comparison}"] = _save_figure(figure_pair_time(results, fits[comparison], comparison),
                                                             out_dir / f"pair_time_{comparison}.png")
     output["figures"] = paths
-    from .store import atomic_output
-
-    with atomic_output(out_dir / "calibration.json") as temporary:
-        Path(temporary).write_text(json.dumps(output, indent=1, allow_nan=True, default=_json_default) + "\n")
+    write_json(out_dir / "calibration.json", output)
     return output
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _case_figures(item: dict, out_dir: Path) -> dict:

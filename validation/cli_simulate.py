@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import os
 import sys
@@ -42,10 +41,10 @@ import numpy as np
 from anisotropy._version import __version__
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError, require_range
+from anisotropy.io import atomic_output, write_json
 
 from . import ensemble
 from .config import TURBULENCE_KINDS, AnisotropyConfig, DiffusionConfig, TurbulenceConfig
-from .store import atomic_output
 
 __all__ = ["add_arguments", "run"]
 
@@ -218,18 +217,7 @@ def _write_csv(path: Path, header, rows) -> None:
 
 
 def _write_json(path: Path, content: dict) -> None:
-    with atomic_output(path) as temporary:
-        temporary.write_text(json.dumps(content, indent=2, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    write_json(path, content, indent=2)
 
 
 def _run_record(args, command, config, result, workers, derived) -> dict:

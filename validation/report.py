@@ -37,6 +37,7 @@ import numpy as np
 
 from anisotropy._version import __version__
 from anisotropy.errors import ParameterError
+from anisotropy.io import jsonable
 
 __all__ = [
     "DEFAULT_SEED",
@@ -566,21 +567,13 @@ def build_report(out_dir="validation-report", *, quick: bool = True, seed: int =
         (building / "report.md").write_text("\n".join(lines))
         payload = {"header": header, "toy": toy_result, "nside": nside_result, "numbers": numbers.rows,
                    "calibration_json": "calibration/calibration.json", "transport_json": "transport/transport.json"}
-        (building / "numbers.json").write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
+        (building / "numbers.json").write_text(json.dumps(jsonable(payload), indent=1) + "\n")
         os.chmod(building, 0o755)
         _replace_directory(building, target)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
     return payload
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _replace_directory(building: Path, target: Path) -> None:

@@ -22,12 +22,9 @@ the ensemble runner skips them.  A store written with a different configuration 
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import json
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -36,60 +33,16 @@ import numpy as np
 
 from anisotropy._version import __version__
 from anisotropy.errors import ParameterError
+from anisotropy.io import TEMPORARY_MARK, atomic_output, jsonable
 
 __all__ = ["RealisationStore", "atomic_output", "config_to_dict", "config_to_json"]
 
 _REALISATION_FILE = re.compile(r"^realisation_(\d{6,})\.h5$")
-_TEMPORARY_MARK = ".tmp-"
-
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """Yield a temporary path next to ``path``; move it onto ``path`` only if the block succeeds.
-
-    The temporary file lives in the same directory (so ``os.replace`` is an atomic rename on POSIX) and keeps the
-    target's suffix (so writers that look at the extension, e.g. FITS, behave the same).  On any exception,
-    including ``KeyboardInterrupt``, the temporary file is removed and the target is left untouched.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        Final location of the file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{_TEMPORARY_MARK}", suffix=path.suffix)
-    os.close(handle)
-    os.unlink(temporary)  # writers such as healpy/h5py create the file themselves
-    try:
-        yield Path(temporary)
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-
-
-def _jsonable(value):
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "to_dict"):
-        return _jsonable(value.to_dict())
-    return value
 
 
 def config_to_dict(config) -> dict:
     """A plain JSON-compatible dict of a configuration (dataclass, object with ``to_dict``, or mapping)."""
-    converted = _jsonable(config)
+    converted = jsonable(config)
     if not isinstance(converted, dict):
         raise TypeError(f"configuration must be a dataclass or a mapping, got {type(config).__name__}")
     return converted
@@ -271,6 +224,6 @@ class RealisationStore:
     def _remove_stale_temporaries(self) -> None:
         # leftovers of a process killed mid-write (SIGKILL skips the cleanup in atomic_output); one writer per store
         for directory in (self.realisation_dir, self.path.parent):
-            for entry in directory.glob(f".*{_TEMPORARY_MARK}*"):
+            for entry in directory.glob(f".*{TEMPORARY_MARK}*"):
                 if entry.name.startswith(f".{self.path.name}") or directory == self.realisation_dir:
                     entry.unlink(missing_ok=True)

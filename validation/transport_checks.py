@@ -50,7 +50,6 @@ coefficients, slopes, the heuristic model).  Seeds are fixed and recorded.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import warnings
@@ -62,11 +61,11 @@ from scipy import integrate
 
 from anisotropy import transport
 from anisotropy.errors import ParameterError, require_integer, require_range
+from anisotropy.io import atomic_output, jsonable, write_json
 
 from .config import DiffusionConfig, TurbulenceConfig
 from .diffusion import diffusion_realisation, running_coefficient
 from .ensemble import SerialExecutor, realisation_seed
-from .store import atomic_output
 from .turbulence import TurbulenceField
 
 __all__ = [
@@ -648,20 +647,6 @@ def _save(figure, path: Path) -> str:
     return path.name
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 # ---------------------------------------------------------------------------------------------------- driver
 def run_transport_checks(quick: bool = True, seed: int = TRANSPORT_SEED, out_dir=".", executor=None, *,
                          cases=None, figures: bool = True) -> dict:
@@ -709,7 +694,6 @@ def run_transport_checks(quick: bool = True, seed: int = TRANSPORT_SEED, out_dir
                 paths[f"heuristic_{item['name']}"] = _save(figure_heuristic(item),
                                                            out_dir / f"transport_heuristic_{item['name']}.png")
     output["figures"] = paths
-    output = _jsonable(output)
-    with atomic_output(out_dir / "transport.json") as temporary:
-        Path(temporary).write_text(json.dumps(output, indent=1) + "\n")
+    output = jsonable(output, nonfinite_as_null=True)
+    write_json(out_dir / "transport.json", output)
     return output
