@@ -19,6 +19,10 @@ def test_atomic_output_leaves_the_old_file_untouched_when_the_writer_fails(tmp_p
         raise RuntimeError("interrupted")
     assert target.read_text() == "old\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["table.csv"]
+    with atomic_output(target) as temporary:
+        temporary.write_text("new\n")
+    assert target.read_text() == "new\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["table.csv"]
 
 
 def test_atomic_output_keeps_the_suffix_for_writers_that_append_one(tmp_path):

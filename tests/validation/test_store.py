@@ -11,7 +11,7 @@ import pytest
 from anisotropy._version import __version__
 from anisotropy.errors import ParameterError
 from validation.ensemble import realisation_seed
-from validation.store import RealisationStore, atomic_output, config_to_json
+from validation.store import RealisationStore, config_to_json
 
 CONFIG = {"nside": 4, "eta": 0.5, "turbulence": {"kind": "slab"}}
 
@@ -71,20 +71,6 @@ def test_failed_write_leaves_no_realisation_and_no_temporary_file(tmp_path):
         store.save(0, realisation_seed(1, 0), ragged)
     assert store.completed() == []
     assert not [path for path in tmp_path.rglob("*") if ".tmp-" in path.name]
-
-
-def test_atomic_output_keeps_the_old_file_when_the_writer_fails(tmp_path):
-    target = tmp_path / "table.csv"
-    target.write_text("old\n")
-    with pytest.raises(RuntimeError), atomic_output(target) as temporary:
-        temporary.write_text("half")
-        raise RuntimeError("disk full")
-    assert target.read_text() == "old\n"
-    assert [path.name for path in tmp_path.iterdir()] == ["table.csv"]
-    with atomic_output(target) as temporary:
-        temporary.write_text("new\n")
-    assert target.read_text() == "new\n"
-    assert [path.name for path in tmp_path.iterdir()] == ["table.csv"]
 
 
 def test_stale_temporaries_of_a_killed_writer_are_cleaned_on_open(tmp_path):
