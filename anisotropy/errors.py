@@ -30,9 +30,14 @@ class ParameterError(ValueError):
 def _interval(low, high, low_open, high_open) -> str:
     left = "(" if low_open else "["
     right = ")" if high_open else "]"
-    low_text = "-inf" if low is None else f"{low:g}"
-    high_text = "inf" if high is None else f"{high:g}"
+    low_text = "-inf" if low is None else _number_text(low)
+    high_text = "inf" if high is None else _number_text(high)
     return f"{left}{low_text}, {high_text}{right}"
+
+
+def _number_text(value) -> str:
+    # integers print in full (a seed bound of 2**63 - 1 must not read as 9.22337e+18)
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def require_range(
