@@ -372,6 +372,12 @@ def figure_ratio(ell, ratio, error, theory_curves: dict, *, title: str = "", usa
         axes.plot(theory_ell, theory_ratio, label=label)
     axes.set_xscale("log")
     axes.set_yscale("log")
+    # multipoles are integers: label 1-2-5 steps in plain digits, not crowded "3×10⁰"-style minor labels
+    from matplotlib.ticker import NullFormatter
+
+    ticks = [tick for tick in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if ell.min() <= tick <= ell.max()]
+    axes.set_xticks(ticks, [str(tick) for tick in ticks])
+    axes.xaxis.set_minor_formatter(NullFormatter())
     axes.set_xlabel(r"$\ell$")
     axes.set_ylabel(r"$\langle C_\ell\rangle/\langle C_1\rangle$")
     axes.set_title(title, fontsize="small")
