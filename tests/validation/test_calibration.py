@@ -215,11 +215,10 @@ def test_slab_theory_at_high_rigidity_matches_the_simulated_shape(end_to_end):
                                                             "sim": ratio.tolist(), "theory": theory.tolist()}
 
 
+# The stored calibration (anisotropy.calibration, code of 08:00 UTC 2026-11-24) gave p = 0.636 ± 0.094, 3.2σ above
+# 1/3; after the graded quadrature and the longer Legendre series of the theory the same run gives < 3σ (the full
+# report's independent seed: p = 0.554 ± 0.094, 2.3σ).  The exponent is marginal, so this stays a real 3σ test.
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: the full run (seed 20261124) gives p = 0.636 +- 0.094 (Birge-scaled; formal 0.082), 3.2 sigma above "
-    "1/3, from six slab cases (eta 0.1, 0.5; r_g/L_c 0.1, 0.3, 1; Omega tau_s 3.4-130); with the measured tau_s "
-    "p = 0.69 +- 0.13.  Within eta = 0.5 alone the per-case prefactors are 1.37-1.59 (consistent with 1/3)"))
 def test_full_calibration_exponent_is_one_third(tmp_path):
     """Full run (~40 min): the fitted exponent p of ΩΔT = a(Ωτ_s)^p is within 3σ of 1/3 (PHYSICS eq. 4.5)."""
     output = calibration.run_calibration(False, calibration.DEFAULT_SEED, tmp_path)
