@@ -315,17 +315,8 @@ class PairRate:
         speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
         omega_tau_s = omega_scattering_time(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax)
         omega_pair_time = _pair_time(omega_tau_s, pair_time_prefactor, pair_time)
-        params = {
-            "reduced_rigidity": reduced_rigidity,
-            "eta": eta,
-            "lmin_over_lmax": lmin_over_lmax,
-            "modes_per_decade": modes_per_decade,
-            "pair_time_prefactor": None if pair_time is not None else float(pair_time_prefactor),
-            "pair_time": None if pair_time is None else omega_pair_time,
-            "speed": speed,
-            "omega_tau_s": omega_tau_s,
-            "omega_pair_time": omega_pair_time,
-        }
+        params = _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_prefactor, pair_time,
+                               speed, omega_tau_s, omega_pair_time, eta=eta)
         return cls._from_modes("slab", params, reduced_rigidity, lmin_over_lmax, modes_per_decade,
                                omega_pair_time, gyration=math.sqrt(1.0 - eta), strength=eta)
 
@@ -368,16 +359,8 @@ class PairRate:
         wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
         omega_tau_s = 3.0 * reduced_rigidity / float(np.sum(fractions * np.pi / wavenumbers))
         omega_pair_time = _pair_time(omega_tau_s, pair_time_prefactor, pair_time)
-        params = {
-            "reduced_rigidity": reduced_rigidity,
-            "lmin_over_lmax": lmin_over_lmax,
-            "modes_per_decade": modes_per_decade,
-            "pair_time_prefactor": None if pair_time is not None else float(pair_time_prefactor),
-            "pair_time": None if pair_time is None else omega_pair_time,
-            "speed": speed,
-            "omega_tau_s": omega_tau_s,
-            "omega_pair_time": omega_pair_time,
-        }
+        params = _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_prefactor, pair_time,
+                               speed, omega_tau_s, omega_pair_time)
         return cls._from_modes("isotropic", params, reduced_rigidity, lmin_over_lmax, modes_per_decade,
                                omega_pair_time, gyration=0.0, strength=1.0)
 
@@ -437,6 +420,17 @@ def _pair_time(omega_tau_s: float, prefactor, pair_time) -> float:
         return require_range("pair_time", pair_time, 0.0, None, low_open=True)
     prefactor = require_range("pair_time_prefactor", prefactor, 0.0, None, low_open=True)
     return prefactor * omega_tau_s ** (1.0 / 3.0)
+
+
+def _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_prefactor, pair_time, speed,
+                  omega_tau_s, omega_pair_time, **extra) -> dict:
+    """The parameter record of a physical model (``PairRate.params``), in one order for every model."""
+    params = {"reduced_rigidity": reduced_rigidity, **extra, "lmin_over_lmax": lmin_over_lmax,
+              "modes_per_decade": modes_per_decade,
+              "pair_time_prefactor": None if pair_time is not None else float(pair_time_prefactor),
+              "pair_time": None if pair_time is None else omega_pair_time, "speed": speed,
+              "omega_tau_s": omega_tau_s, "omega_pair_time": omega_pair_time}
+    return params
 
 
 def series_length(bandwidth: float) -> int:

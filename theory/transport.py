@@ -200,12 +200,7 @@ def dipole_power_symbolic():
 
     Returns ``(C1, expected, symbols)`` where expected is :math:`4\pi|K\cdot G|^2/v^2`.
     """
-    v = sp.Symbol("v", positive=True)
-    k_entries = sp.symbols("K11 K12 K13 K22 K23 K33", real=True)
-    tensor = sp.Matrix([[k_entries[0], k_entries[1], k_entries[2]],
-                        [k_entries[1], k_entries[3], k_entries[4]],
-                        [k_entries[2], k_entries[4], k_entries[5]]])
-    gradient = sp.Matrix(sp.symbols("G1:4", real=True))
+    v, tensor, gradient = _symbolic_speed_tensor_gradient()
     flux = tensor * gradient
     moments = sphere_moment_matrix()
     # ∫ p_i δf dΩ = -(3/v) Σ_j ∫ p_i p_j dΩ (K G)_j
@@ -215,18 +210,23 @@ def dipole_power_symbolic():
     return c1, expected, {"v": v, "K": tensor, "G": gradient}
 
 
+def _symbolic_speed_tensor_gradient():
+    """Symbols shared by the dipole and source derivations: speed v, a generic symmetric K and a generic G."""
+    v = sp.Symbol("v", positive=True)
+    k_entries = sp.symbols("K11 K12 K13 K22 K23 K33", real=True)
+    tensor = sp.Matrix([[k_entries[0], k_entries[1], k_entries[2]],
+                        [k_entries[1], k_entries[3], k_entries[4]],
+                        [k_entries[2], k_entries[4], k_entries[5]]])
+    return v, tensor, sp.Matrix(sp.symbols("G1:4", real=True))
+
+
 def source_symbolic():
     r""":math:`S` from projecting :math:`2\langle f\rangle(\hat p_A)(-v\hat p_B\cdot G)` onto ℓ = 1
     (PHYSICS 4.3, check 1).
 
     Returns ``(S, expected)`` with expected :math:`\frac{8\pi}{3}G\cdot K\cdot G`.
     """
-    v = sp.Symbol("v", positive=True)
-    k_entries = sp.symbols("K11 K12 K13 K22 K23 K33", real=True)
-    tensor = sp.Matrix([[k_entries[0], k_entries[1], k_entries[2]],
-                        [k_entries[1], k_entries[3], k_entries[4]],
-                        [k_entries[2], k_entries[4], k_entries[5]]])
-    gradient = sp.Matrix(sp.symbols("G1:4", real=True))
+    v, tensor, gradient = _symbolic_speed_tensor_gradient()
     moments = sphere_moment_matrix()
     mean_projection = -(3 / v) * moments * tensor * gradient  # ∫ p_A,i <f>(p_A) dΩ_A
     source_projection = -v * moments * gradient  # ∫ p_B,i (-v p_B·G) dΩ_B
