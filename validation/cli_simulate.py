@@ -45,6 +45,7 @@ from anisotropy.io import atomic_output, write_json
 
 from . import ensemble
 from .config import TURBULENCE_KINDS, AnisotropyConfig, DiffusionConfig, TurbulenceConfig
+from .pusher import DEFAULT_KERNEL
 
 __all__ = ["add_arguments", "run"]
 
@@ -225,6 +226,7 @@ def _run_record(args, command, config, result, workers, derived) -> dict:
     return {
         "command": command,
         "package_version": __version__,
+        "field_kernel": DEFAULT_KERNEL,
         "n_modes": turbulence.n_modes,
         "modes_per_decade": turbulence.modes_per_decade,
         "lmin_over_lmax": turbulence.lmin_over_lmax,

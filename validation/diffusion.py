@@ -101,7 +101,7 @@ def isotropic_directions(count: int, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(np.stack([sine * np.cos(azimuth), sine * np.sin(azimuth), mu], axis=1))
 
 
-def _particle_moments(config, field, rng, dt, steps, libm):
+def _particle_moments(config, field, rng, dt, steps, kernel):
     sums = np.zeros((3, steps.size))  # Σ Δz², Σ Δr⊥², Σ Δz
     for start in range(0, config.particles, PARTICLE_CHUNK):
         count = min(PARTICLE_CHUNK, config.particles - start)
@@ -109,7 +109,7 @@ def _particle_moments(config, field, rng, dt, steps, libm):
         positions = np.zeros_like(directions)
         done = 0
         for index, target in enumerate(steps):
-            advance(field, positions, directions, config.reduced_rigidity, 1, dt, int(target - done), libm=libm)
+            advance(field, positions, directions, config.reduced_rigidity, 1, dt, int(target - done), kernel=kernel)
             done = target
             sums[0, index] += np.sum(positions[:, 2] ** 2)
             sums[1, index] += np.sum(positions[:, 0] ** 2 + positions[:, 1] ** 2)
@@ -117,7 +117,7 @@ def _particle_moments(config, field, rng, dt, steps, libm):
     return sums / config.particles
 
 
-def _fieldline_moments(config, field, rng, ds, steps, libm):
+def _fieldline_moments(config, field, rng, ds, steps, kernel):
     # start points uniform in a box of one outer scale: the realisation is statistically homogeneous, so the
     # spread only decorrelates the lines from one another
     box = config.turbulence.l_max
@@ -126,7 +126,7 @@ def _fieldline_moments(config, field, rng, ds, steps, libm):
     moments = np.empty((3, steps.size))  # <Δz>, <Δz²>, <Δr⊥²>
     done = 0
     for index, target in enumerate(steps):
-        trace_fieldlines(field, positions, ds, int(target - done), libm=libm)
+        trace_fieldlines(field, positions, ds, int(target - done), kernel=kernel)
         done = target
         shift = positions - start
         moments[0, index] = np.mean(shift[:, 2])
@@ -135,7 +135,7 @@ def _fieldline_moments(config, field, rng, ds, steps, libm):
     return moments
 
 
-def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence, *, libm: bool = False) -> dict:
+def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence, *, kernel: str = "auto") -> dict:
     r"""One turbulence realisation: mean squared displacements and running diffusion coefficients.
 
     A pure function of ``(config, seed)``: turbulence from child 0 of ``seed``, particle directions from child 1,
@@ -147,8 +147,8 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
     ----------
     config : DiffusionConfig
     seed : numpy.random.SeedSequence
-    libm : bool
-        Use the libm reference field evaluation (slow; for cross-checks).
+    kernel : {"auto", "simd", "portable", "libm"}
+        Field evaluation (:func:`validation.pusher.kernel_selector`); ``"libm"`` is the slow reference twin.
 
     Returns
     -------
@@ -173,7 +173,7 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
     dt, steps = config.output_steps()
     times = steps * dt
     moments = _particle_moments(
-        config, field, np.random.default_rng(realisation_seed(seed, _DIRECTION_STREAM)), dt, steps, libm
+        config, field, np.random.default_rng(realisation_seed(seed, _DIRECTION_STREAM)), dt, steps, kernel
     )
     result = {
         "times": times,
@@ -189,7 +189,7 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
         ds, line_steps = config.fieldline_steps()
         lengths = line_steps * ds
         line = _fieldline_moments(
-            config, field, np.random.default_rng(realisation_seed(seed, _FIELDLINE_STREAM)), ds, line_steps, libm
+            config, field, np.random.default_rng(realisation_seed(seed, _FIELDLINE_STREAM)), ds, line_steps, kernel
         )
         mean_dz = line[0]
         increasing = bool(np.all(mean_dz > 0) and np.all(np.diff(mean_dz) > 0) and np.all(line[2] > 0))

@@ -35,6 +35,8 @@ from anisotropy._version import __version__
 from anisotropy.errors import ParameterError
 from anisotropy.io import TEMPORARY_MARK, atomic_output, jsonable
 
+from .pusher import DEFAULT_KERNEL
+
 __all__ = ["RealisationStore", "atomic_output", "config_to_dict", "config_to_json"]
 
 _REALISATION_FILE = re.compile(r"^realisation_(\d{6,})\.h5$")
@@ -142,6 +144,7 @@ class RealisationStore:
             "config": self.config_json,
             "root_seed": str(self.root_seed),
             "package_version": __version__,
+            "field_kernel": DEFAULT_KERNEL,  # informational: "simd" and "portable" orbits differ by rounding
         }
 
     def save(self, index: int, seed: np.random.SeedSequence, result: dict) -> Path:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from anisotropy.cli import main
+from validation.pusher import DEFAULT_KERNEL
 
 #: a tiny, fast turbulence (28 modes) shared by the CLI runs
 TINY = ["--lmin-over-lmax", "0.02", "--modes-per-decade", "16", "--rigidity", "0.3", "--quiet", "--executor", "serial"]
@@ -21,7 +22,7 @@ ANISOTROPY = ["simulate", "anisotropy", *TINY, "--nside", "4", "--time", "1", "-
 DIFFUSION = ["simulate", "diffusion", *TINY, "--particles", "64", "--time", "3", "--n-times", "6"]
 RUN_KEYS = {
     "n_modes", "lmin_over_lmax", "dt", "steps_per_particle", "particles_per_realisation", "realisations", "seed",
-    "executor", "workers", "wall_seconds",
+    "executor", "workers", "wall_seconds", "field_kernel",
 }
 
 
@@ -66,6 +67,7 @@ def test_anisotropy_writes_cl_maps_store_and_run_record(tmp_path):
     assert record["particles_per_realisation"] == hp.nside2npix(nside)
     assert record["steps_per_particle"] * record["dt"] == pytest.approx(1.0, rel=1e-12)
     assert record["wall_seconds"] > 0
+    assert record["field_kernel"] == DEFAULT_KERNEL  # "simd" or "portable": the orbits differ by rounding
 
     # the table is the ensemble of the stored realisations: mean and standard error recomputed from the store
     with h5py.File(out / "ensemble.h5", "r") as store:

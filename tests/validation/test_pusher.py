@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from anisotropy.errors import ParameterError
+from validation import simd
 from validation.config import TurbulenceConfig
 from validation.fastmath import MAX_ABS_ERROR, cos_turns_array
-from validation.pusher import advance, evaluate_field, trace_fieldlines
+from validation.pusher import KERNELS, advance, evaluate_field, kernel_selector, trace_fieldlines
 from validation.turbulence import TurbulenceField
 
 #: DESIGN.md budget of the polynomial cosine
@@ -44,11 +45,11 @@ def test_fast_cosine_of_large_phases_matches_mpmath():
 def test_fast_field_equals_libm_field_within_the_summed_cosine_bound():
     field = TurbulenceField(TurbulenceConfig(eta=0.8), 12)
     points = np.random.default_rng(1).uniform(-100.0, 100.0, (2000, 3))
-    difference = np.max(np.abs(evaluate_field(field, points) - evaluate_field(field, points, libm=True)))
+    difference = np.max(np.abs(evaluate_field(field, points) - evaluate_field(field, points, kernel="libm")))
     # triangle inequality: Σ_n |a_n| × per-mode cosine error (+1e-10 for the rounding of 2π t in the libm twin)
     bound = np.sum(np.abs(field.polarisations), axis=0).max() * (MAX_ABS_ERROR + 1e-10)
     assert difference <= bound
-    assert np.allclose(evaluate_field(field, points[:5], libm=True) - field.b0, _direct_sum(field, points[:5]))
+    assert np.allclose(evaluate_field(field, points[:5], kernel="libm") - field.b0, _direct_sum(field, points[:5]))
 
 
 def _direct_sum(field, points):
@@ -127,9 +128,9 @@ def test_fast_and_libm_trajectories_agree():
     start = np.random.default_rng(9).normal(size=(8, 3))
     start /= np.linalg.norm(start, axis=1)[:, None]
     states = []
-    for libm in (False, True):
+    for kernel in ("auto", "libm"):
         positions, directions = np.zeros((8, 3)), start.copy()
-        advance(field, positions, directions, 0.3, 1, 1e-2, 100, libm=libm)
+        advance(field, positions, directions, 0.3, 1, 1e-2, 100, kernel=kernel)
         states.append(positions)
     # field difference ≤ ~1e-7 acting for t = 1 L_c/c at rigidity 0.3: displacement ~ δb t²/ρ ≈ 3e-7
     assert np.max(np.abs(states[0] - states[1])) < 1e-5
@@ -153,7 +154,7 @@ def test_fieldline_in_uniform_field_is_straight_and_rk4_is_fourth_order():
     exact /= wavenumber
     for steps in (30, 60):
         positions = np.zeros((1, 3))
-        trace_fieldlines(field, positions, length / steps, steps, libm=True)
+        trace_fieldlines(field, positions, length / steps, steps, kernel="libm")
         errors.append(np.max(np.abs(positions[0] - exact)))
     assert errors[0] / errors[1] == pytest.approx(16.0, rel=0.15)  # RK4: error ∝ ds⁴
 
@@ -171,19 +172,22 @@ def test_wrappers_reject_bad_input():
         advance(field, positions, np.zeros((2, 3)), 0.1, 1, 0.01, 1)
     with pytest.raises(ParameterError, match="n_steps"):
         trace_fieldlines(field, positions, 0.1, -1)
+    with pytest.raises(ParameterError, match="kernel"):
+        advance(field, positions, directions, 0.1, 1, 0.01, 1, kernel="fast")
 
 
-@pytest.mark.parametrize("libm", [False, True])
-def test_particles_are_independent_of_their_batch_companions(libm):
-    # the kernel advances particles in pairs (and pairs an odd last particle with itself): no coupling allowed
+@pytest.mark.parametrize("kernel", ["auto", "portable", "libm"])
+def test_particles_are_independent_of_their_batch_companions(kernel):
+    # the kernel advances particles in groups of 4 (the last group filled with copies of the last particle):
+    # no coupling allowed
     field = TurbulenceField(TurbulenceConfig(eta=1.0, lmin_over_lmax=1e-2, modes_per_decade=32), 3)
     start = np.random.default_rng(2).normal(size=(5, 3))
     start /= np.linalg.norm(start, axis=1)[:, None]
     together_positions, together_directions = np.zeros((5, 3)), start.copy()
-    advance(field, together_positions, together_directions, 0.3, -1, 1e-2, 50, libm=libm)
+    advance(field, together_positions, together_directions, 0.3, -1, 1e-2, 50, kernel=kernel)
     for index in range(5):
         alone_positions, alone_directions = np.zeros((1, 3)), start[index : index + 1].copy()
-        advance(field, alone_positions, alone_directions, 0.3, -1, 1e-2, 50, libm=libm)
+        advance(field, alone_positions, alone_directions, 0.3, -1, 1e-2, 50, kernel=kernel)
         # identical arithmetic per particle; 1e-14 allows for a different summation order of the modes
         np.testing.assert_allclose(alone_positions[0], together_positions[index], rtol=0, atol=1e-14)
         np.testing.assert_allclose(alone_directions[0], together_directions[index], rtol=0, atol=1e-14)
@@ -202,3 +206,63 @@ def test_fast_sine_is_the_quarter_turn_shifted_cosine_within_the_bound():
     evaluate(turns, values)
     # the shift t - 1/4 rounds by ≤ 2^-53·2 turns here: negligible against the polynomial error
     assert np.max(np.abs(values - np.sin(2.0 * np.pi * turns))) <= MAX_ABS_ERROR + 1e-15
+
+
+# ---------------------------------------------------------------------------------------------- explicit SIMD kernel
+#: the explicit AVX-512 kernel and the portable loop do the same arithmetic (same phase FMAs, same polynomial) in a
+#: different summation order over modes: relative differences of a few ulp of Σ|a_n| (~1e-15); 1e-13 allows for
+#: the ~100 rounding steps of a 768-mode sum without admitting any approximation error (≥ 1e-9 per mode)
+SUMMATION_ORDER_TOLERANCE = 1e-13
+
+needs_simd = pytest.mark.skipif(not simd.AVAILABLE, reason="numba's target has no AVX-512F/DQ")
+
+
+@needs_simd
+def test_simd_field_equals_portable_field_to_summation_order():
+    field = TurbulenceField(TurbulenceConfig(eta=0.8), 5)  # 768 modes: 96 whole vectors
+    points = np.random.default_rng(3).uniform(-1e3, 1e3, (500, 3))
+    scale = np.sum(np.abs(field.polarisations), axis=0).max()
+    difference = evaluate_field(field, points, kernel="simd") - evaluate_field(field, points, kernel="portable")
+    assert np.max(np.abs(difference)) <= SUMMATION_ORDER_TOLERANCE * scale
+
+
+@needs_simd
+def test_simd_trajectories_follow_portable_ones():
+    # same field to 1e-15 per step; over 100 steps of a chaotic orbit the gap stays far below the 1e-7 cosine error
+    field = TurbulenceField(TurbulenceConfig(eta=1.0, lmin_over_lmax=1e-2, modes_per_decade=64), 7)
+    start = np.random.default_rng(9).normal(size=(6, 3))
+    start /= np.linalg.norm(start, axis=1)[:, None]
+    finals = []
+    for kernel in ("simd", "portable"):
+        positions, directions = np.zeros((6, 3)), start.copy()
+        advance(field, positions, directions, 0.3, 1, 1e-2, 100, kernel=kernel)
+        finals.append(directions)
+    assert np.max(np.abs(finals[0] - finals[1])) < 1e-11
+
+
+def test_mode_padding_adds_exactly_zero():
+    # 37 modes pad to 40: the padded kernel array has zero amplitudes there and the same field (portable path)
+    rng = np.random.default_rng(6)
+    directions = rng.normal(size=(37, 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    polarisations = np.cross(directions, rng.normal(size=(37, 3)))
+    field = TurbulenceField.from_modes(5.0 * directions, polarisations, rng.uniform(0, 2 * math.pi, 37), [0, 0, 1])
+    modes, _ = field.kernel_arrays()
+    assert modes.shape == (7, 40) and not np.any(modes[4:, 37:])
+    points = rng.uniform(-10, 10, (20, 3))
+    expected = field.b0 + _direct_sum(field, points)
+    assert np.max(np.abs(evaluate_field(field, points, kernel="portable") - expected)) <= (
+        np.sum(np.abs(polarisations), axis=0).max() * (MAX_ABS_ERROR + 1e-12))
+
+
+def test_auto_kernel_is_the_simd_one_exactly_when_available():
+    assert kernel_selector("auto") == (KERNELS["simd"] if simd.AVAILABLE else KERNELS["portable"])
+    if not simd.AVAILABLE:
+        with pytest.raises(ParameterError, match="AVX-512"):
+            kernel_selector("simd")
+
+
+def test_simd_availability_follows_the_feature_string():
+    assert simd._has_avx512("+avx2,+avx512f,+avx512dq,-avx512fp16")
+    assert not simd._has_avx512("+avx2,+avx512f,-avx512dq")
+    assert not simd._has_avx512("")

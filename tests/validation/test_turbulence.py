@@ -37,7 +37,7 @@ def test_mean_square_turbulent_field_over_positions_and_realisations_equals_eta(
         field = TurbulenceField(config, seed)
         # points spread over 200 L_c >> L_max ≈ 5 L_c, so nearly independent samples
         points = rng.uniform(-100.0, 100.0, (4000, 3))
-        turbulent = field(points, libm=True) - field.b0
+        turbulent = field(points, kernel="libm") - field.b0
         means.append(np.mean(np.sum(turbulent**2, axis=1)))
     # error model: realisation means scatter (finite samples); standard error from that scatter
     standard_error = np.std(means, ddof=1) / math.sqrt(len(means))
@@ -55,7 +55,7 @@ def test_isotropic_field_is_divergence_free_by_finite_differences():
     for axis in range(3):
         shift = np.zeros(3)
         shift[axis] = h
-        derivative = (field(points + shift, libm=True) - field(points - shift, libm=True)) / (2.0 * h)
+        derivative = (field(points + shift, kernel="libm") - field(points - shift, kernel="libm")) / (2.0 * h)
         divergence += derivative[:, axis]
         gradient_scale += np.sum(derivative**2, axis=1)
     typical = math.sqrt(np.mean(gradient_scale) / 9.0)
