@@ -24,8 +24,9 @@ Without pair correlations the steady state is the pure dipole :math:`C_1 = (4\pi
 
 **Closure with a regular field.** With :math:`B_0` the :math:`C_\ell` equation closes only after isotropising the
 pair statistics (PHYSICS 4.5), so :math:`\Gamma` does not depend on the angle between :math:`\mathbf G` and
-:math:`B_0`; that angle enters only through :math:`K\cdot\mathbf G`.  For slab QLT :math:`\kappa_\perp = 0`, so a
-gradient perpendicular to :math:`B_0` produces neither a dipole nor a source.
+:math:`B_0`; that angle enters only through :math:`K\cdot\mathbf G`.  Both models with a regular field (slab, and
+isotropic with η < 1) use :math:`\kappa_\perp = 0` (:func:`_transport`), so a gradient perpendicular to
+:math:`B_0` produces neither a dipole nor a source.
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ class ClResult:
         inputs, derived = self.params.get("inputs", {}), self.params.get("derived", {})
         if not inputs:
             return f"steady-state C_l, lmax = {self.lmax}"
-        field = f"η = {inputs['eta']:g}" if inputs["model"] == "slab" else "B0 = 0"
+        field = "B0 = 0" if inputs["model"] == "isotropic" and inputs["eta"] == 1.0 else f"η = {inputs['eta']:g}"
         return (
             f"{inputs['model']}: E = {inputs['energy']:g} TeV (Z = {inputs['charge']}, A = {inputs['mass_number']}),"
             f" B = {inputs['b_rms']:g} µG, L_c = {inputs['l_c']:g} pc, {field},"
@@ -361,8 +362,8 @@ def predict_cl(
     eta : float
         Turbulence level :math:`\eta = \delta B^2/B_\mathrm{tot}^2` in (0, 1] ((0, 1) for ``"slab"``, which needs
         a regular field).  Default 0.5 (:math:`\delta B = B_0`); Galactic estimates give :math:`\delta B/B_0`
-        ~ 0.5-2 [R], where quasi-linear theory is at the edge of its validity.  Not used by ``"isotropic"``
-        (:math:`B_0 = 0` there; recorded as given).
+        ~ 0.5-2 [R], where quasi-linear theory is at the edge of its validity.  ``"isotropic"`` with η = 1 is
+        :math:`B_0 = 0` (ballistic orbits, PHYSICS 4.6b).
     lmin_over_lmax : float, optional
         :math:`L_\min/L_\max` of the discrete spectrum, a numerical resolution parameter: the physical inner
         scale is far below :math:`r_g`.  None (default) chooses :math:`k_\max r_g` = 300 (ratio at most 1e-2),
@@ -371,7 +372,9 @@ def predict_cl(
         ℓmax check by lowering it.
     model : {"slab", "isotropic"}
         Pair-rate model: slab turbulence with :math:`B_0` (PHYSICS 4.6a; the setup of arXiv:2111.06419) or
-        isotropic turbulence with :math:`B_0 = 0` on ballistic orbits (PHYSICS 4.6b; arXiv:1909.09052).
+        isotropic Kolmogorov turbulence, with :math:`B_0` for η < 1 (helical orbits in the interaction picture,
+        :meth:`anisotropy.pair_rates.PairRate.isotropic`; ~1-3 s per prediction) and with :math:`B_0 = 0` on
+        ballistic orbits for η = 1 (PHYSICS 4.6b; arXiv:1909.09052).
     dipole : float, optional
         Diffusive dipole amplitude :math:`|\boldsymbol\delta| = 3|K\cdot\mathbf G|/v` in (0, 1], which fixes
         :math:`|\mathbf G|`.  Default 1e-3 when ``gradient`` is not given (HAWC+IceCube measure a horizontal
@@ -383,7 +386,8 @@ def predict_cl(
         Angle θ between :math:`\mathbf G` and :math:`B_0` in degrees, [0, 180].  With slab QLT
         (:math:`\kappa_\perp = 0`) a fixed dipole needs :math:`|\mathbf G|\propto1/|\cos\theta|` and the
         :math:`C_\ell` do not depend on θ; θ = 90° with ``dipole`` is rejected (no gradient gives a dipole there),
-        with ``gradient`` it gives :math:`C_\ell = 0`.  No effect for ``"isotropic"``.
+        with ``gradient`` it gives :math:`C_\ell = 0`.  The same for ``"isotropic"`` with η < 1
+        (:math:`\kappa_\perp = 0` there too); no effect for ``"isotropic"`` with η = 1.
     pair_time_prefactor : float, optional
         :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (PHYSICS 4.4).  None: the package default
         (:data:`anisotropy.pair_rates.DEFAULT_PAIR_TIME_PREFACTOR`), calibrated against the slab simulations:
@@ -434,10 +438,11 @@ def predict_cl(
     if inputs["dipole"] is None and inputs["gradient"] is None:
         inputs["dipole"] = DEFAULT_DIPOLE
     theta = math.radians(inputs["gradient_angle"])
-    if model == "slab" and inputs["dipole"] is not None and abs(math.cos(theta)) < 1e-12:
+    regular_field = model == "slab" or inputs["eta"] < 1.0
+    if regular_field and inputs["dipole"] is not None and abs(math.cos(theta)) < 1e-12:
         raise ParameterError(
             "gradient_angle",
-            "must be in [0, 90) or (90, 180] for model 'slab' with a dipole: slab QLT has kappa_perp = 0, so a "
+            f"must be in [0, 90) or (90, 180] for model {model!r} with B0 and a dipole: kappa_perp = 0, so a "
             "gradient perpendicular to B0 gives no dipole (pass gradient= for C_l = 0)",
         )
 
@@ -448,7 +453,7 @@ def predict_cl(
     reduced = units.to_reduced(inputs["energy"], inputs["b_rms"], inputs["l_c"], inputs["eta"], inputs["charge"],
                                inputs["mass_number"], lmin_over_lmax=resolved_ratio)
 
-    if model == "isotropic" and reduced.reduced_rigidity < 1.0:
+    if model == "isotropic" and not regular_field and reduced.reduced_rigidity < 1.0:
         warnings.warn(
             f"model 'isotropic' assumes ballistic orbits (r_g >~ L_c); here r_g/L_c = {reduced.reduced_rigidity:.3g}, "
             "so its tau_s and C_l are only indicative", UserWarning, stacklevel=2)
@@ -479,9 +484,8 @@ def predict_cl(
         "gyrofrequency_per_s": omega,
         "reduced_rigidity": reduced.reduced_rigidity,
         "speed_over_c": reduced.speed,
-        # the isotropic model has no regular field whatever eta was given
-        "eta": reduced.eta if model == "slab" else 1.0,
-        "b_regular_uG": units.field_components(inputs["b_rms"], inputs["eta"])[0] if model == "slab" else 0.0,
+        "eta": reduced.eta,
+        "b_regular_uG": units.field_components(inputs["b_rms"], inputs["eta"])[0],
         "lmin_over_lmax": resolved_ratio,
         "outer_scale_pc": outer_pc,
         "k_min_r_g": 2.0 * math.pi * gyroradius_pc / outer_pc,
@@ -513,9 +517,18 @@ def _transport(model: str, reduced, rate) -> dict:
     * ``"slab"``: slab QLT from :mod:`anisotropy.transport`, which gives :math:`\kappa_\parallel` in
       :math:`cL_c`; in the ODE units :math:`K = \kappa\,c/(L_c\Omega) = \kappa\,(r_g/L_c)/\beta` because
       :math:`\Omega = \beta c/r_g`.  :math:`\kappa_\perp = 0` (slab QLT).
-    * ``"isotropic"``: :math:`B_0 = 0`, so :math:`K` is isotropic, :math:`\kappa = v^2\tau_s/3`
+    * ``"isotropic"``, η = 1: :math:`B_0 = 0`, so :math:`K` is isotropic, :math:`\kappa = v^2\tau_s/3`
       (:math:`\nu_1 = 1/\tau_s`, PHYSICS 4.3) with the model's own small-angle :math:`\tau_s`
       (``rate.params["omega_tau_s"]``, :meth:`anisotropy.pair_rates.PairRate.isotropic`); :math:`v = r_g/L_c`.
+    * ``"isotropic"``, η < 1: :math:`\kappa_\parallel = v^2\tau_s/3` with the model's :math:`\tau_s`, which is
+      the slab-QLT scattering time (so :math:`\kappa_\parallel` equals the slab-QLT value; the pair model's own
+      Markov limit diverges logarithmically, see :meth:`~anisotropy.pair_rates.PairRate.isotropic`).  This is an
+      approximation: QLT of isotropic turbulence differs from slab QLT by an O(1) geometry factor (not computed
+      here).  :math:`\kappa_\perp = 0`: across an isotropic field with :math:`B_0` particles follow wandering field
+      lines, which is compound subdiffusion at late times (:func:`anisotropy.transport.heuristic_perpendicular_\
+      diffusion`; the validation transport checks measure it), so there is no finite steady-state
+      :math:`\kappa_\perp`.  The :math:`C_\ell` depend on K only through :math:`\mathbf G\cdot K\cdot\mathbf G`
+      (normalisation) when the dipole is given.
     """
     from . import transport  # scipy.integrate: imported on first use, so the CLI answers --help and errors fast
 
@@ -528,6 +541,8 @@ def _transport(model: str, reduced, rate) -> dict:
         return {"kappa_parallel": kappa_light * rigidity / speed, "kappa_perp": 0.0, "omega_tau_s": omega_tau_s}
     omega_tau_s = float(rate.params["omega_tau_s"])
     kappa = rigidity**2 * omega_tau_s / 3.0
+    if reduced.eta < 1.0:
+        return {"kappa_parallel": kappa, "kappa_perp": 0.0, "omega_tau_s": omega_tau_s}
     return {"kappa_parallel": kappa, "kappa_perp": kappa, "omega_tau_s": omega_tau_s}
 
 
@@ -541,7 +556,7 @@ def _pair_rate(model: str, reduced, modes_per_decade: int, pair_time_prefactor):
               "pair_time_prefactor": pair_time_prefactor, "speed": reduced.speed}
     if model == "slab":
         return PairRate.slab(reduced.reduced_rigidity, reduced.eta, **common)
-    return PairRate.isotropic(reduced.reduced_rigidity, **common)
+    return PairRate.isotropic(reduced.reduced_rigidity, eta=reduced.eta, **common)
 
 
 def _pair_time(rate):

@@ -4,6 +4,7 @@ of the written files, and one-line errors for bad input."""
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -290,8 +291,9 @@ def test_bad_input_raises_parameter_error_naming_the_parameter(arguments, name):
 
 # ------------------------------------------------------------------------------------------ isotropic model
 # r_g/L_c = 3.6 (100 TeV in 3 µG with L_c = 0.01 pc): the ballistic-orbit regime the isotropic model assumes
+# (eta = 1: B0 = 0; the default eta = 0.5 selects the model with a regular field, tested below)
 ISOTROPIC = {"model": "isotropic", "energy": 100.0, "l_c": 0.01, "lmax": LMAX, "lmin_over_lmax": 0.05,
-             "modes_per_decade": 64}
+             "modes_per_decade": 64, "eta": 1.0}
 # the discrete spectrum's ∫R dr differs from the continuum's L_c/2 by the mode discretisation (< 1% at 256/decade)
 DISCRETE_SPECTRUM_RTOL = 0.02
 
@@ -314,7 +316,31 @@ def test_isotropic_model_diffusion_is_isotropic_with_small_angle_scattering_time
 
 def test_isotropic_model_warns_outside_its_ballistic_regime():
     with pytest.warns(UserWarning, match="ballistic"):
-        quick(model="isotropic")
+        quick(model="isotropic", eta=1.0)
+
+
+# ------------------------------------------------------------------------------- isotropic model with B0 (eta < 1)
+def test_isotropic_model_with_b0_has_slab_qlt_parallel_diffusion_and_no_perpendicular_diffusion():
+    # PairRate.isotropic(eta < 1) takes τ_s from slab QLT, so κ_∥ = v²τ_s/3 must equal the slab model's κ_∥
+    # (computed by transport.parallel_diffusion, another route); κ_⊥ = 0 (compound subdiffusion, predict._transport)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "ballistic" warning: the orbits are helices here
+        isotropic = quick(model="isotropic", eta=0.5).params["derived"]
+    slab = quick(model="slab", eta=0.5).params["derived"]
+    assert isotropic["kappa_parallel"] == pytest.approx(slab["kappa_parallel"], rel=ROUTE_RTOL)
+    assert isotropic["kappa_perp"] == 0.0
+    assert isotropic["eta"] == 0.5
+    assert isotropic["b_regular_uG"] == pytest.approx(predict.DEFAULT_B_RMS * math.sqrt(0.5), rel=1e-15)
+    assert isotropic["rate_params"]["eta"] == 0.5
+
+
+def test_isotropic_model_with_b0_rejects_a_dipole_perpendicular_to_b0_and_ignores_other_angles():
+    with pytest.raises(ParameterError, match="gradient_angle"):
+        quick(model="isotropic", eta=0.5, gradient_angle=90.0)
+    # with the dipole fixed, θ changes |G| only (K = κ_∥ b̂b̂): the C_ℓ are the same up to rounding
+    reference = quick(model="isotropic", eta=0.5)
+    np.testing.assert_allclose(quick(model="isotropic", eta=0.5, gradient_angle=40.0).cl[1:], reference.cl[1:],
+                               rtol=RESCALING_RTOL)
 
 
 # ------------------------------------------------------------------------------------------ default resolution
