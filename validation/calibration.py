@@ -35,9 +35,12 @@ decorrelation time :math:`\Delta T`; the scaling argument (PHYSICS eq. 4.5) give
    at fixed :math:`p = 1/3`, :math:`a\pm\sigma_a` (:func:`fit_prefactor`); the 1/3-exponent test is
    :math:`(p-1/3)/\sigma_p`.
 
-:math:`\Omega\tau_s` is the model's own (``PairRate.params["omega_tau_s"]``: slab QLT for ``slab``, the Markov
-ballistic value for ``isotropic``), so the fitted :math:`a` is the one :func:`anisotropy.predict_cl` uses.  The
-fit with the *measured* :math:`\tau_s = 3\kappa_\parallel/v^2` is reported next to it.
+:math:`\Omega\tau_s` is the model's own (``PairRate.params["omega_tau_s"]``: slab QLT for ``slab`` and for
+``isotropic`` with B0, the Markov ballistic value for ``isotropic`` with η = 1), so the fitted :math:`a` is the one
+:func:`anisotropy.predict_cl` uses.  The fit with the *measured* :math:`\tau_s = 3\kappa_\parallel/v^2` is
+reported next to it.  The simulator's ``isotropic`` turbulence always has a regular field (η < 1); it is compared
+with the isotropic model **with B0** (:meth:`anisotropy.pair_rates.PairRate.isotropic` with its η: helical orbits,
+the isotropic tensor in the interaction picture), and the global fits are made per turbulence kind.
 
 Units: simulator times :math:`cT/L_c`; theory times :math:`1/\Omega` with :math:`\Omega = c/r_g`, so
 :math:`\Omega T = (cT/L_c)/\rho`.
@@ -52,6 +55,7 @@ from N realisations and n multipoles (only when N > n + 2).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -102,8 +106,14 @@ COMPARISONS = ("finite_time", "steady_state")
 PRIMARY_COMPARISON = "finite_time"
 #: |z| below which a multipole counts as agreeing with the best-fit theory (two-sided 2σ; reported, not a fit cut)
 AGREEMENT_Z = 2.0
-#: search range of ΩΔT for the per-case fit (the upper end is further capped by MAX_PAIR_PHASE)
+#: search range of ΩΔT for the per-case fit (the upper end is further capped by MAX_PAIR_PHASE, and for isotropic
+#: turbulence with B0 by MAX_REGULAR_FIELD_PAIR_TIME)
 PAIR_TIME_RANGE = (0.05, 200.0)
+#: largest ΩΔT searched for isotropic turbulence with B0: its pair rate is a 4D quadrature whose cost grows like
+#: (ΩΔT)² (~0.5 s at ΩΔT = 5, ~10 s at 40 for ρ = 1, 128 modes); a best fit at this end is flagged non-interior
+MAX_REGULAR_FIELD_PAIR_TIME = 40.0
+#: pair rates kept per process (the two comparisons scan the same coarse ΩΔT grid)
+RATE_CACHE_SIZE = 64
 #: largest k_max r_g ΩΔT searched: the pair-rate series has ~k_max r_g ΩΔT terms (anisotropy.pair_rates
 #: MAX_SERIES_LENGTH = 16384) and costs ~1 s per evaluation at 8000
 MAX_PAIR_PHASE = 8000.0
@@ -147,10 +157,13 @@ QUICK_CASES = (
     CalibrationCase("slab", 0.5, 0.3, 16, 6, 4.0),
     CalibrationCase("slab", 0.5, 1.0, 16, 6, 4.0),
 )
-#: full cases (~25 min serial at ~250 ns per particle-step): slab at η = 0.5 and 0.1, three rigidities each,
-#: N_side 32 (white-noise floor 4× below N_side 16); η = 0.1 runs to 3 QLT scattering times (≈ 5 measured ones:
-#: slab QLT overestimates κ_∥ there by ~1.6×); isotropic turbulence with B0 (η = 0.5) at two rigidities against the
-#: B0 = 0 model (the only isotropic model implemented)
+#: full cases (~25 min serial at ~250 ns per particle-step before the isotropic η = 0.2 set): slab at η = 0.5 and
+#: 0.1, three rigidities each, N_side 32 (white-noise floor 4× below N_side 16); η = 0.1 runs to 3 QLT scattering
+#: times (≈ 5 measured ones: slab QLT overestimates κ_∥ there by ~1.6×); isotropic turbulence with B0 at η = 0.5
+#: and 0.2 (η = 0.2 rather than 0.1: its runs are 3.7× the η = 0.5 ones instead of 8×), three rigidities each,
+#: against the isotropic model with B0.  Added by the isotropic ρ = 0.1 and η = 0.2 cases, from the timings of the
+#: previous full run (isotropic η = 0.5: 11 s at ρ = 0.3, 16 s at ρ = 1 with 12 realisations on 2 workers; slab
+#: ρ = 0.1: 45 s with 24): ~22 + 3.7 × (22 + 11 + 16) ≈ 200 s of simulation, plus the theory fits
 FULL_CASES = (
     CalibrationCase("slab", 0.5, 0.1, 32, 24, 5.0),
     CalibrationCase("slab", 0.5, 0.3, 32, 24, 5.0),
@@ -158,8 +171,12 @@ FULL_CASES = (
     CalibrationCase("slab", 0.1, 0.1, 32, 8, 3.0),
     CalibrationCase("slab", 0.1, 0.3, 32, 8, 3.0),
     CalibrationCase("slab", 0.1, 1.0, 32, 8, 3.0),
+    CalibrationCase("isotropic", 0.5, 0.1, 32, 12, 5.0),
     CalibrationCase("isotropic", 0.5, 0.3, 32, 12, 5.0),
     CalibrationCase("isotropic", 0.5, 1.0, 32, 12, 5.0),
+    CalibrationCase("isotropic", 0.2, 0.1, 32, 12, 5.0),
+    CalibrationCase("isotropic", 0.2, 0.3, 32, 12, 5.0),
+    CalibrationCase("isotropic", 0.2, 1.0, 32, 12, 5.0),
 )
 
 
@@ -218,15 +235,17 @@ def calibration_realisation(config, seed) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------- theory
+@functools.lru_cache(maxsize=RATE_CACHE_SIZE)
 def _rate(kind, reduced_rigidity, eta, pair_time):
+    """The pair-rate model of a case on the simulator's modes: slab (4.6a) or isotropic with the case's η (B0)."""
     from anisotropy.pair_rates import PairRate
 
     if kind == "slab":
         return PairRate.slab(reduced_rigidity, eta, lmin_over_lmax=LMIN_OVER_LMAX, modes_per_decade=MODES_PER_DECADE,
                              pair_time=pair_time)
     if kind == "isotropic":
-        return PairRate.isotropic(reduced_rigidity, lmin_over_lmax=LMIN_OVER_LMAX, modes_per_decade=MODES_PER_DECADE,
-                                  pair_time=pair_time)
+        return PairRate.isotropic(reduced_rigidity, eta=eta, lmin_over_lmax=LMIN_OVER_LMAX,
+                                  modes_per_decade=MODES_PER_DECADE, pair_time=pair_time)
     raise ParameterError("kind", f"must be 'slab' or 'isotropic', got {kind!r}")
 
 
@@ -235,12 +254,15 @@ def model_scattering_time(kind: str, reduced_rigidity: float, eta: float) -> flo
     return float(_rate(kind, reduced_rigidity, eta, 1.0).params["omega_tau_s"])
 
 
-def pair_time_bounds(reduced_rigidity: float) -> tuple[float, float]:
-    """Search range of ΩΔT: :data:`PAIR_TIME_RANGE` capped at k_max r_g ΩΔT ≤ :data:`MAX_PAIR_PHASE`."""
+def pair_time_bounds(reduced_rigidity: float, kind: str = "slab", eta: float = 0.5) -> tuple[float, float]:
+    """Search range of ΩΔT: :data:`PAIR_TIME_RANGE` capped at k_max r_g ΩΔT ≤ :data:`MAX_PAIR_PHASE`, and at
+    :data:`MAX_REGULAR_FIELD_PAIR_TIME` for isotropic turbulence with B0 (η < 1)."""
     from anisotropy.spectrum import kolmogorov_modes
 
     wavenumbers, _ = kolmogorov_modes(LMIN_OVER_LMAX, MODES_PER_DECADE)
     cap = MAX_PAIR_PHASE / (float(wavenumbers[-1]) * reduced_rigidity)
+    if kind == "isotropic" and eta < 1.0:
+        cap = min(cap, MAX_REGULAR_FIELD_PAIR_TIME)
     return PAIR_TIME_RANGE[0], min(PAIR_TIME_RANGE[1], cap)
 
 
@@ -248,7 +270,8 @@ def theory_ratio(kind: str, reduced_rigidity: float, eta: float, pair_time: floa
                  omega_time: float | None = None, source_time: float | None = None):
     r""":math:`C_\ell/C_1`, ℓ = 0..lmax, of the mixing-matrix ODE for :math:`\Omega\Delta T` = ``pair_time``.
 
-    PHYSICS 4.3 with the pair rate of 4.6a (slab) or 4.6b (isotropic) on the simulator's modes.  Without
+    PHYSICS 4.3 with the pair rate of 4.6a (slab) or of isotropic turbulence with the case's B0
+    (:meth:`anisotropy.pair_rates.PairRate.isotropic`) on the simulator's modes.  Without
     ``omega_time``: the steady state (what :func:`anisotropy.predict_cl` computes).  With it: the evolution from
     :math:`C = 0` to :math:`\Omega T` = ``omega_time`` (:func:`anisotropy.solver.evolve`) under the source of a
     backtracking started at :math:`T = 0`, :math:`S(t)\propto d_\parallel(t)` (the running diffusion coefficient;
@@ -484,11 +507,12 @@ def analyse_case(case: CalibrationCase, ensemble, config, *, default_prefactor: 
     kappa_msd = float(ensemble.mean["running_kappa"][last])
     kubo = ensemble.mean["kubo_difference"][1:]
     kubo_error = ensemble.standard_error["kubo_difference"][1:]
-    kappa_qlt = qlt_scattering_time(case) / 3.0 if case.kind == "slab" else float("nan")
+    # slab QLT: the slab model's κ_∥, and the one behind the isotropic-with-B0 model's τ_s (an approximation there)
+    kappa_qlt = qlt_scattering_time(case) / 3.0
 
     omega_tau_model = model_scattering_time(case.kind, rho, case.eta)
 
-    bounds = pair_time_bounds(rho)
+    bounds = pair_time_bounds(rho, case.kind, case.eta)
 
     result = {
         "case": asdict(case),
@@ -509,7 +533,7 @@ def analyse_case(case: CalibrationCase, ensemble, config, *, default_prefactor: 
                        "z": (kubo / kubo_error).tolist()},
         "c1": {"simulated": float(spectrum.mean[1]), "error": float(spectrum.standard_error[1]),
                "mean_dipole_power": 4.0 * math.pi * kappa_dipole**2,
-               "qlt_dipole_power": 4.0 * math.pi * kappa_qlt**2 if case.kind == "slab" else float("nan")},
+               "qlt_dipole_power": 4.0 * math.pi * kappa_qlt**2},
         "noise_floor_over_c1": floor / float(spectrum.mean[1]),
         "cl_time": np.asarray(ensemble.mean["cl"]).tolist(),
         "cl_time_error": np.asarray(ensemble.standard_error["cl"]).tolist(),

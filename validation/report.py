@@ -297,7 +297,10 @@ def _calibration_markdown(calibration_result, numbers):
     lines = [f"## 2. {SECTIONS[1]}", "",
              "`validation.calibration.run_calibration` (its own JSON: `calibration/calibration.json`).  Per case the "
              "simulated shape ⟨C_ℓ⟩/⟨C_1⟩ is compared with the mixing-matrix theory on the same discrete modes; "
-             "ΩΔT is fitted per case and ΩΔT = a(Ωτ_s)^p across cases (PHYSICS 4.4).  "
+             "ΩΔT is fitted per case and ΩΔT = a(Ωτ_s)^p across cases (PHYSICS 4.4), separately per turbulence "
+             "kind.  The isotropic cases (isotropic turbulence plus B0, η < 1) are compared with the isotropic model "
+             "with B0 (`PairRate.isotropic(eta=η)`: helical orbits, isotropic tensor in the interaction picture), "
+             "whose Ωτ_s is the slab-QLT value (the column κ∥ slab QLT).  "
              f"Error model: {calibration_result.get('error_model', '')}.", ""]
     primary = calibration_result.get("primary_comparison")
     if primary:

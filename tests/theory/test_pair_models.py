@@ -58,14 +58,14 @@ def test_isotropic_pair_rate_with_b0_matches_the_brute_force_definition():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("rho", "eta", "pair_time", "x"), [(0.03, 0.5, 4.0, 0.2), (0.02, 0.1, 10.0, -0.8)])
+@pytest.mark.parametrize(("rho", "eta", "pair_time", "x"), [(0.03, 0.5, 4.0, 0.2)])
 def test_regular_field_pair_integrals_match_brute_force_at_more_oscillatory_parameters(rho, eta, pair_time, x):
-    # k_max ρ ΔT = 14 and 24: more nodes for the reference (its convergence checked by the finer default above)
+    # k_max ρ ΔT = 14: more nodes for the reference (separations up to ~28 rad of the top mode)
     wavenumbers, fractions = _modes()
     fast, self_value = regular_field_pair_integrals([x], wavenumbers, fractions, rho, eta, pair_time,
                                                     polar_nodes=32, azimuth_nodes=48, resolution=2 * SPARSE_RESOLUTION)
-    options = {"time_nodes": 40, "orbit_nodes": 24, "polar_nodes": 24, "azimuth_nodes": 32, "wave_polar_nodes": 40,
-               "wave_azimuth_nodes": 48}
+    options = {"time_nodes": 32, "orbit_nodes": 20, "polar_nodes": 16, "azimuth_nodes": 20, "wave_polar_nodes": 32,
+               "wave_azimuth_nodes": 40}
     reference = pair_models.isotropic_regular_field_pair_integral(x, wavenumbers, fractions, rho, eta, pair_time,
                                                                   **options)
     at_one = pair_models.isotropic_regular_field_pair_integral(1.0, wavenumbers, fractions, rho, eta, pair_time,

@@ -224,3 +224,28 @@ def test_full_calibration_exponent_is_one_third(tmp_path):
     output = calibration.run_calibration(False, calibration.DEFAULT_SEED, tmp_path)
     power = output["fits"][calibration.PRIMARY_COMPARISON]["slab"]["power_law"]
     assert abs(power["exponent_pull_scaled"]) < 3.0, power
+
+
+# ---------------------------------------------------------------------------------------------------- isotropic + B0
+def test_isotropic_cases_are_compared_with_the_b0_model_at_their_eta():
+    # the simulator's isotropic turbulence has B0 (η < 1): the theory must be PairRate.isotropic with the same η,
+    # and its Ωτ_s (what the prefactor multiplies) the slab-QLT value documented in PairRate.isotropic
+    from anisotropy.transport import omega_scattering_time
+
+    rate = calibration._rate("isotropic", 0.3, 0.5, 3.0)
+    assert rate.params["eta"] == 0.5
+    assert rate.params["modes_per_decade"] == calibration.MODES_PER_DECADE
+    expected = omega_scattering_time(0.3, 0.2, lmin_over_lmax=calibration.LMIN_OVER_LMAX)
+    assert calibration.model_scattering_time("isotropic", 0.3, 0.2) == pytest.approx(expected, rel=1e-15)
+
+
+def test_full_cases_cover_isotropic_b0_at_three_rigidities_and_two_turbulence_levels():
+    isotropic = {(case.eta, case.reduced_rigidity) for case in calibration.FULL_CASES if case.kind == "isotropic"}
+    assert {(eta, rho) for eta in (0.5, 0.2) for rho in (0.1, 0.3, 1.0)} <= isotropic
+
+
+def test_pair_time_search_is_capped_for_the_isotropic_b0_model_only():
+    slab = calibration.pair_time_bounds(0.1, "slab", 0.5)
+    isotropic = calibration.pair_time_bounds(0.1, "isotropic", 0.5)
+    assert slab == calibration.pair_time_bounds(0.1)
+    assert isotropic[1] == calibration.MAX_REGULAR_FIELD_PAIR_TIME < slab[1]
