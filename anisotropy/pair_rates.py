@@ -431,9 +431,12 @@ class PairRate:
           the same sum with B = A (1D in τ), so the errors cancel in κ as x → 1
           (:func:`regular_field_pair_integrals`).
         * :math:`\kappa` is computed at :data:`_ANGLE_NODES` Chebyshev nodes in :math:`\ln\theta` on
-          :math:`[\theta_\min, \pi]` (:math:`\theta_\min` = :data:`_SMALLEST_ANGLE`) and interpolated as
-          :math:`\kappa = \theta^2h(\ln\theta)`; below :math:`\theta_\min` it continues as the power law with the
-          local exponent there (≤ 2, the analytic limit).  The plain Legendre coefficients
+          :math:`[\theta_\min, \theta_\mathrm{split}]` = [:data:`_SMALLEST_ANGLE`, :data:`_SPLIT_ANGLE`] and
+          interpolated there as :math:`\kappa = \theta^2h(\ln\theta)` (power laws in θ are smooth in ln θ), and at
+          :data:`_FAR_NODES` Chebyshev nodes in x on :math:`[-1, \cos\theta_\mathrm{split}]` (a polynomial in x);
+          below :math:`\theta_\min` it continues as the power law with the local exponent there (≤ 2, the
+          analytic limit).  Measured: ≤ 2.2e-4 of max|k| against direct quadrature between the nodes, and
+          3e-7 against the brute-force reference on a sparse spectrum.  The plain Legendre coefficients
           :math:`\kappa_\ell`, ℓ = 1..:data:`REGULAR_FIELD_SERIES_LENGTH`, follow by the graded Gauss rule
           (:func:`anisotropy.legendre.graded_gauss_legendre`); :math:`k_\ell = \kappa_\ell/\Delta T` and
           :math:`k_0 = -\sum_{\ell\ge1}k_\ell`, so :math:`k(1) = 0` exactly (as :meth:`_from_modes`).
