@@ -231,7 +231,12 @@ class ToyModel(Model):
 
 class TurbulenceModel(Model):
     r""":func:`anisotropy.predict_cl` at fixed energy and field (defaults: those of :mod:`anisotropy.predict`) with
-    free reduced rigidity, turbulence level (slab only) and optionally the pair-time prefactor.
+    free reduced rigidity, turbulence level and optionally the pair-time prefactor.
+
+    ``model="slab"`` frees ``reduced_rigidity`` and ``eta`` by default.  ``model="isotropic"`` frees only
+    ``reduced_rigidity`` and fixes ``eta = 1`` (:math:`B_0 = 0`, ballistic orbits: the fast exact model); pass
+    ``fixed={"eta": ...}`` or free ``eta`` for isotropic turbulence with a regular field, whose pair rate is a 4D
+    quadrature of seconds per evaluation (:meth:`anisotropy.pair_rates.PairRate.isotropic`).
 
     ``reduced_rigidity`` :math:`r_g/L_c` sets :math:`L_c = r_g(E, B_\mathrm{tot})/(r_g/L_c)`; the dipole amplitude
     cancels in the shape.  :meth:`derived` returns :math:`\Omega\tau_s` and :math:`L_c` from the prediction.
@@ -260,9 +265,9 @@ class TurbulenceModel(Model):
         self.model = model
         if free is None:
             free = ("reduced_rigidity", "eta") if model == "slab" else ("reduced_rigidity",)
-        if model == "isotropic" and "eta" in free:
-            raise ParameterError("free", "eta is not a parameter of the isotropic model (B0 = 0)")
         self.fixed = dict(fixed or {})
+        if model == "isotropic" and "eta" not in free:
+            self.fixed.setdefault("eta", 1.0)  # B0 = 0 unless asked otherwise
         bounds = {**self.DEFAULT_BOUNDS, **(bounds or {})}
         for name in free:
             if name not in self.DEFAULT_BOUNDS:

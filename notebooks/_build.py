@@ -221,7 +221,9 @@ PREDICT = [
     The isotropic model (PHYSICS 4.6b, the setting of arXiv:1909.09052) has $B_0 = 0$ and **ballistic**
     unperturbed orbits, so it is meaningful only for $r_g\gtrsim L_c$: PeV energies for $L_c = 1$ pc
     (`predict_cl` warns below $r_g/L_c = 1$). We compare both models at the same energies, $r_g/L_c$ = 1.5, 5
-    (and 15 in full mode), with $\eta = 0.5$ for slab.
+    (and 15 in full mode), with $\eta = 0.5$ for slab and $\eta = 1$ ($B_0 = 0$) for isotropic. (With
+    $\eta < 1$, `model="isotropic"` is isotropic turbulence plus a regular field on helical orbits, the setting
+    of the simulator; see `docs/validation/` for its calibration.)
     """),
     code('''
     #: quick mode skips r_g/L_c = 15, whose isotropic rate needs a ~7000-term series (~8 s)
@@ -231,7 +233,9 @@ PREDICT = [
     for reduced_rigidity in REDUCED_RIGIDITIES:
         energy = float(units.energy_from_gyroradius(reduced_rigidity * L_C_PC, B_TOT_UG))
         comparison[reduced_rigidity] = {
-            model: an.predict_cl(energy, model=model, b_rms=B_TOT_UG, l_c=L_C_PC, lmax=LMAX)
+            # eta = 1: the isotropic model without a regular field (eta < 1 adds B0 and helical orbits)
+            model: an.predict_cl(energy, model=model, b_rms=B_TOT_UG, l_c=L_C_PC, lmax=LMAX,
+                                 eta=0.5 if model == "slab" else 1.0)
             for model in ("slab", "isotropic")
         }
 
@@ -1404,6 +1408,8 @@ DIFFUSION = [
 
 def write(name: str, cells) -> None:
     notebook = nbformat.v4.new_notebook()
+    for index, cell in enumerate(cells):
+        cell["id"] = f"{name.split('_')[0]}-{index:02d}"  # stable ids: regenerating changes only edited cells
     notebook.cells = cells
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

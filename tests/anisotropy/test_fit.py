@@ -261,10 +261,11 @@ def test_derived_quantities_are_reported_at_the_best_fit_and_interval_ends():
     assert result.derived_ranges["twice_slope"] == pytest.approx((2 * low, 2 * high))
 
 
-def test_isotropic_turbulence_has_no_turbulence_level_parameter():
-    assert F.TurbulenceModel(lmax=10, model="isotropic").names == ("reduced_rigidity",)
-    with pytest.raises(ParameterError, match=r"^free"):
-        F.TurbulenceModel(lmax=10, model="isotropic", free=("reduced_rigidity", "eta"))
+def test_isotropic_turbulence_defaults_to_b0_zero_and_can_free_the_turbulence_level():
+    default = F.TurbulenceModel(lmax=10, model="isotropic")
+    assert default.names == ("reduced_rigidity",) and default.fixed["eta"] == 1.0  # B0 = 0, the fast exact model
+    with_b0 = F.TurbulenceModel(lmax=10, model="isotropic", free=("reduced_rigidity", "eta"))
+    assert with_b0.names == ("reduced_rigidity", "eta")
     with pytest.raises(ParameterError, match=r"^model"):
         F.TurbulenceModel(lmax=10, model="kolmogorov")
 
