@@ -218,12 +218,39 @@ def test_slab_theory_at_high_rigidity_matches_the_simulated_shape(end_to_end):
 # The stored calibration (anisotropy.calibration, code of 08:00 UTC 2026-11-24) gave p = 0.636 ± 0.094, 3.2σ above
 # 1/3; at 09:00 the same run gave < 3σ (cause not isolated: the theory's Legendre series was lengthened in between);
 # the full report's independent seed gives p = 0.554 ± 0.094, 2.3σ.  The exponent is marginal: a real 3σ test.
+@pytest.fixture(scope="module")
+def full_calibration(tmp_path_factory):
+    """The full calibration (all FULL_CASES) at DEFAULT_SEED, once for the slow tests (~12 min on 2 workers)."""
+    from validation.ensemble import make_executor
+
+    executor = make_executor("process", workers=2)
+    try:
+        return calibration.run_calibration(False, calibration.DEFAULT_SEED, tmp_path_factory.mktemp("full"), executor)
+    finally:
+        executor.shutdown()
+
+
 @pytest.mark.slow
-def test_full_calibration_exponent_is_one_third(tmp_path):
-    """Full run (~40 min): the fitted exponent p of ΩΔT = a(Ωτ_s)^p is within 3σ of 1/3 (PHYSICS eq. 4.5)."""
-    output = calibration.run_calibration(False, calibration.DEFAULT_SEED, tmp_path)
-    power = output["fits"][calibration.PRIMARY_COMPARISON]["slab"]["power_law"]
+def test_full_calibration_exponent_is_one_third(full_calibration):
+    """Full run: the fitted exponent p of slab ΩΔT = a(Ωτ_s)^p is within 3σ of 1/3 (PHYSICS eq. 4.5)."""
+    power = full_calibration["fits"][calibration.PRIMARY_COMPARISON]["slab"]["power_law"]
     assert abs(power["exponent_pull_scaled"]) < 3.0, power
+
+
+#: a χ² p-value below this rejects ΩΔT = a(Ωτ_s)^{1/3} as a description of the fitted per-case pair times
+SCALING_LAW_P_LIMIT = 1e-3
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "finding: for isotropic turbulence with B0 the per-case best-fit ΩΔT do not follow a(Ωτ_s)^{1/3} with the "
+    "slab-QLT τ_s of PairRate.isotropic.  Full report (seed 20261124): a = 1.43 ± 0.16 at p = 1/3 with χ² = 150 for "
+    "4 dof; free fit p = -0.69 ± 0.12 (χ² = 76 for 3 dof), with the measured τ_s p = -0.95 ± 0.17; per-case ΩΔT = "
+    "8.3, 3.2 (η = 0.5, ρ = 0.3, 1) and 0.77, 18.9, 8.0 (η = 0.2, ρ = 0.1, 0.3, 1), η = 0.5, ρ = 0.1 at the search "
+    "cap 40"))
+def test_full_calibration_isotropic_b0_pair_times_follow_the_one_third_law(full_calibration):
+    fit = full_calibration["fits"][calibration.PRIMARY_COMPARISON]["isotropic"]["fixed_exponent"]
+    assert stats.chi2.sf(fit["chi2"], fit["dof"]) > SCALING_LAW_P_LIMIT, fit
 
 
 # ---------------------------------------------------------------------------------------------------- isotropic + B0
