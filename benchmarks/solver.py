@@ -11,7 +11,10 @@ Measures, on one core:
 * the accuracy of that kinked Γ against the 3j form with the exact Legendre coefficients (theory.cascade), largest
   error relative to its column's largest entry (DESIGN target 1e-10);
 * fit-loop throughput at lmax = 200: new rate parameters -> Γ -> steady state, per second (target >= 100/s);
-* for information: :func:`anisotropy.evolve` at lmax = 1000 (one eigen-decomposition).
+* for information: :func:`anisotropy.evolve` at lmax = 1000 (one eigen-decomposition), and the build time of the
+  physical pair-rate models on the default discrete spectrum (PHYSICS 4.6: slab, isotropic with B0 = 0, isotropic
+  with B0, the last a 4D quadrature), each with the default pair-time prefactor: what one new parameter point costs
+  before ``rate_matrix``.
 
 Run: ``python benchmarks/solver.py``.  Prints a table and, last, one JSON line.
 """
@@ -118,6 +121,16 @@ def main() -> None:
         steady_state(rate_matrix(kink_rate(float(beta)), FIT_LMAX), SOURCE)
     kink_fit_rate = betas.size / (time.perf_counter() - start)
 
+    physical_models = {
+        "slab, r_g/L_c = 0.01, eta = 0.5": lambda: PairRate.slab(0.01, 0.5),
+        "isotropic B0 = 0, r_g/L_c = 1": lambda: PairRate.isotropic(1.0),
+        "isotropic + B0, r_g/L_c = 0.1, eta = 0.5": lambda: PairRate.isotropic(0.1, eta=0.5),
+    }
+    physical_times = {}
+    for name, build in physical_models.items():
+        build()  # compile (or load cached) kernels
+        physical_times[name] = median_time(build, 3)
+
     rows = [
         ("dense 1000x1000 numpy.linalg.solve", dense_solve, 1.0),
         ("toy lmax=1000: rate_matrix (3j) + steady_state", toy_total, toy_total / dense_solve),
@@ -127,6 +140,7 @@ def main() -> None:
         ("  of which rate_matrix", kink_matrix, kink_matrix / dense_solve),
         ("kink lmax=1000: first call incl. Gauss-Legendre nodes (cold)", kink_cold, kink_cold / dense_solve),
         ("toy lmax=1000: evolve, 3 output times", evolve_time, evolve_time / dense_solve),
+        *((f"pair-rate build: {name}", seconds, seconds / dense_solve) for name, seconds in physical_times.items()),
     ]
     print(f"{'case':66s} {'seconds':>10s} {'/ dense solve':>14s}")
     for name, seconds, ratio in rows:
@@ -146,6 +160,7 @@ def main() -> None:
         "fit_toy_lmax200_per_s": toy_fit_rate,
         "fit_kink_lmax200_per_s": kink_fit_rate,
         "kink_lmax1000_gamma_rel_error": kink_error,
+        "pair_rate_build_s": physical_times,
         "targets": {"lmax1000_ratio_max": 20, "fit_per_s_min": 100, "gamma_rel_error_max": 1e-10},
     }
     print(json.dumps(summary))
