@@ -391,7 +391,10 @@ def predict_cl(
     pair_time_prefactor : float, optional
         :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (PHYSICS 4.4).  None: the package default
         (:data:`anisotropy.pair_rates.DEFAULT_PAIR_TIME_PREFACTOR`), calibrated against the slab simulations:
-        a = 2.46 ± 0.34 (:mod:`anisotropy.calibration`, with its caveats).
+        a = 2.46 ± 0.34 (:mod:`anisotropy.calibration`, with its caveats).  It is also used for ``"isotropic"``,
+        but there it is not calibrated: for isotropic turbulence with :math:`B_0` the simulated best-fit
+        :math:`\Omega\Delta T` do not follow one law :math:`a(\Omega\tau_s)^{1/3}` (χ² = 150 for 4 dof at the best
+        a = 1.43; ``docs/validation/README.md``), so treat ``"isotropic"`` predictions with η < 1 as indicative.
     lmax : int
         Highest multipole, 2..2000.
     converge : bool
