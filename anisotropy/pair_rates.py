@@ -247,17 +247,7 @@ class PairRate:
             raise ParameterError("coefficients", f"k(1) = sum of coefficients must vanish, got {coefficients.sum():g}")
         coefficients.setflags(write=False)
 
-        def legendre(lmax):
-            padded = np.zeros(lmax + 1)
-            count = min(lmax + 1, coefficients.size)
-            padded[:count] = coefficients[:count]
-            return padded
-
-        def function(x):
-            return legendre_series(coefficients, x)
-
-        return cls(name, {"coefficients": coefficients.tolist()}, function=function, legendre=legendre,
-                   smooth=True)
+        return cls._from_series(name, {"coefficients": coefficients.tolist()}, coefficients, kinked=False)
 
     @classmethod
     def slab(
@@ -519,16 +509,27 @@ class PairRate:
         params["series_length"] = length
         params["self_decorrelation"] = kappa.self_correlation / omega_pair_time
 
+        return cls._from_series("isotropic", params, rate_coefficients, kinked=True)
+
+    @classmethod
+    def _from_series(cls, name, params, coefficients, *, kinked: bool) -> PairRate:
+        """A rate given by its Legendre coefficients ``coefficients`` (read-only), zero beyond them.
+
+        ``kinked`` rates (non-analytic at x = 1) are evaluated with :func:`legendre_series_minus_one`, which keeps
+        k(1) = 0 exact and the cusp accurate, and are projected with the graded rule (``smooth=False``).
+        """
         def legendre(lmax):
             padded = np.zeros(lmax + 1)
-            count = min(lmax + 1, rate_coefficients.size)
-            padded[:count] = rate_coefficients[:count]
+            count = min(lmax + 1, coefficients.size)
+            padded[:count] = coefficients[:count]
             return padded
 
-        def function(x):
-            return legendre_series_minus_one(rate_coefficients, x)
+        evaluate = legendre_series_minus_one if kinked else legendre_series
 
-        return cls("isotropic", params, function=function, legendre=legendre, smooth=False)
+        def function(x):
+            return evaluate(coefficients, x)
+
+        return cls(name, params, function=function, legendre=legendre, smooth=not kinked)
 
     @classmethod
     def _from_modes(cls, name, params, reduced_rigidity, lmin_over_lmax, modes_per_decade, omega_pair_time,
@@ -546,16 +547,7 @@ class PairRate:
         params["series_length"] = int(rate_coefficients.size - 1)
         params["self_decorrelation"] = float(np.sum(correlation)) / omega_pair_time
 
-        def legendre(lmax):
-            padded = np.zeros(lmax + 1)
-            count = min(lmax + 1, rate_coefficients.size)
-            padded[:count] = rate_coefficients[:count]
-            return padded
-
-        def function(x):
-            return legendre_series_minus_one(rate_coefficients, x)
-
-        return cls(name, params, function=function, legendre=legendre, smooth=False)
+        return cls._from_series(name, params, rate_coefficients, kinked=True)
 
 
 def default_nodes(lmax: int, smooth: bool) -> int:
