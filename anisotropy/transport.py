@@ -5,7 +5,8 @@ Three groups of pure functions.
 1. **Slab QLT** (``PHYSICS.md`` 4.6c): :func:`pitch_angle_diffusion`, :func:`parallel_diffusion`,
    :func:`scattering_time`, :func:`omega_scattering_time`, :func:`mean_free_path`, :func:`diffusion_tensor`,
    :func:`dipole_vector`, :func:`dipole_power` (3.2c) and the physical-unit wrapper :func:`slab_qlt_physical`.
-2. **Field-line random walk** in QLT: :func:`qlt_fieldline_diffusion` (isotropic turbulence plus :math:`B_0`) and
+2. **Field-line random walk** in QLT: :func:`qlt_fieldline_diffusion` and, at finite distance,
+   :func:`qlt_fieldline_wandering` (isotropic turbulence plus :math:`B_0`), and
    :func:`slab_fieldline_running_diffusion` (slab; bounded for a spectrum with no power below :math:`k_\min`).
 3. **Heuristic perpendicular transport** (the talk; Kuhlen, Mertsch & Phan arXiv:2211.05881/2211.05882):
    :func:`smoothly_broken_power_law`, :func:`running_parallel_diffusion`, :func:`fieldline_diffusion`,
@@ -51,6 +52,7 @@ __all__ = [
     "parallel_diffusion",
     "pitch_angle_diffusion",
     "qlt_fieldline_diffusion",
+    "qlt_fieldline_wandering",
     "running_parallel_diffusion",
     "scattering_time",
     "slab_fieldline_running_diffusion",
@@ -282,6 +284,55 @@ def qlt_fieldline_diffusion(eta: float, *, lmin_over_lmax: float = 1e-3, modes_p
         wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
         integral_scale = float(np.sum(fractions * np.pi / wavenumbers))
     return 0.25 * eta / (1.0 - eta) * integral_scale
+
+
+def qlt_fieldline_wandering(z, eta: float, wavenumbers, power_fraction) -> np.ndarray:
+    r"""Mean squared field-line wandering :math:`\langle\Delta r_\perp^2\rangle(z)` of isotropic plane-wave
+    turbulence plus :math:`B_0`, to first order in :math:`\delta B^2/B_0^2` (lines integrated along :math:`\hat z`).
+
+    For the simulator's field :math:`\delta\mathbf B = \sum_nA_n\hat\xi_n\cos(k_n\hat\kappa_n\cdot\mathbf r+\beta_n)`
+    (:math:`A_n^2 = 2f_n\delta B^2`, :math:`\hat\kappa_n` uniform, :math:`\hat\xi_n\perp\hat\kappa_n` at a uniform
+    angle, so :math:`\langle\xi_x^2+\xi_y^2\rangle = (1+\mu^2)/2` with :math:`\mu = \hat\kappa\cdot\hat z`),
+    :math:`\Delta\mathbf r_\perp = \int_0^z\delta\mathbf B_\perp(z'\hat z)/B_0\,dz'` averaged over phases,
+    polarisations and directions gives
+
+    .. math:: \langle\Delta r_\perp^2\rangle(z) = \frac{\delta B^2}{B_0^2}\sum_n\frac{f_n}{k_n^2}
+              \Bigl[b_n\,\mathrm{Si}(b_n) + \cos b_n - \frac{\sin b_n}{b_n}\Bigr],\qquad b_n = k_nz,
+
+    from :math:`\int_0^1(1+\mu^2)\frac{1-\cos b\mu}{\mu^2}d\mu = b\,\mathrm{Si}(b) + \cos b - \frac{\sin b}{b}`.
+    Limits: :math:`\tfrac23(\delta B^2/B_0^2)z^2` for :math:`k_\max z\ll1` (ballistic, :math:`\langle\delta
+    B_\perp^2\rangle = \tfrac23\delta B^2`) and :math:`2d_\mathrm{FL}z` of :func:`qlt_fieldline_diffusion` plus a
+    constant for :math:`k_\min z\gg1`.  Per realisation the few modes with :math:`|\mu|\lesssim1/(k_nz)` dominate
+    at large z, so a finite z also has a smaller realisation scatter than the asymptote.
+
+    Parameters
+    ----------
+    z : array_like
+        Distances along :math:`B_0` in :math:`L_c` (≥ 0).
+    eta : float
+        :math:`\delta B^2/B_\mathrm{tot}^2` in (0, 1).
+    wavenumbers, power_fraction : array_like
+        :math:`k_n` in :math:`1/L_c` and :math:`f_n` (:func:`anisotropy.spectrum.kolmogorov_modes`).
+
+    Returns
+    -------
+    ndarray
+        :math:`\langle\Delta r_\perp^2\rangle` in :math:`L_c^2`, the shape of ``z``.
+    """
+    from scipy import special
+
+    eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
+    distance = np.asarray(z, dtype=float)
+    if np.any(distance < 0) or not np.all(np.isfinite(distance)):
+        raise ParameterError("z", "must be finite and >= 0")
+    wavenumbers = np.asarray(wavenumbers, dtype=float)
+    fractions = np.asarray(power_fraction, dtype=float)
+    phase = np.multiply.outer(distance, wavenumbers)
+    sine_integral, _ = special.sici(phase)
+    safe = np.where(phase > 0, phase, 1.0)
+    bracket = np.where(phase > 1e-3, phase * sine_integral + np.cos(phase) - np.sin(phase) / safe,
+                       2.0 / 3.0 * phase**2 - phase**4 / 45.0)  # series: cancellation below b ~ 1e-3
+    return eta / (1.0 - eta) * (bracket * (fractions / wavenumbers**2)).sum(axis=-1)
 
 
 def slab_fieldline_running_diffusion(z, eta: float, wavenumbers, power_fraction):

@@ -112,6 +112,56 @@ def test_isotropic_fieldline_diffusion_matches_the_direction_averaged_transverse
     assert transport.qlt_fieldline_diffusion(eta) == pytest.approx(0.25 * eta / (1 - eta), rel=ROUNDING)
 
 
+#: mpmath quadrature of the double integral against the closed form: both exact, so only quadrature error remains
+WANDERING_QUADRATURE_RTOL = 1e-8
+
+
+def test_fieldline_wandering_equals_the_double_integral_of_the_transverse_correlation():
+    # Independent route: <Δr⊥²>(z) = 2∫_0^z (z - τ) R⊥(τ) dτ with R⊥(τ) = Σ_{i=x,y}<δB_i(0)δB_i(τẑ)>/B0²
+    # = (δB²/B0²) Σ_n f_n [j0(k_n τ) - j1(k_n τ)/(k_n τ)] (direction average of (1 + μ²) cos(kμτ)/2 per mode)
+    import mpmath
+
+    eta = 0.1
+    wavenumbers, fractions = kolmogorov_modes(1e-1, 4)  # 5 modes: a cheap, fully explicit sum
+    mpmath.mp.dps = 20
+
+    def transverse(tau):
+        total = mpmath.mpf(0)
+        for wavenumber, fraction in zip(wavenumbers, fractions):
+            u = mpmath.mpf(float(wavenumber)) * tau
+            if u == 0:
+                total += fraction * mpmath.mpf(2) / 3
+                continue
+            # j_n(u) = sqrt(π/2u) J_{n+1/2}(u): mpmath's Bessel function, accurate at the tiny u quad samples
+            j0, j1 = (mpmath.sqrt(mpmath.pi / (2 * u)) * mpmath.besselj(order + 0.5, u) for order in (0, 1))
+            total += fraction * (j0 - j1 / u)
+        return eta / (1 - eta) * total
+
+    for distance in (0.05, 1.0, 7.0):
+        nodes = [0] + [distance * m / 8 for m in range(1, 9)]
+        expected = 2 * mpmath.quad(lambda tau, end=distance: (end - tau) * transverse(tau), nodes)
+        value = transport.qlt_fieldline_wandering(distance, eta, wavenumbers, fractions)
+        assert float(value) == pytest.approx(float(expected), rel=WANDERING_QUADRATURE_RTOL)
+
+
+def test_fieldline_wandering_is_ballistic_at_small_z_and_grows_as_two_d_fl_z_at_large_z():
+    eta = 0.02
+    wavenumbers, fractions = kolmogorov_modes(1e-2, 64)
+    strength = eta / (1 - eta)
+    tiny = 1e-4 / wavenumbers[-1]
+    # k_max z = 1e-4: the next term is -(k z)^4/45 relative to (2/3)(k z)^2, i.e. 1e-9
+    assert transport.qlt_fieldline_wandering(tiny, eta, wavenumbers, fractions) == pytest.approx(
+        2.0 / 3.0 * strength * tiny**2, rel=1e-8)
+    # slope at k_min z ~ 1e7: 2 d_FL of qlt_fieldline_diffusion on the same modes (the slope's correction is
+    # Si(b) - π/2 - cos(b)/b + ... ~ 2/b relative, 2e-7 here)
+    far = np.array([1e7, 1e7 + 1.0]) / wavenumbers[0]
+    slope = np.diff(transport.qlt_fieldline_wandering(far, eta, wavenumbers, fractions))[0] / np.diff(far)[0]
+    d_fl = transport.qlt_fieldline_diffusion(eta, lmin_over_lmax=1e-2, modes_per_decade=64)
+    assert slope == pytest.approx(2.0 * d_fl, rel=1e-6)
+    with pytest.raises(ParameterError, match=r"^z"):
+        transport.qlt_fieldline_wandering(-1.0, eta, wavenumbers, fractions)
+
+
 def test_slab_fieldline_running_coefficient_is_half_the_derivative_and_ballistic_at_small_z():
     eta = 0.1
     wavenumbers, fractions = kolmogorov_modes(1e-2, 64)
