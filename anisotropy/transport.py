@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import integrate
+from scipy import integrate, special
 
 from .errors import ParameterError, require_range
 from .spectrum import kolmogorov_modes
@@ -319,7 +319,6 @@ def qlt_fieldline_wandering(z, eta: float, wavenumbers, power_fraction) -> np.nd
     ndarray
         :math:`\langle\Delta r_\perp^2\rangle` in :math:`L_c^2`, the shape of ``z``.
     """
-    from scipy import special
 
     eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
     distance = np.asarray(z, dtype=float)
