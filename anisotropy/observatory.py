@@ -56,6 +56,7 @@ ring filter it is equivalent to for m = 0), and systematic errors.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -296,129 +297,30 @@ def _anchor_value(quantity: str) -> float:
     return anchor_value(quantity)
 
 
+#: the presets' numbers and their sources (one JSON data file; a value may point at an anchor row)
+PRESETS_FILE = Path(__file__).resolve().parent / "data" / "observatory_presets.json"
+
+
+def _resolve_preset_value(value):
+    """A preset entry: a plain value, or a reference to the anchors table or to :func:`kcorrection`."""
+    if isinstance(value, dict) and "anchor" in value:
+        return _anchor_value(value["anchor"])
+    if isinstance(value, dict) and "anchor_sum" in value:
+        return sum(_anchor_value(row) for row in value["anchor_sum"])
+    if isinstance(value, dict) and "kcorrection" in value:
+        return kcorrection(*value["kcorrection"])
+    return value
+
+
 def _build_presets() -> dict[str, Experiment]:
-    """Experiment presets; every number names its anchor row or metadata field (status in brackets)."""
-    icecube_12yr = Experiment(
-        name="icecube-12yr",
-        nside=64,
-        dec_min=-90.0,
-        dec_max=-25.0,
-        lcut=2,
-        lowl_method="lstsq",
-        ring_filter=True,
-        events=_anchor_value("events_IceCube_12yr"),
-        cl_divisor=1.0,
-        lmax=40,
-        provenance={
-            "nside": "metadata icecube_12yr_2025.nside [R: code takes nside from the map]",
-            "dec_max": "anchor mask_IceCube_12yr_Cl [V]",
-            "lcut": "metadata icecube_12yr_2025.cl_estimator [V: optional fit-and-subtract of ell<=2]",
-            "lowl_method": "metadata icecube_12yr_2025.cl_estimator [V]; least-squares multifit",
-            "events": "anchor events_IceCube_12yr [A]",
-            "cl_divisor": "metadata icecube_12yr_2025.cl_estimator [V: no f_sky correction]",
-            "lmax": "anchor plot_range_Cl_IceCube12yr [V: ell 0-40]",
-            "ring_filter": "data/README.md: reference map normalised ring by ring in declination",
-        },
-        notes="Energy-binned (10 TeV to ~PeV); set energy_tev and events per bin. Background weighting of the "
-        "analysis (relint * bg/mean(bg)) is not modelled: uniform exposure assumed.",
-    )
-    icecube_6yr = Experiment(
-        name="icecube-6yr",
-        nside=64,
-        dec_min=-90.0,
-        dec_max=-25.0,
-        lcut=2,
-        lowl_method="lstsq",
-        ring_filter=True,
-        events=3.2e11,
-        cl_divisor=1.0,
-        lmax=40,
-        energy_tev=20.0,
-        provenance={
-            "nside": "metadata icecube_6yr_2016.nside [R]",
-            "dec_max": "metadata icecube_6yr_2016.declination_range_deg [R: about -20/-25]",
-            "lcut": "metadata icecube_6yr_2016.large_scale_filter [R]",
-            "events": "metadata icecube_6yr_2016.events [R: ~3.2e11]",
-            "energy_tev": "metadata icecube_6yr_2016.median_energy_TeV [R: ~20]",
-            "cl_divisor": "metadata icecube_6yr_2016.cl_estimator [R: pseudo/partial-sky C_ell]",
-            "lmax": "metadata icecube_6yr_2016.digitise [R: ell ~1-40]",
-            "ring_filter": "metadata icecube_6yr_2016.reference_map [R: time-scrambling, 24 h]",
-        },
-        notes="Every number of this preset is [R] (recalled, unverified) in datasets_metadata.json: check it "
-        "against ApJ 826, 220 before relying on it.",
-    )
-    hawc = Experiment(
-        name="hawc",
-        nside=64,
-        dec_min=-26.0,
-        dec_max=64.0,
-        lcut=3,
-        lowl_method="lstsq",
-        ring_filter=True,
-        events=_anchor_value("events_HAWC_2014"),
-        cl_divisor=1.0,
-        lmax=30,
-        energy_tev=2.0,
-        provenance={
-            "nside": "assumed: forward-model resolution (no source; the other analyses use 64)",
-            "dec_min": "metadata hawc_2014.declination_range_deg [R: about -26 to +64]",
-            "dec_max": "metadata hawc_2014.declination_range_deg [R]",
-            "lcut": "data/README.md (ell <= 3 for HAWC); metadata hawc_2014.reference_map [R]",
-            "events": "anchor events_HAWC_2014 [A]",
-            "energy_tev": "metadata hawc_2014.median_energy_TeV [R: ~2]",
-            "lmax": "metadata hawc_2014.digitise [R: ell up to ~30]",
-            "cl_divisor": "assumed: no f_sky correction (not in the metadata)",
-            "ring_filter": "metadata hawc_2014.reference_map [R: direct integration]",
-        },
-        notes="HAWC 2014 (ApJ 796, 108). Mask, estimator and low-ell method are [R]/assumed.",
-    )
-    k_combined = kcorrection(-90.0, 70.0)
-    noise_combined = _anchor_value("noise_level_Cl_IC86") + _anchor_value("noise_level_Cl_HAWC300")
-    combined_provenance = {
-        "nside": "anchor nside_combined [V]",
-        "dec_min": "anchor mask_combined_Cl [V: -80 for the ell<=3-subtracted spectrum]",
-        "dec_max": "anchor mask_combined_Cl [V: +70]",
-        "fit_dec_min": "cra-tools scripts/powerspectrum.py [V: map2alm(lmax=3) of the whole map, extent -90..70]",
-        "fit_dec_max": "metadata hawc_icecube_allsky_2019.declination_range_deg [V: map -90..+70]",
-        "lcut": "metadata hawc_icecube_allsky_2019.cl_estimator [V: ell<=3 subtracted with map2alm]",
-        "lowl_method": "metadata hawc_icecube_allsky_2019.cl_estimator [V: map2alm lmax=3]",
-        "noise_level": "[D] noise_level_Cl_IC86 + noise_level_Cl_HAWC300 [V]: white-noise powers of (mostly) "
-        "disjoint sky regions add; an upper estimate where the two overlap",
-        "cl_divisor": "kcorrection(-90, 70) = 0.997 [V: cra-tools powerspectrum.py; anchor noise_level_Cl_IC86 note]",
-        "lmax": "metadata hawc_icecube_allsky_2019.cl_estimator [V: anafast lmax=40]",
-        "energy_tev": "metadata hawc_icecube_allsky_2019.data [A: median primary energy 10 TeV]",
-        "ring_filter": "iterative LLH reconstruction (Ahlers et al. 2016) cannot recover m=0 modes [metadata; "
-        "data/README.md]",
-    }
-    combined = Experiment(
-        name="hawc+icecube",
-        nside=64,
-        dec_min=-80.0,
-        dec_max=70.0,
-        lcut=3,
-        lowl_method="map2alm",
-        fit_dec_min=-90.0,
-        fit_dec_max=70.0,
-        ring_filter=True,
-        noise_level=noise_combined,
-        cl_divisor=k_combined,
-        lmax=40,
-        energy_tev=10.0,
-        provenance=combined_provenance,
-        notes="HAWC 2 yr + IceCube 5 yr, 10 TeV (ApJ 871, 96); the ell<=3-subtracted spectrum.",
-    )
-    combined_full = replace(
-        combined,
-        name="hawc+icecube-full",
-        dec_min=-85.0,
-        lcut=None,
-        fit_dec_min=None,
-        fit_dec_max=None,
-        provenance={**combined_provenance, "dec_min": "anchor mask_combined_Cl [V: -85 for the full spectrum]",
-                    "lcut": "no subtraction (the 'LHReco' spectrum of cra-tools powerspectrum.py) [V]"},
-        notes="HAWC+IceCube 10 TeV spectrum without low-ell subtraction (mask -85..70).",
-    )
-    return {preset.name: preset for preset in (icecube_12yr, icecube_6yr, hawc, combined, combined_full)}
+    """Experiment presets from :data:`PRESETS_FILE`; every number names its anchor row or metadata field."""
+    with open(PRESETS_FILE, encoding="utf-8") as handle:
+        specs = json.load(handle)["presets"]
+    presets = {}
+    for name, spec in specs.items():
+        fields = {key: _resolve_preset_value(value) for key, value in spec.items() if key != "provenance"}
+        presets[name] = Experiment(**fields, provenance=dict(spec.get("provenance", {})))
+    return presets
 
 
 def get_experiment(name) -> Experiment:

@@ -10,8 +10,8 @@ with power fractions :math:`f_n \propto S(k_n)\,\Delta k_n \propto k_n^{1-q}` (l
 :math:`\Delta k_n\propto k_n`) and :math:`\sum_n f_n = 1`.  The same index :math:`q = 5/3` serves the 1D slab
 spectrum and the isotropic 3D shell spectrum (both :math:`\propto k^{-5/3}` per :math:`dk`).
 
-The simulator (``validation/turbulence.py``) draws its modes from :func:`kolmogorov_modes`, and the pair-rate
-models (``anisotropy/pair_rates.py``) evaluate :func:`slab_correlation` / :func:`isotropic_correlation` on the very
+The simulator (``validation/simulator/turbulence.py``) draws its modes from :func:`kolmogorov_modes`, and the pair-rate
+models (:mod:`anisotropy.pair_rates`) evaluate :func:`slab_correlation` / :func:`isotropic_correlation` on the very
 same modes, so theory and simulation see identical turbulence statistics (PHYSICS 4.6a, [S]).
 
 Units: lengths in :math:`L_c` (``DESIGN.md`` convention, :math:`L_c \approx L_\max/5`; see

@@ -3,14 +3,15 @@
 Prints a table and, last, one JSON line.  Nothing is asserted (DESIGN.md, Targets: "≤ 0.4 ns per mode per
 particle-step per core"; libm cos ~20 ns).  Measurements:
 
-1. Boris + plane-wave field, 1 numba thread, for each field kernel of :mod:`validation.pusher`: the default
-   (``"auto"``: explicit AVX-512 :mod:`validation.simd` where available), the ``"portable"`` vectorised loop and the
+1. Boris + plane-wave field, 1 numba thread, for each field kernel of :mod:`validation.simulator.pusher`: the default
+   (``"auto"``: explicit AVX-512 :mod:`validation.simulator.simd` where available), the ``"portable"`` vectorised
+   loop and the
    ``"libm"`` reference twin.  CPU time of the process (``time.process_time``) is used for the per-core figure, so
    time slices lost to other users of a shared machine do not count; wall time is printed next to it.  Best of
    ``REPEATS``.
 2. The portable loop compiled for 512-bit vectors (LLVM's ``prefer-256-bit`` tuning switched off through
    ``NUMBA_CPU_FEATURES``, in a subprocess with its own numba cache): what the autovectoriser reaches at full width.
-3. The range reduction alone: ``vreducepd`` (one instruction, used by :mod:`validation.simd`) against
+3. The range reduction alone: ``vreducepd`` (one instruction, used by :mod:`validation.simulator.simd`) against
    ``vrndscalepd`` + ``vsubpd`` (what LLVM emits for ``t - rint(t)``), 8 independent 512-bit chains in LLVM IR
    compiled by llvmlite, against an FMA + add reference loop of the same shape.
 4. Fraction of the floating-point peak: peak = GHz × FLOPs/cycle per core (2 FMA units × vector lanes × 2).  The
@@ -19,7 +20,7 @@ particle-step per core"; libm cos ~20 ns).  Measurements:
    the nominal value is printed next to it.  The kernel does 26 FLOPs per mode (phase: 3 FMA; reduction: 1;
    polynomial: 1 mul + 6 FMA; accumulation: 3 FMA; an FMA counts 2).
 5. Speed-up from 1 to 2 numba threads (wall time, same work), and with 2 Dask workers running realisations
-   (``validation.ensemble``) against the serial executor.
+   (``validation.simulator.ensemble``) against the serial executor.
 
 Usage: ``python benchmarks/simulator.py [--quick]``.
 """
@@ -38,7 +39,7 @@ import time
 import numba
 import numpy as np
 
-from validation import simd
+from validation.simulator import simd
 
 REPEATS = 3
 FLOPS_PER_MODE = 26
@@ -162,9 +163,9 @@ declare {vector} @llvm.x86.avx512.mask.rndscale.pd.512({vector}, i32, {vector}, 
 
 
 def _kernel_timing(particles: int, steps: int, kernel: str, threads: int = 1) -> dict:
-    from validation.config import TurbulenceConfig
-    from validation.pusher import advance
-    from validation.turbulence import TurbulenceField
+    from validation.simulator.config import TurbulenceConfig
+    from validation.simulator.pusher import advance
+    from validation.simulator.turbulence import TurbulenceField
 
     numba.set_num_threads(threads)
     field = TurbulenceField(TurbulenceConfig(eta=1.0), 1)  # 768 modes (256 per decade, L_min/L_max = 1e-3)
@@ -184,7 +185,7 @@ def _kernel_timing(particles: int, steps: int, kernel: str, threads: int = 1) ->
 
 
 def _cos_timing(repeats: int) -> float:
-    from validation.fastmath import _cos_turns_loop
+    from validation.simulator.fastmath import _cos_turns_loop
 
     # 4096 phases stay in L1: this times the arithmetic, not memory traffic or page faults
     turns = np.random.default_rng(1).uniform(-1e3, 1e3, 4096)
@@ -238,9 +239,9 @@ def _thread_scaling(particles: int, steps: int) -> dict:
 
 def _dask_scaling(realisations: int, particles: int, time_span: float) -> dict:
     try:
-        from validation.config import DiffusionConfig, TurbulenceConfig
-        from validation.diffusion import diffusion_realisation
-        from validation.ensemble import make_executor, run
+        from validation.simulator.config import DiffusionConfig, TurbulenceConfig
+        from validation.simulator.diffusion import diffusion_realisation
+        from validation.simulator.ensemble import make_executor, run
     except ImportError as error:  # the ensemble runner is optional for this benchmark
         return {"error": f"missing: {error}"}
     config = DiffusionConfig(

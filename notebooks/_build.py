@@ -697,7 +697,7 @@ FIT = [
     anafast quadrature) scatters them far beyond their exact harmonic width, so a plain
     $\mathbf r^T\Sigma^{-1}\mathbf r$ over all multipoles gave $\chi^2\sim10^9$. `anisotropy.fit` therefore
     evaluates $\chi^2$ in the eigenbasis of the correlation matrix and keeps only the modes above
-    `fit.MODE_EIGENVALUE_THRESHOLD` times the largest eigenvalue (module docstring of `anisotropy/fit.py`,
+    `fit.MODE_EIGENVALUE_THRESHOLD` times the largest eigenvalue (module docstring of `anisotropy/fit/__init__.py`,
     "Modes projected out"). `FitResult.n_modes` reports how many were kept, and
     $\mathrm{dof} = n_\mathrm{modes} - n_\mathrm{params}$. Masks that contain antipodal pairs (`hawc`,
     `hawc+icecube`) keep every mode.
@@ -855,8 +855,8 @@ THEORY_SIM = [
     (`validation.toy`) and `anisotropy.evolve` must agree within the statistical errors at every $T$.
 
     **B. Test particles in slab turbulence** (PHYSICS 6): backtracking one particle per HEALPix pixel through
-    plane-wave turbulence (`validation.backtrack.anisotropy_realisation`, an ensemble with
-    `validation.ensemble.run`) against the steady state of the slab pair rate (PHYSICS 4.6a) **on the same
+    plane-wave turbulence (`validation.simulator.backtrack.anisotropy_realisation`, an ensemble with
+    `validation.simulator.ensemble.run`) against the steady state of the slab pair rate (PHYSICS 4.6a) **on the same
     discrete modes**. Here the ODE is not exact: the closure with a regular field and the pair time
     $\Omega\Delta T = a(\Omega\tau_s)^{1/3}$ (prefactor $a$ uncalibrated) are approximations. The comparison
     measures how good they are.
@@ -878,9 +878,10 @@ THEORY_SIM = [
     import anisotropy as an
     from anisotropy import transport
     from anisotropy.pair_rates import DEFAULT_PAIR_TIME_PREFACTOR
-    from validation import compare, ensemble, toy
+    from validation import compare, toy
+    from validation.simulator import ensemble
     from validation.calibration import calibration_realisation
-    from validation.config import AnisotropyConfig, TurbulenceConfig
+    from validation.simulator.config import AnisotropyConfig, TurbulenceConfig
 
     QUICK = os.environ.get("CR_ANISOTROPY_QUICK") == "1"
     TOY_REALISATIONS = 32 if QUICK else 128
@@ -1155,7 +1156,7 @@ DIFFUSION = [
     # 04 — Running diffusion coefficients, subdiffusion and the heuristic $\kappa_\perp$
 
     Test particles in **isotropic Kolmogorov turbulence plus a regular field** $\mathbf B_0 = B_0\hat z$
-    (`validation.diffusion.diffusion_realisation`), with the running coefficients of DESIGN.md,
+    (`validation.simulator.diffusion.diffusion_realisation`), with the running coefficients of DESIGN.md,
     $d_\parallel(t) = \tfrac12 d\langle\Delta z^2\rangle/dt$ and
     $d_\perp(t) = \tfrac12 d\langle\Delta r_\perp^2\rangle/dt$ (twice the per-component value), and the field-line
     coefficient $d_\mathrm{FL}(z) = \tfrac12 d\langle\Delta r_\perp^2\rangle/dz$ from field lines traced in the same
@@ -1185,9 +1186,9 @@ DIFFUSION = [
 
     import anisotropy as an
     from anisotropy import transport
-    from validation import ensemble
-    from validation.config import DiffusionConfig, TurbulenceConfig
-    from validation.diffusion import diffusion_realisation
+    from validation.simulator import ensemble
+    from validation.simulator.config import DiffusionConfig, TurbulenceConfig
+    from validation.simulator.diffusion import diffusion_realisation
 
     QUICK = os.environ.get("CR_ANISOTROPY_QUICK") == "1"
     #: η = 0.2: weak enough for field lines to stay coherent over many L_c, so that the compound-subdiffusive

@@ -15,15 +15,15 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "TurbulenceConfig": ("config", "TurbulenceConfig"),
-    "AnisotropyConfig": ("config", "AnisotropyConfig"),
-    "DiffusionConfig": ("config", "DiffusionConfig"),
-    "TurbulenceField": ("turbulence", "TurbulenceField"),
-    "advance": ("pusher", "advance"),
-    "anisotropy_realisation": ("backtrack", "anisotropy_realisation"),
-    "diffusion_realisation": ("diffusion", "diffusion_realisation"),
-    "run_ensemble": ("ensemble", "run"),
-    "make_executor": ("ensemble", "make_executor"),
+    "TurbulenceConfig": ("simulator.config", "TurbulenceConfig"),
+    "AnisotropyConfig": ("simulator.config", "AnisotropyConfig"),
+    "DiffusionConfig": ("simulator.config", "DiffusionConfig"),
+    "TurbulenceField": ("simulator.turbulence", "TurbulenceField"),
+    "advance": ("simulator.pusher", "advance"),
+    "anisotropy_realisation": ("simulator.backtrack", "anisotropy_realisation"),
+    "diffusion_realisation": ("simulator.diffusion", "diffusion_realisation"),
+    "run_ensemble": ("simulator.ensemble", "run"),
+    "make_executor": ("simulator.ensemble", "make_executor"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -5,7 +5,8 @@ decorrelation time :math:`\Delta T`; the scaling argument (PHYSICS eq. 4.5) give
 (\Omega\tau_s)^{1/3}` with an O(1) prefactor :math:`a` to be fixed by simulation.  This module
 
 1. runs, per case (turbulence kind, :math:`\eta`, :math:`\rho = r_g/L_c`), an ensemble of backtracking
-   realisations (:func:`validation.backtrack.anisotropy_realisation` through :func:`validation.ensemble.run`) with
+   realisations (:func:`validation.simulator.backtrack.anisotropy_realisation` through
+   :func:`validation.simulator.ensemble.run`) with
    :math:`\mathbf G\parallel\mathbf B_0` (slab QLT has :math:`\kappa_\perp = 0`, so the source is
    :math:`\kappa_\parallel G^2`), no :math:`K` term in eq. (3.1) (so no transport coefficient is assumed in the
    simulation), and :math:`T` up to a few QLT scattering times;
@@ -193,8 +194,8 @@ def qlt_scattering_time(case: CalibrationCase) -> float:
 
 
 def case_config(case: CalibrationCase):
-    """The :class:`validation.config.AnisotropyConfig` of a case (G ∥ B0, no K term, log-spaced T)."""
-    from .config import AnisotropyConfig, TurbulenceConfig
+    """The :class:`validation.simulator.config.AnisotropyConfig` of a case (G ∥ B0, no K term, log-spaced T)."""
+    from .simulator.config import AnisotropyConfig, TurbulenceConfig
 
     tau = qlt_scattering_time(case)
     times = tuple(float(t) for t in np.round(np.geomspace(0.25 * tau, case.time_factor * tau, case.n_times), 6))
@@ -207,13 +208,13 @@ def case_config(case: CalibrationCase):
 def calibration_realisation(config, seed) -> dict:
     r"""One realisation with the moments the comparison needs (module-level, so it pickles to workers).
 
-    Adds to :func:`validation.backtrack.anisotropy_realisation`'s output ``cl_products`` (n_T, L, L)
+    Adds to :func:`validation.simulator.backtrack.anisotropy_realisation`'s output ``cl_products`` (n_T, L, L)
     :math:`\hat C_\ell\hat C_{\ell'}` (for the covariance across realisations) and ``cl_change`` (n_T, L), the
     change of :math:`\hat C_\ell` since the previous time (row 0 zero), whose ensemble scatter gives the error of
     the convergence test; ``second_moment`` (n_T,) :math:`\langle\delta f^2\rangle_\mathrm{sky}` = variance +
     mean², from which the running :math:`\kappa_\parallel` follows (PHYSICS 3.2b).
     """
-    from .backtrack import anisotropy_realisation
+    from .simulator.backtrack import anisotropy_realisation
 
     result = anisotropy_realisation(config, seed)
     cl = result["cl"]
@@ -554,7 +555,7 @@ def analyse_case(case: CalibrationCase, ensemble, config, *, default_prefactor: 
         "particle_steps": int(np.asarray(ensemble.mean["particle_steps"])) * int(ensemble.count),
     }
     # mean-field part: the ensemble-mean map's own C_ℓ (a regular field makes it axisymmetric but not a pure dipole)
-    from .backtrack import angular_power
+    from .simulator.backtrack import angular_power
 
     mean_map_power = angular_power(np.asarray(ensemble.mean["maps"][last], dtype=float), 2 * case.nside)
     result["mean_field_ratio"] = (compare.mean_field_power(mean_map_power, spectrum.mean, ensemble.count)
@@ -738,7 +739,7 @@ def run_calibration(quick: bool = True, seed: int = DEFAULT_SEED, out_dir=".", e
         :data:`QUICK_CASES` (a few minutes on one core) or :data:`FULL_CASES` (~40 minutes).
     seed : int
         Root seed; case ``i`` uses ``SeedSequence(seed, spawn_key=(i,))`` and realisation ``j`` of it the child
-        ``j`` (:func:`validation.ensemble.realisation_seed`).
+        ``j`` (:func:`validation.simulator.ensemble.realisation_seed`).
     out_dir : path
         Output directory; ensembles are checkpointed under ``out_dir/store`` (a rerun resumes).
     executor : concurrent.futures.Executor, optional
@@ -759,7 +760,7 @@ def run_calibration(quick: bool = True, seed: int = DEFAULT_SEED, out_dir=".", e
     """
     from anisotropy.pair_rates import DEFAULT_PAIR_TIME_PREFACTOR
 
-    from .ensemble import run
+    from .simulator.ensemble import run
 
     start = time.perf_counter()
     out_dir = Path(out_dir)

@@ -164,7 +164,7 @@ def nside_convergence(settings: ReportSettings, seed: int, out_dir: Path, execut
     from dataclasses import replace
 
     from . import calibration
-    from .ensemble import SerialExecutor, realisation_seed
+    from .simulator.ensemble import SerialExecutor, realisation_seed
     from .transport_checks import jackknife
 
     start = time.perf_counter()
@@ -399,7 +399,8 @@ def _convergence_markdown(calibration_result, nside_result, numbers):
 def _transport_markdown(transport_result, numbers):
     lines = [f"## 4. {SECTIONS[3]}", "",
              "`validation.transport_checks` (its own JSON: `transport/transport.json`): ensembles of "
-             "`validation.diffusion.diffusion_realisation`; running d∥ = ½ d⟨Δz²⟩/dt, d⊥ = ½ d⟨Δr⊥²⟩/dt (twice "
+             "`validation.simulator.diffusion.diffusion_realisation`; running d∥ = ½ d⟨Δz²⟩/dt, d⊥ = ½ "
+             "d⟨Δr⊥²⟩/dt (twice "
              "the per-component value); plateaus by the secant from t_N/4 to t_N; λ = 3κ/c with κ⊥ per component.  "
              f"Error model: {transport_result['error_model']}.", "",
              "| case | N_r × particles | t_N/τ∥ | ballistic ⟨Δz²⟩/((ct)²/3) | κ∥ | κ⊥ | λ∥ | λ⊥ | reference |",
@@ -479,7 +480,8 @@ def _transport_markdown(transport_result, numbers):
             if key.endswith(item["name"]):
                 lines += [f"![{key}](transport/{path})", ""]
     lines += ["High-rigidity limit: λ → 4 r_g²/L_c with the DESIGN two-sided L_c (≈ L_max/5), i.e. 2 r_g²/L_c' "
-              "with the one-sided L_c' ≈ L_max/10 (derivation in `tests/validation/test_diffusion.py`, whose slow "
+              "with the one-sided L_c' ≈ L_max/10 (derivation in "
+              "`tests/validation/simulator/test_diffusion.py`, whose slow "
               "test measured λ/(4r_g²/L_c) = 1.156 ± 0.013 at r_g = 10 L_c); the discrete modes' own "
               "L_c = π Σ w_n/k_n is used.  The formula holds for r_g ≫ L_max ≈ 5 L_c only: at r_g ≲ L_max the "
               "ratio in the table is above 1 and falls towards it as r_g grows.  Slab QLT ignores the resonance "

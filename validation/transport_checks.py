@@ -5,7 +5,8 @@ Issue 5 item 3; ``PHYSICS.md`` 4.6c (slab QLT), ``DESIGN.md`` "Conventions" (run
 convention, :math:`L_c\approx L_\max/5`), times :math:`ct/L_c`, coefficients in :math:`cL_c`,
 :math:`\rho = r_g/L_c` with :math:`r_g` in :math:`B_\mathrm{tot}`.
 
-What is measured, per :class:`TransportCase` (an ensemble of :func:`validation.diffusion.diffusion_realisation`):
+What is measured, per :class:`TransportCase` (an ensemble of
+:func:`validation.simulator.diffusion.diffusion_realisation`):
 
 1. **Ballistic start.** :math:`\langle\Delta z^2\rangle = (ct)^2/3` for :math:`ct\ll r_g` (isotropic initial
    directions, :math:`\langle\mu^2\rangle = 1/3`), exact up to :math:`O((ct/r_g)^2)` deflection corrections.
@@ -22,11 +23,12 @@ What is measured, per :class:`TransportCase` (an ensemble of :func:`validation.d
    [QLT without the gap's contribution, full QLT] (:func:`slab_qlt_bracket`); this is the stated QLT systematic.
 4. **High-rigidity limit** (η = 1, :math:`r_g\gg L_\max`): small-angle scattering along straight paths gives
    :math:`\lambda\to 4r_g^2/L_c` with the **two-sided** :math:`L_c` of ``DESIGN.md`` (the derivation is in
-   ``tests/validation/test_diffusion.py``: transverse integral scale :math:`(3/8)L_c`); with the one-sided
+   ``tests/validation/simulator/test_diffusion.py``: transverse integral scale :math:`(3/8)L_c`); with the one-sided
    :math:`L_c' \approx L_\max/10 \approx L_c/2` the same physics reads :math:`\lambda = 2r_g^2/L_c'`.  For
    η < 1 the scattering rate is proportional to :math:`\delta B^2/B_\mathrm{tot}^2 = \eta`, so
    :math:`\lambda_\parallel\to 4r_g^2/(\eta L_c)` (:func:`high_rigidity_mean_free_path`).  The discrete modes'
-   own :math:`L_c = \pi\sum_n w_n/k_n` (:meth:`validation.turbulence.TurbulenceField.correlation_length`) is the
+   own :math:`L_c = \pi\sum_n w_n/k_n` (:meth:`validation.simulator.turbulence.TurbulenceField.correlation_length`)
+   is the
    length in the formula.
 5. **Intermediate subdiffusion** of :math:`\langle\Delta r_\perp^2\rangle\propto t^\alpha` in isotropic turbulence
    plus :math:`B_0`: α is the least-squares slope of :math:`\ln\langle\Delta r_\perp^2\rangle` against
@@ -63,10 +65,10 @@ from anisotropy import transport
 from anisotropy.errors import ParameterError, require_integer, require_range
 from anisotropy.io import atomic_output, jsonable, write_json
 
-from .config import DiffusionConfig, TurbulenceConfig
-from .diffusion import diffusion_realisation, running_coefficient
-from .ensemble import SerialExecutor, realisation_seed
-from .turbulence import TurbulenceField
+from .simulator.config import DiffusionConfig, TurbulenceConfig
+from .simulator.diffusion import diffusion_realisation, running_coefficient
+from .simulator.ensemble import SerialExecutor, realisation_seed
+from .simulator.turbulence import TurbulenceField
 
 __all__ = [
     "FULL_CASES",
@@ -129,7 +131,7 @@ class TransportCase:
         return f"{self.role}_{self.kind}_eta{self.eta:g}_rho{self.reduced_rigidity:g}"
 
     def config(self) -> DiffusionConfig:
-        """The :class:`validation.config.DiffusionConfig` of this case."""
+        """The :class:`validation.simulator.config.DiffusionConfig` of this case."""
         turbulence = TurbulenceConfig(kind=self.kind, eta=self.eta, lmin_over_lmax=self.lmin_over_lmax,
                                       modes_per_decade=self.modes_per_decade)
         return DiffusionConfig(turbulence=turbulence, reduced_rigidity=self.reduced_rigidity,
@@ -177,7 +179,8 @@ FULL_CASES = (
 def run_case(case: TransportCase, seed: int = TRANSPORT_SEED, executor=None, *, index: int = 0) -> dict:
     """Run the realisations of ``case`` and stack them: ``{"samples": {key: (R, ...)}, "times", ...}``.
 
-    Realisation ``j`` uses :func:`validation.ensemble.realisation_seed` ``(SeedSequence(seed, spawn_key=(index,)),
+    Realisation ``j`` uses :func:`validation.simulator.ensemble.realisation_seed` ``(SeedSequence(seed,
+    spawn_key=(index,)),
     j)``, so results do not depend on the executor.  Per-realisation arrays are kept (they are small) because the
     jackknife errors need them.
     """
@@ -361,7 +364,7 @@ def heuristic_from_measured(times, d_parallel, lengths, d_fieldline, evaluate_at
 def heuristic_comparison(run: dict, tau_parallel: float) -> dict:
     r"""Heuristic model with simulated inputs vs simulated :math:`d_\perp(t)`, jackknife errors over realisations.
 
-    All three running coefficients are derivatives of ensemble means (:func:`validation.diffusion.
+    All three running coefficients are derivatives of ensemble means (:func:`validation.simulator.diffusion.
     running_coefficient`); the field-line :math:`d_\mathrm{FL}` is taken against the mean field-line
     :math:`\langle\Delta z\rangle`.  The jackknife re-evaluates the whole chain (model included) with one
     realisation left out, so the model's error carries the scatter of both measured inputs; the ratio

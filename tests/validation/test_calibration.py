@@ -141,7 +141,7 @@ def test_stored_prefactor_is_positive_with_an_uncertainty():
 # ---------------------------------------------------------------------------------------------------- simulation
 def test_higher_multipoles_vanish_as_turbulence_vanishes():
     """C_ℓ≥2 ∝ η for η → 0: the uniform-field helix backtracks to a pure dipole (PHYSICS 3.2, 4.3 limits)."""
-    from validation.config import AnisotropyConfig, TurbulenceConfig
+    from validation.simulator.config import AnisotropyConfig, TurbulenceConfig
 
     power = {}
     for eta in (1e-4, 1e-2):
@@ -221,7 +221,7 @@ def test_slab_theory_at_high_rigidity_matches_the_simulated_shape(end_to_end):
 @pytest.fixture(scope="module")
 def full_calibration(tmp_path_factory):
     """The full calibration (all FULL_CASES) at DEFAULT_SEED, once for the slow tests (~12 min on 2 workers)."""
-    from validation.ensemble import make_executor
+    from validation.simulator.ensemble import make_executor
 
     executor = make_executor("process", workers=2)
     try:

@@ -46,7 +46,7 @@ __all__ = [
 #: particles integrated together: bounds memory (a few arrays of this many 3-vectors) whatever config.particles is
 PARTICLE_CHUNK = 65_536
 
-# child streams of a realisation's SeedSequence (validation.ensemble.realisation_seed convention)
+# child streams of a realisation's SeedSequence (validation.simulator.ensemble.realisation_seed convention)
 _TURBULENCE_STREAM = 0
 _DIRECTION_STREAM = 1
 _FIELDLINE_STREAM = 2
@@ -139,7 +139,8 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
     r"""One turbulence realisation: mean squared displacements and running diffusion coefficients.
 
     A pure function of ``(config, seed)``: turbulence from child 0 of ``seed``, particle directions from child 1,
-    field-line start points from child 2 (:func:`validation.ensemble.realisation_seed`).  Particles start at the
+    field-line start points from child 2 (:func:`validation.simulator.ensemble.realisation_seed`).  Particles start
+    at the
     origin with isotropic directions and charge sign +1 (forward in time; diffusion is symmetric under the
     reversal).  Memory is bounded by :data:`PARTICLE_CHUNK` particles; only moments are kept.
 
@@ -148,7 +149,7 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
     config : DiffusionConfig
     seed : numpy.random.SeedSequence
     kernel : {"auto", "simd", "portable", "libm"}
-        Field evaluation (:func:`validation.pusher.kernel_selector`); ``"libm"`` is the slow reference twin.
+        Field evaluation (:func:`validation.simulator.pusher.kernel_selector`); ``"libm"`` is the slow reference twin.
 
     Returns
     -------

@@ -11,15 +11,15 @@ import argparse
 import importlib
 import sys
 
-from ._version import __version__
-from .errors import ParameterError, require_integer, require_range
+from anisotropy._version import __version__
+from anisotropy.errors import ParameterError, require_integer, require_range
 
 #: sub-command -> (module, one-line help). Modules that are not installed are left out of the parser.
 SUBCOMMANDS = {
-    "predict": ("anisotropy.cli_predict", "steady-state <C_l> for physical parameters (defaults embedded)"),
-    "simulate": ("validation.cli_simulate", "test-particle simulation: anisotropy maps or diffusion"),
-    "validate": ("validation.cli_validate", "theory vs simulation report (validation-report/)"),
-    "fit": ("anisotropy.cli_fit", "fit a measured angular power spectrum"),
+    "predict": ("anisotropy.cli.predict", "steady-state <C_l> for physical parameters (defaults embedded)"),
+    "simulate": ("anisotropy.cli.simulate", "test-particle simulation: anisotropy maps or diffusion"),
+    "validate": ("anisotropy.cli.validate", "theory vs simulation report (validation-report/)"),
+    "fit": ("anisotropy.cli.fit", "fit a measured angular power spectrum"),
 }
 
 

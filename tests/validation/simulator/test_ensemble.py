@@ -1,4 +1,4 @@
-"""Ensemble runner: seeds, executor independence, resume after interruption (validation/ensemble.py).
+"""Ensemble runner: seeds, executor independence, resume after interruption (validation/simulator/ensemble.py).
 
 The machinery is exercised with a tiny stand-in realisation (a pure function of the seed), so these tests are
 cheap and independent of the physics kernels; ``test_backtrack.py`` runs the real realisation through it.
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from anisotropy.errors import ParameterError
-from validation.ensemble import SerialExecutor, aggregate, make_executor, realisation_seed, run
+from validation.simulator.ensemble import SerialExecutor, aggregate, make_executor, realisation_seed, run
 
 STANDIN_CONFIG = {"size": 5, "scale": 2.0}
 
@@ -116,7 +116,7 @@ def test_realisation_errors_propagate_and_keep_finished_checkpoints(tmp_path):
         run(failing_for_odd_indices, STANDIN_CONFIG, 5, 4, store_path=tmp_path / "f.h5", progress=False)
     # the serial executor finishes each task inside submit: realisation 0 is checkpointed before 1 fails, and
     # nothing is submitted after the failure
-    from validation.store import RealisationStore
+    from validation.simulator.store import RealisationStore
 
     assert RealisationStore(tmp_path / "f.h5", STANDIN_CONFIG, 5).completed() == [0]
 
@@ -144,7 +144,7 @@ def test_realisations_must_be_positive():
 
 
 def _tiny_anisotropy_config():
-    from validation.config import AnisotropyConfig, TurbulenceConfig
+    from validation.simulator.config import AnisotropyConfig, TurbulenceConfig
 
     return AnisotropyConfig(
         turbulence=TurbulenceConfig(lmin_over_lmax=0.02, modes_per_decade=16),
@@ -155,7 +155,7 @@ def _tiny_anisotropy_config():
 
 
 def test_anisotropy_ensemble_serial_equals_dask_bit_for_bit(tmp_path):
-    from validation.backtrack import anisotropy_realisation
+    from validation.simulator.backtrack import anisotropy_realisation
 
     config = _tiny_anisotropy_config()
     serial = run(anisotropy_realisation, config, 3, 3, progress=False)
@@ -170,7 +170,7 @@ def test_anisotropy_ensemble_serial_equals_dask_bit_for_bit(tmp_path):
 @pytest.mark.slow
 def test_anisotropy_ensemble_serial_equals_spawned_processes_and_dask_processes(tmp_path):
     # slow: every spawned worker imports numba/healpy and loads the compiled kernels (~10-20 s here)
-    from validation.backtrack import anisotropy_realisation
+    from validation.simulator.backtrack import anisotropy_realisation
 
     config = _tiny_anisotropy_config()
     serial = run(anisotropy_realisation, config, 3, 4, progress=False)

@@ -1,8 +1,10 @@
 r"""Explicit AVX-512 plane-wave sum: the simulator's hot loop written in LLVM vector IR (``DESIGN.md``, Targets).
 
 The field of PHYSICS 6.1, :math:`\mathbf b(\mathbf r) = \mathbf b_0 + \sum_n \mathbf a_n\cos(2\pi t_n)` with the
-phase in turns :math:`t_n = \boldsymbol\nu_n\cdot\mathbf r + \theta_n` (:mod:`validation.pusher`), costs per mode
-and particle 3 FMAs for the phase, the range reduction, the polynomial of :func:`validation.fastmath.cos_turns`
+phase in turns :math:`t_n = \boldsymbol\nu_n\cdot\mathbf r + \theta_n` (:mod:`validation.simulator.pusher`), costs
+per mode
+and particle 3 FMAs for the phase, the range reduction, the polynomial of
+:func:`validation.simulator.fastmath.cos_turns`
 (1 multiplication + 6 FMAs) and 3 FMAs for the sum.  With numba's loop vectoriser the reduction
 :math:`u = t - \mathrm{rint}(t)` compiles to ``vrndscalepd`` (2 micro-ops) plus a subtraction: 3 of the 16
 micro-ops.  AVX-512DQ has one instruction for exactly this, ``vreducepd`` with ``imm8 = 8``
@@ -23,7 +25,7 @@ module writes the loop over modes itself, as a numba ``@intrinsic`` emitting ``<
   zero-amplitude modes (:func:`pad_modes`), which add exactly zero.
 * Used only when numba's code-generation target has AVX-512F and AVX-512DQ (:data:`AVAILABLE`, decided the way
   numba decides its own target: ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` or the host).  Elsewhere the
-  portable numba loop of :mod:`validation.pusher` is used, and on AVX-512 machines it stays available as the
+  portable numba loop of :mod:`validation.simulator.pusher` is used, and on AVX-512 machines it stays available as the
   twin the tests compare against.
 """
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import fit as fitting
-from .cli import integer, number
-from .errors import ParameterError
+from anisotropy import fit as fitting
+from anisotropy.cli import integer, number
+from anisotropy.errors import ParameterError
 
 DEFAULT_OUT = "./cr-anisotropy-out/"
 MODELS = ("turbulence", "toy", "powerlaw")
@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _experiment(args, spectrum):
-    from .observatory import PRESETS, get_experiment
+    from anisotropy.observatory import PRESETS, get_experiment
 
     name = args.experiment if args.experiment is not None else spectrum.experiment
     if args.experiment is None and name.strip().lower() not in PRESETS:
@@ -104,8 +104,8 @@ def _model(args, spectrum, lmax: int, cache_dir: Path):
 
 def run(args: argparse.Namespace) -> int:
     """Load, fit, print and write; return the exit status."""
-    from .data import load_spectrum
-    from .observatory import ForwardModel
+    from anisotropy.data import load_spectrum
+    from anisotropy.observatory import ForwardModel
 
     spectrum = load_spectrum(args.spectrum)
     experiment = _experiment(args, spectrum)

@@ -136,8 +136,8 @@ class TurbulenceField:
         self.polarisations = polarisations
         self.phases = phases
         self.b0 = b0
-        # phases in turns for the kernels (validation.pusher): t_n = nu_n . r + theta_n; padded once here with
-        # zero-amplitude modes to whole SIMD vectors (validation.simd), which add exactly zero
+        # phases in turns for the kernels (validation.simulator.pusher): t_n = nu_n . r + theta_n; padded once here with
+        # zero-amplitude modes to whole SIMD vectors (validation.simulator.simd), which add exactly zero
         self._modes = pad_modes(
             np.concatenate([wavevectors.T / (2.0 * math.pi), phases[None, :] / (2.0 * math.pi), polarisations.T])
         )
@@ -148,8 +148,9 @@ class TurbulenceField:
         return self.phases.size
 
     def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        r"""``(modes, b0)`` for :mod:`validation.pusher`: modes is C-contiguous (7, N') with the N modes padded by
-        zero-amplitude columns to a multiple of :data:`validation.simd.LANES`, rows
+        r"""``(modes, b0)`` for :mod:`validation.simulator.pusher`: modes is C-contiguous (7, N') with the N modes
+        padded by
+        zero-amplitude columns to a multiple of :data:`validation.simulator.simd.LANES`, rows
         :math:`\nu_x,\nu_y,\nu_z,\theta,a_x,a_y,a_z` (wavevector and phase in turns;
         :math:`\mathbf a_n = A_n\hat\xi_n`).
         """
@@ -157,7 +158,7 @@ class TurbulenceField:
 
     def __call__(self, positions, kernel: str = "auto") -> np.ndarray:
         """:math:`\\mathbf B/B_\\mathrm{tot}` at ``positions`` (M, 3) in :math:`L_c`; ``kernel`` as in
-        :func:`validation.pusher.kernel_selector` (``"libm"``: the reference twin)."""
+        :func:`validation.simulator.pusher.kernel_selector` (``"libm"``: the reference twin)."""
         return evaluate_field(self, positions, kernel=kernel)
 
     def turbulent_power(self) -> float:

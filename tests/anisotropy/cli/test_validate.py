@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from anisotropy import cli
-from validation import cli_validate, report
+from anisotropy.cli import validate as cli_validate
+from validation import report
 
 
 @pytest.fixture

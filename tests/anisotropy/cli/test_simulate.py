@@ -1,4 +1,5 @@
-"""``cr-anisotropy simulate anisotropy|diffusion``: outputs, columns, resume and error paths (cli_simulate.py)."""
+"""``cr-anisotropy simulate anisotropy|diffusion``: outputs, columns, resume and error paths
+(anisotropy/cli/simulate.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from anisotropy.cli import main
-from validation.pusher import DEFAULT_KERNEL
+from validation.simulator.pusher import DEFAULT_KERNEL
 
 #: a tiny, fast turbulence (28 modes) shared by the CLI runs
 TINY = ["--lmin-over-lmax", "0.02", "--modes-per-decade", "16", "--rigidity", "0.3", "--quiet", "--executor", "serial"]

@@ -284,7 +284,7 @@ def anisotropy_realisation(
         realisation's turbulence ``TurbulenceField(config.turbulence, child 0 of seed)``.
     advance : callable, optional
         ``advance(field, positions, directions, reduced_rigidity, dt, n_steps)``, in place; defaults to the numba
-        Boris pusher (:func:`validation.pusher.advance`) with reversed charge.
+        Boris pusher (:func:`validation.simulator.pusher.advance`) with reversed charge.
 
     Returns
     -------

@@ -12,9 +12,9 @@ import argparse
 import os
 from pathlib import Path
 
-from . import predict
-from .cli import integer, number
-from .errors import ParameterError
+from anisotropy import predict
+from anisotropy.cli import integer, number
+from anisotropy.errors import ParameterError
 
 #: multipoles quoted in the printed summary (those above lmax are skipped)
 SUMMARY_MULTIPOLES = (1, 2, 3, 5, 10, 20, 50, 100)

@@ -17,9 +17,8 @@ import shlex
 import sys
 
 from anisotropy.cli import integer
-
-from .ensemble import EXECUTORS, make_executor
-from .report import DEFAULT_SEED, build_report
+from validation.report import DEFAULT_SEED, build_report
+from validation.simulator.ensemble import EXECUTORS, make_executor
 
 __all__ = ["DEFAULT_OUT", "add_arguments", "run"]
 

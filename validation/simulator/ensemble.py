@@ -26,7 +26,8 @@ Executors (``make_executor``):
 Scripts that use the ``process`` or local ``dask`` executors must guard their entry point with
 ``if __name__ == "__main__":`` (spawned workers re-import the main module); ``cr-anisotropy`` does.
 
-Each finished realisation is checkpointed by :class:`validation.store.RealisationStore` before the next result is
+Each finished realisation is checkpointed by :class:`validation.simulator.store.RealisationStore` before the next
+result is
 processed; rerunning the same call skips the realisations already stored.
 """
 
@@ -289,7 +290,8 @@ def run(
     executor : concurrent.futures.Executor, optional
         Where to run (default :class:`SerialExecutor`).  Not shut down here: the caller owns it.
     store_path : path, optional
-        HDF5 manifest of a :class:`~validation.store.RealisationStore`; realisations already stored are skipped
+        HDF5 manifest of a :class:`~validation.simulator.store.RealisationStore`; realisations already stored are
+        skipped
         and each new one is stored as soon as it finishes.  Without a store all results stay in memory.
     progress : bool
         Show a tqdm bar with realisations and particle-steps per second.

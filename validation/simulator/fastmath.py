@@ -13,7 +13,7 @@ Here the phase is carried in **turns**, :math:`t = \phi/2\pi`, computed in doubl
 * :math:`P` interpolates :math:`\cos(2\pi\sqrt{s})` at the 7 Chebyshev nodes of :math:`s = u^2\in[0, 1/4]`
   (coefficients solved in 40-digit mpmath, rounded to double).  Max abs error over the full period:
   :data:`MAX_ABS_ERROR` = 1.11e-8, inside the 1e-7 budget of ``DESIGN.md`` (tested against libm in
-  ``tests/validation/test_pusher.py``); degree 5 would give 8e-7, hence degree 6.
+  ``tests/validation/simulator/test_pusher.py``); degree 5 would give 8e-7, hence degree 6.
 * Cost: ``rint`` + one subtraction + one multiplication + 6 FMAs, no branch and no table, so LLVM vectorises a loop
   over modes (AVX-512: 8 modes per instruction).
 

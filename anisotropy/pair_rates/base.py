@@ -1,91 +1,23 @@
-r"""Pair-rate models :math:`k(x)`: the Markov rate of the relative angular random walk of two directions.
+"""The value type :class:`PairRate` and the helpers every pair-rate model shares.
 
-``PHYSICS.md`` sect. 4.2: :math:`\kappa(x;\Delta t) = \tilde c(x;\Delta t) - \tilde c(1;\Delta t)` and
-:math:`k(x) = \kappa(x;\Delta t)/\Delta t`.  The rate matrix (4.3) needs either :math:`k(x)` as a function (for the
-Gauss-Legendre form) or its plain Legendre coefficients :math:`k_{\ell_A}` (for the 3j form).  A model provides
-whichever it knows exactly; :func:`anisotropy.rate_matrix` chooses the form from that.
-
-Every physical model satisfies :math:`k(1) = 0` (a direction paired with itself sees identical kicks), which is
-what makes the mixing conserve total power, :math:`\sum_\ell (2\ell+1)\Gamma_{\ell\ell_0} = 0`.
-
-Physical models (:meth:`PairRate.slab`, :meth:`PairRate.isotropic`; PHYSICS 4.6a-b)
------------------------------------------------------------------------------------
-Time unit :math:`1/\Omega` with :math:`\Omega = v/r_g` in the **total** field :math:`B_\mathrm{tot}`; :math:`k(x)` is
-returned in units of :math:`\Omega`, lengths are in :math:`L_c` and :math:`\rho = r_g/L_c`.  Both models are
-evaluated exactly (no Monte Carlo, no interpolation) on the discrete modes of
-:func:`anisotropy.spectrum.kolmogorov_modes`, the modes the simulator uses:
-
-1. **Per mode, the double time integral in closed form.**  With :math:`a_n = k_n\rho`, :math:`T = \Omega\Delta T`,
-   :math:`w = \Omega_0/\Omega` and :math:`\operatorname{sinc} u = \sin u/u`,
-
-   .. math:: \int_0^T\!\!\int_0^T\! ds_1 ds_2\,\cos w(s_1-s_2)\,\cos a_n(\mu_B s_2-\mu_A s_1)
-             = T^2\,\mathrm{Re}\bigl[F_n(\mu_A)F_n^*(\mu_B)\bigr] + (\mu\to-\mu\ \text{term}),
-             \qquad F_n(\mu) = \operatorname{sinc}\tfrac{(w-a_n\mu)T}{2}\,e^{ia_nT\mu/2},
-
-   from :math:`\cos\alpha\cos\beta = \frac12[\cos(\alpha+\beta)+\cos(\alpha-\beta)]` and
-   :math:`\int_0^T e^{ips}ds = Te^{ipT/2}\operatorname{sinc}(pT/2)` (the removable singularities are those of sinc).
-2. **The orientation average at fixed x exactly, by the addition theorem.**  For A uniform and B on the cone
-   :math:`\hat A\cdot\hat B = x` (PHYSICS 4.6), :math:`\langle P_\ell(\mu_A)P_{\ell'}(\mu_B)\rangle_x =
-   \delta_{\ell\ell'}P_\ell(x)/(2\ell+1)`, so with the plain Legendre coefficients :math:`F_{n\ell}` of
-   :math:`F_n(\mu)` (and :math:`|F_{n\ell}|` equal for the mirrored term)
-
-   .. math:: \tilde c(x) = \frac{\delta\Omega^2}{3}\,T^2\sum_n f_n\sum_\ell
-             \frac{|F_{n\ell}|^2}{2\ell+1}\,P_\ell(x),\qquad
-             k(x) = \frac{\tilde c(x)-\tilde c(1)}{T} = \sum_{\ell\ge1}\frac{\tilde c_\ell}{T}\,[P_\ell(x)-1].
-
-   The Legendre coefficients of :math:`k` are therefore known exactly (the 3j form of Γ is used), every
-   :math:`\tilde c_\ell \ge 0` so :math:`k \le 0` (a relative random walk), and :math:`k(1) = 0` exactly.  The
-   series ends: :math:`F_n` is band-limited to :math:`\mu`-frequencies :math:`\le a_nT`, so the coefficients fall
-   super-exponentially beyond :math:`\ell \approx a_{\max}T` (:func:`series_length`).
-3. **Isotropic turbulence, B0 = 0** is the same computation with :math:`w = 0`, :math:`\delta\Omega^2 = \Omega^2`:
-   :math:`\sin(kr)/(kr) = \langle e^{ik\hat q\cdot\mathbf r}\rangle_{\hat q}` turns eq. (4.7) into the
-   average of :math:`E(\hat q\cdot\hat A)E^*(\hat q\cdot\hat B)` over :math:`\hat q`, which is the slab
-   orientation average with :math:`\hat z\to\hat q`.
-4. **Isotropic turbulence with B0** (:meth:`PairRate.isotropic` with ``eta < 1``) has no such separable closed
-   form (helical orbits and the anisotropic tensor in the interaction picture): its :math:`\tilde c(x)` is a 4D
-   quadrature (:func:`regular_field_pair_integrals`) interpolated in x and projected on Legendre polynomials
-   (derivation and numerics in :meth:`PairRate.isotropic`), accurate to ~1e-4, not to round-off.
-
-Properties (tested or measured; see ``tests/anisotropy/test_pair_rates.py``)
---------------------------------------------------------------------------
-* Coherent limit :math:`T\to0`: :math:`\tilde c(x)\to(\delta\Omega^2/3)T^2` for every x, so the pair
-  difference starts at :math:`\kappa(x)\to-(\delta\Omega^2/36)\,\rho^2\langle k^2\rangle(1-x)\,T^4` (smooth
-  field below :math:`L_\min`), not :math:`\propto T^2` as PHYSICS 4.4 reads for :math:`\tilde c`.
-* Markov limit :math:`T\to\infty`: :math:`\tilde c(1)/T\to2D_s`; for slab :math:`D_s =
-  \frac23\langle D_{\mu\mu}/(1-\mu^2)\rangle_\mu` of slab QLT (the 1/3 isotropisation of PHYSICS 4.2).
-* Near :math:`x = 1`: :math:`-k\propto\theta^2` (analytic) where the pair separation :math:`\rho T\theta` is below
-  :math:`L_\min`; in the resolved Kolmogorov range the measured local exponent is :math:`\beta\approx1.5`-:math:`1.7`
-  (slab and isotropic), consistent with :math:`\beta = 2/3 + 1 = 5/3` for frozen turbulence crossed ballistically
-  (the time integral along the pair adds one power to the structure-function exponent 2/3), not the
-  :math:`\beta\approx2/3` estimated in PHYSICS 4.6.  Hence :math:`C_\ell\propto\ell^{\beta-4}\approx\ell^{-7/3}`.
-* Cost: the series length is :math:`\approx k_\max r_g\,\Omega\Delta T`; it is capped at
-  :data:`MAX_SERIES_LENGTH` (memory ~ modes × length × 32 bytes).
+The models themselves: :mod:`.plane_waves` (slab and isotropic B0 = 0, closed form), :mod:`.regular_field`
+(isotropic turbulence with B0, 4D quadrature); the overview is the package docstring.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 
 import numpy as np
-from numba import njit, prange
 from scipy import special
 
-from .calibration import PAIR_TIME_PREFACTOR
-from .errors import ParameterError, require_integer, require_range
-from .legendre import gauss_legendre, graded_gauss_legendre, legendre_coefficients, legendre_series
-from .spectrum import kolmogorov_modes
-
-__all__ = [
-    "DEFAULT_PAIR_TIME_PREFACTOR",
-    "MAX_SERIES_LENGTH",
-    "PairRate",
-    "pair_correlation_coefficients",
-    "regular_field_pair_integrals",
-    "self_correlation",
-    "series_length",
-]
+from ..calibration import PAIR_TIME_PREFACTOR
+from ..errors import ParameterError, require_integer, require_range
+from ..legendre import gauss_legendre, graded_gauss_legendre, legendre_coefficients, legendre_series
+from ..spectrum import kolmogorov_modes
+from .plane_waves import pair_correlation_coefficients
+from .regular_field import REGULAR_FIELD_SERIES_LENGTH, _regular_field_interpolant
 
 #: default a in ΩΔT = a (Ωτ_s)^{1/3} (PHYSICS 4.4 [S]): the value calibrated once against the slab simulations of
 #: validation/ (anisotropy.calibration: 2.46 ± 0.34; read its caveats: the 1/3 exponent is disfavoured at 3.2σ
@@ -97,15 +29,6 @@ DEFAULT_LMIN_OVER_LMAX = 1e-3
 
 #: default mode density (DESIGN.md: ≥ 256 per decade for diffusion work)
 DEFAULT_MODES_PER_DECADE = 256
-
-#: multipoles projected per BLAS block in pair_correlation_coefficients (memory ~ nodes × block doubles)
-_MULTIPOLE_BLOCK = 128
-
-#: largest Legendre series of the physical models (k_max r_g ΩΔT beyond ~16000 would need GBs of memory)
-MAX_SERIES_LENGTH = 16384
-
-#: Gauss-Legendre node counts are rounded up to a multiple of this, so that the cached rules are reused
-_NODE_QUANTUM = 64
 
 #: relative size of |k(1)| against max|k| above which a user-supplied rate is rejected (k(1) = 0 is exact physics)
 K_AT_ONE_TOLERANCE = 1e-8
@@ -305,7 +228,7 @@ class PairRate:
         (ℓmax 100→800) with 1e-5 (series length 10940 > 2ℓmax): still slow, as expected for
         :math:`\beta\approx5/3` close to 2 (PHYSICS 4.3).
         """
-        from .transport import omega_scattering_time
+        from ..transport import omega_scattering_time
 
         reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
         eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
@@ -482,7 +405,7 @@ class PairRate:
                                    pair_time, speed, omega_tau_s, omega_pair_time, eta=eta)
             return cls._from_modes("isotropic", params, reduced_rigidity, lmin_over_lmax, modes_per_decade,
                                    omega_pair_time, gyration=0.0, strength=1.0)
-        from .transport import omega_scattering_time
+        from ..transport import omega_scattering_time
 
         resolution = require_range("resolution", resolution, 0.0, None, low_open=True)
         omega_tau_s = omega_scattering_time(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax)
@@ -591,124 +514,6 @@ def _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_
     return params
 
 
-def series_length(bandwidth: float) -> int:
-    r"""Last Legendre degree kept for a function band-limited to :math:`\mu`-frequencies ≤ ``bandwidth`` β.
-
-    The coefficients of :math:`e^{i\beta\mu}` are :math:`(2\ell+1)i^\ell j_\ell(\beta)`, which fall below
-    1e-12 at :math:`\ell = \beta + 9\beta^{1/3} + 20` for β up to 3000 (mpmath: at most 3.2e-14 there, against
-    2.4e-12 with 8β^{1/3}; far below for small β); the pair correlation uses their squares, so the neglected tail
-    is below 1e-24 relative.
-    """
-    bandwidth = require_range("bandwidth", bandwidth, 0.0, None)
-    return math.ceil(bandwidth + 9.0 * bandwidth ** (1.0 / 3.0) + 20.0)
-
-
-def pair_correlation_coefficients(scaled_wavenumbers, power_fraction, pair_time: float, gyration: float,
-                                  lmax: int | None = None, n_nodes: int | None = None) -> np.ndarray:
-    r"""Legendre coefficients of the orientation-averaged pair integral, per unit :math:`\delta\Omega^2/3`.
-
-    Returns :math:`g_\ell = T^2\sum_n f_n\,|F_{n\ell}|^2/(2\ell+1)`, ℓ = 0..lmax, so that
-    :math:`\tilde c(x) = (\delta\Omega^2/3)\sum_\ell g_\ell P_\ell(x)` (module docstring, steps 1-2), with
-    :math:`F_n(\mu) = \operatorname{sinc}((w-a_n\mu)T/2)\,e^{ia_nT\mu/2}` and
-    :math:`F_{n\ell} = \frac{2\ell+1}{2}\int F_nP_\ell\,d\mu` by Gauss-Legendre quadrature.
-
-    Parameters
-    ----------
-    scaled_wavenumbers : array_like
-        :math:`a_n = k_n r_g` (wavenumbers in units of :math:`1/r_g`, :math:`r_g` in :math:`B_\mathrm{tot}`).
-    power_fraction : array_like
-        :math:`f_n`, summing to 1.
-    pair_time : float
-        :math:`T = \Omega\Delta T`.
-    gyration : float
-        :math:`w = \Omega_0/\Omega = \sqrt{1-\eta}` (0 for ballistic orbits).
-    lmax : int, optional
-        Last degree; default :func:`series_length` of :math:`\max_n a_nT`.
-    n_nodes : int, optional
-        Gauss-Legendre nodes; default ``lmax + 32`` rounded up to a multiple of 64 (exact for the
-        degree-≤2·lmax product, see :func:`series_length`).
-
-    Modes are processed only up to their own :func:`series_length` of :math:`a_nT` (their higher coefficients are
-    below 1e-24 relative), which cuts the cost several-fold for log-spaced modes.
-    """
-    scaled = np.asarray(scaled_wavenumbers, dtype=float).ravel()
-    fractions = np.asarray(power_fraction, dtype=float).ravel()
-    if scaled.shape != fractions.shape or scaled.size == 0:
-        raise ParameterError("power_fraction", "needs one entry per wavenumber (non-empty, same length)")
-    pair_time = require_range("pair_time", pair_time, 0.0, None, low_open=True)
-    gyration = require_range("gyration", gyration, 0.0, 1.0)
-    order = np.argsort(np.abs(scaled))
-    scaled, fractions = scaled[order], fractions[order]
-    if lmax is None:
-        lmax = series_length(float(np.abs(scaled[-1])) * pair_time)
-    lmax = require_integer("lmax", lmax, 0)
-    if lmax > MAX_SERIES_LENGTH:
-        raise ParameterError(
-            "lmin_over_lmax",
-            f"k_max r_g ΩΔT = {float(np.abs(scaled[-1])) * pair_time:.3g} needs a Legendre series of {lmax} terms "
-            f"(> {MAX_SERIES_LENGTH}); raise lmin_over_lmax (fewer small scales) or lower the rigidity or pair time",
-        )
-    if n_nodes is None:
-        n_nodes = _NODE_QUANTUM * math.ceil((lmax + 32) / _NODE_QUANTUM)
-    n_nodes = require_integer("n_nodes", n_nodes, 2)
-    n_nodes += n_nodes % 2  # even, so the nodes pair up as ±μ (no node at 0)
-    nodes, weights = gauss_legendre(n_nodes)
-    # P_ℓ(-μ) = (-1)^ℓ P_ℓ(μ): project F(μ) ± F(-μ) on the positive half of the nodes, even ℓ with +, odd with -
-    half_nodes, half_weights = nodes[n_nodes // 2 :], weights[n_nodes // 2 :]
-    # mode n contributes only up to its own series length (sorted ascending, so the active modes are a suffix)
-    mode_lengths = np.array([series_length(abs(value) * pair_time) for value in scaled])
-    parts = {}
-    for sign in (1.0, -1.0):
-        half_phase = 0.5 * pair_time * np.multiply.outer(scaled, sign * half_nodes)
-        # np.sinc(u/π) = sin(u)/u with the removable singularity at u = 0 handled exactly
-        envelope = np.sinc((0.5 * pair_time * gyration - half_phase) / np.pi) * half_weights
-        parts[sign] = (envelope * np.cos(half_phase), envelope * np.sin(half_phase))
-        del half_phase, envelope
-    even = (parts[1.0][0] + parts[-1.0][0], parts[1.0][1] + parts[-1.0][1])
-    odd = (parts[1.0][0] - parts[-1.0][0], parts[1.0][1] - parts[-1.0][1])
-    del parts
-    coefficients = np.empty(lmax + 1)
-    previous, current = np.zeros_like(half_nodes), np.ones_like(half_nodes)
-    for start in range(0, lmax + 1, _MULTIPOLE_BLOCK):
-        stop = min(start + _MULTIPOLE_BLOCK, lmax + 1)
-        table = np.empty((stop - start, half_nodes.size))
-        for ell in range(start, stop):
-            table[ell - start] = current
-            previous, current = current, ((2 * ell + 1) * half_nodes * current - ell * previous) / (ell + 1)
-        first = int(np.searchsorted(mode_lengths, start, side="left"))
-        for parity, (real_part, imaginary_part) in ((0, even), (1, odd)):
-            offset = (start + parity) % 2  # first row of this parity within the block
-            rows = table[offset::2].T
-            # Σ_j w_j F(μ_j) P_ℓ(μ_j) for the active modes: real GEMMs for the real and imaginary parts
-            squared = (real_part[first:] @ rows) ** 2 + (imaginary_part[first:] @ rows) ** 2
-            ell = np.arange(start + offset, stop, 2)
-            # |F_ℓ|²/(2ℓ+1) = (2ℓ+1)/4 |Σ w F P_ℓ|²
-            coefficients[ell] = fractions[first:] @ squared * (2 * ell + 1) / 4.0
-    return pair_time**2 * coefficients
-
-
-def self_correlation(scaled_wavenumbers, power_fraction, pair_time: float, gyration: float) -> float:
-    r"""Closed form of :math:`\sum_\ell g_\ell = \tilde c(1)/(\delta\Omega^2/3)` (independent of the series).
-
-    :math:`T^2\sum_n f_n\,\tfrac12\int_{-1}^1\operatorname{sinc}^2\frac{(w-a_n\mu)T}{2}d\mu
-    = T\sum_n \frac{f_n}{a_n}\,[G(u_n^+) - G(u_n^-)]`, :math:`u_n^\pm = (w\pm a_n)T/2`,
-    with :math:`G(u) = \mathrm{Si}(2u) - \sin^2(u)/u` (:math:`G' = \operatorname{sinc}^2`).  Used to check the
-    truncation of :func:`pair_correlation_coefficients`; loses accuracy as :math:`a_nT\to0`.
-    """
-    scaled = np.asarray(scaled_wavenumbers, dtype=float).ravel()
-    fractions = np.asarray(power_fraction, dtype=float).ravel()
-
-    def antiderivative(u):
-        si, _ = special.sici(2.0 * u)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tail = np.where(u == 0.0, 0.0, np.sin(u) ** 2 / np.where(u == 0.0, 1.0, u))
-        return si - tail
-
-    upper = antiderivative(0.5 * (gyration + scaled) * pair_time)
-    lower = antiderivative(0.5 * (gyration - scaled) * pair_time)
-    return float(pair_time * np.sum(fractions / scaled * (upper - lower)))
-
-
 def legendre_series_minus_one(coefficients, x) -> np.ndarray:
     r""":math:`\sum_{\ell\ge1} c_\ell\,[P_\ell(x) - 1]`, i.e. :math:`\sum_\ell c_\ell P_\ell(x)` for a series with
     :math:`\sum_\ell c_\ell = 0`, without the cancellation near :math:`x = 1`.
@@ -727,301 +532,3 @@ def legendre_series_minus_one(coefficients, x) -> np.ndarray:
         total += coefficients[ell] * current
         previous, current = current, ((2 * ell + 1) * (flat * current + offset) - ell * previous) / (ell + 1)
     return total.reshape(x.shape)
-
-
-# ===================================================================================== isotropic turbulence with B0
-#: step of the radial tables of the isotropic model with B0, in units of 1/k_max: the 4-point Lagrange interpolation
-#: error of one mode is ≤ (3/128)(k h)^4 ≈ 2.3e-6 of its (small, f ∝ k^{-2/3}) power at k = k_max, far less below
-_TABLE_STEP = 0.1
-#: below this k r the tabulated j-combinations use their power series (the closed forms cancel catastrophically)
-_SERIES_ARGUMENT = 0.5
-#: default orientation nodes: Gauss-Legendre in the polar angle of A on [0, π/2] (z-mirror symmetry) and the
-#: trapezoid rule (spectral for the periodic integrand) in the azimuth ψ of B around A on [0, 2π)
-DEFAULT_POLAR_NODES = 12
-DEFAULT_AZIMUTH_NODES = 16
-#: Gauss nodes per full panel of the time rules, and per geometrically graded panel
-_PANEL_NODES = 8
-_GRADED_PANEL_NODES = 6
-#: ratio of successive graded panels of the time rules (toward the diagonal s1 = s2 and toward s2 = 0)
-_TIME_GRADING = 0.2
-#: the graded time panels reach down to these fractions of ΔT (diagonal) and of the s2 range (start of the orbit)
-_DIAGONAL_DEPTH = 1e-6
-_START_DEPTH = 1e-4
-#: longest time panel in units of the fastest time scale among 1/Ω0, 1/(v k_min) and ΔT (measured: 1e-5 relative
-#: for 64 modes per decade; sparse spectra need ``resolution`` > 1, see tests)
-_PANEL_LENGTH = 1.5
-#: κ(x) is evaluated directly at Chebyshev nodes: _ANGLE_NODES in ln θ on [θ_min, θ_split] and _FAR_NODES in x on
-#: [-1, cos θ_split]; measured against direct evaluations between the nodes: ≤ 2e-4 relative (test_pair_rates)
-_ANGLE_NODES = 20
-_FAR_NODES = 20
-_SMALLEST_ANGLE = 1e-3
-_SPLIT_ANGLE = 0.3
-#: Legendre series length of the isotropic model with B0 (the rate matrix asks for 2 ℓmax coefficients)
-REGULAR_FIELD_SERIES_LENGTH = 2048
-
-
-@njit(cache=True)
-def _radial_kernel(radii, wavenumbers, fractions, longitudinal, transverse):  # pragma: no cover - compiled
-    # P(r) = Σ f (j0 - j1/u) and Q(r) = Σ f k² j2(u)/u², u = k r; both even and entire in r
-    for index in range(radii.size):
-        radius = radii[index]
-        p_value = 0.0
-        q_value = 0.0
-        for mode in range(wavenumbers.size):
-            k = wavenumbers[mode]
-            u = k * radius
-            if u < _SERIES_ARGUMENT:
-                # j_n(u)/u^n = Σ_m (-u²/2)^m / (m! (2n+2m+1)!!)
-                step = -0.5 * u * u
-                term = 1.0
-                double_factorial = 1.0
-                p_series = 0.0
-                q_series = 0.0
-                for m in range(10):
-                    next_factorial = double_factorial * (2 * m + 3)
-                    p_series += term * (1.0 / double_factorial - 1.0 / next_factorial)
-                    q_series += term / (next_factorial * (2 * m + 5))
-                    term *= step / (m + 1)
-                    double_factorial = next_factorial
-                p_value += fractions[mode] * p_series
-                q_value += fractions[mode] * k * k * q_series
-            else:
-                sine = math.sin(u)
-                cosine = math.cos(u)
-                squared = u * u
-                j0 = sine / u
-                j1_over_u = (sine / u - cosine) / squared
-                j2 = (3.0 / squared - 1.0) * sine / u - 3.0 * cosine / squared
-                p_value += fractions[mode] * (j0 - j1_over_u)
-                q_value += fractions[mode] * k * k * j2 / squared
-        longitudinal[index] = p_value
-        transverse[index] = q_value
-
-
-@njit(cache=True, inline="always")
-def _lookup(table, inverse_step, radius):  # pragma: no cover - compiled
-    # 4-point Lagrange interpolation on a uniform grid; the tabulated functions are even in r (mirror at r = 0)
-    position = radius * inverse_step
-    index = int(position)
-    t = position - index
-    before = table[index - 1] if index >= 1 else table[1]
-    return (-t * (t - 1.0) * (t - 2.0) * before / 6.0 + (t + 1.0) * (t - 1.0) * (t - 2.0) * table[index] / 2.0
-            - (t + 1.0) * t * (t - 2.0) * table[index + 1] / 2.0 + (t + 1.0) * t * (t - 1.0) * table[index + 2] / 6.0)
-
-
-@njit(cache=True, inline="always")
-def _tensor_contraction(longitudinal, transverse, inverse_step, dz2, perp2, gyration_cosine):  # pragma: no cover
-    # T_zz + cos Ω0(s1-s2) (T_xx + T_yy) per unit η/2: P (1 + 2C) + Q (Δz² + C Δr⊥²)
-    radius = math.sqrt(dz2 + perp2)
-    return (_lookup(longitudinal, inverse_step, radius) * (1.0 + 2.0 * gyration_cosine)
-            + _lookup(transverse, inverse_step, radius) * (dz2 + gyration_cosine * perp2))
-
-
-@njit(cache=True, parallel=True)
-def _cross_kernel(cosines, polar, polar_weights, azimuth, azimuth_weights, lags, lag_cosines, lag_half_cos,
-                  lag_half_sin, first_times, second_times, first_chords, second_chords, weights, speed,
-                  longitudinal, transverse, inverse_step):  # pragma: no cover - compiled
-    out = np.zeros(cosines.size)
-    for index in prange(cosines.size):
-        x = cosines[index]
-        sine_x = math.sqrt(max(0.0, 1.0 - x * x))
-        total = 0.0
-        for a in range(polar.size):
-            mu_a = math.cos(polar[a])
-            perp_a = math.sin(polar[a])
-            for p in range(azimuth.size):
-                # B on the cone around A = (sin θ_A, 0, cos θ_A): B = x A + sqrt(1-x²)(cos ψ e_θ + sin ψ e_φ)
-                cos_psi = math.cos(azimuth[p])
-                b_x = x * perp_a + sine_x * cos_psi * mu_a
-                b_y = sine_x * math.sin(azimuth[p])
-                mu_b = x * mu_a - sine_x * cos_psi * perp_a
-                perp_b2 = b_x * b_x + b_y * b_y
-                partial = 0.0
-                for j in range(lags.size):
-                    # p_⊥B cos(Δφ - Ω0 τ/2) without dividing by p_⊥B
-                    projected = b_x * lag_half_cos[j] + b_y * lag_half_sin[j]
-                    for i in range(first_times.shape[1]):
-                        chord_a = first_chords[j, i]
-                        chord_b = second_chords[j, i]
-                        dz = speed * (mu_a * first_times[j, i] - mu_b * second_times[j, i])
-                        perp2 = speed * speed * (perp_a * perp_a * chord_a * chord_a + perp_b2 * chord_b * chord_b
-                                                 - 2.0 * perp_a * chord_a * chord_b * projected)
-                        partial += weights[j, i] * _tensor_contraction(longitudinal, transverse, inverse_step,
-                                                                       dz * dz, max(perp2, 0.0), lag_cosines[j])
-                total += polar_weights[a] * azimuth_weights[p] * partial
-        out[index] = total
-    return out
-
-
-@njit(cache=True)
-def _self_kernel(polar, polar_weights, lags, lag_weights, lag_cosines, lag_chords, speed, longitudinal, transverse,
-                 inverse_step):  # pragma: no cover - compiled
-    total = 0.0
-    for a in range(polar.size):
-        mu = math.cos(polar[a])
-        perp = math.sin(polar[a])
-        partial = 0.0
-        for j in range(lags.size):
-            dz = speed * mu * lags[j]
-            perp2 = (speed * perp * lag_chords[j]) ** 2
-            partial += lag_weights[j] * _tensor_contraction(longitudinal, transverse, inverse_step, dz * dz, perp2,
-                                                            lag_cosines[j])
-        total += polar_weights[a] * partial
-    return total
-
-
-def _chords(gyration: float, times) -> np.ndarray:
-    r"""Chord length :math:`2\sin(\Omega_0 s/2)/\Omega_0` of a unit-speed gyration over time s (→ s as Ω0 → 0)."""
-    times = np.asarray(times, dtype=float)
-    return times * np.sinc(0.5 * gyration * times / np.pi)
-
-
-def _graded_time_rule(length: float, max_panel: float, smallest: float) -> tuple[np.ndarray, np.ndarray]:
-    """Composite Gauss rule on [0, length]: panels graded by :data:`_TIME_GRADING` toward 0 down to ``smallest``,
-    then every panel longer than ``max_panel`` split evenly (:data:`_PANEL_NODES` nodes per full panel)."""
-    edges = [length]
-    while edges[-1] * _TIME_GRADING > smallest:
-        edges.append(edges[-1] * _TIME_GRADING)
-    edges.append(0.0)
-    edges.reverse()
-    full_nodes, full_weights = gauss_legendre(_PANEL_NODES)
-    graded_nodes, graded_weights = gauss_legendre(_GRADED_PANEL_NODES)
-    nodes, weights = [], []
-    for low, high in itertools.pairwise(edges):
-        pieces = max(1, math.ceil((high - low) / max_panel))
-        # the outermost panel and split panels carry the oscillations: full panels; the inner graded ones fewer
-        rule = (full_nodes, full_weights) if pieces > 1 or high == length else (graded_nodes, graded_weights)
-        bounds = np.linspace(low, high, pieces + 1)
-        for start, stop in itertools.pairwise(bounds):
-            nodes.append(0.5 * (stop - start) * (rule[0] + 1.0) + start)
-            weights.append(0.5 * (stop - start) * rule[1])
-    return np.concatenate(nodes), np.concatenate(weights)
-
-
-def _radial_tables(wavenumbers, power_fraction, max_radius: float) -> tuple[float, np.ndarray, np.ndarray]:
-    """Tables of P(r) and Q(r) (:meth:`PairRate.isotropic`, step 3) on a uniform grid up to ``max_radius``."""
-    step = _TABLE_STEP / float(np.max(wavenumbers))
-    count = math.ceil(max_radius / step) + 4
-    radii = step * np.arange(count)
-    longitudinal, transverse = np.empty(count), np.empty(count)
-    _radial_kernel(radii, np.ascontiguousarray(wavenumbers, dtype=float),
-                   np.ascontiguousarray(power_fraction, dtype=float), longitudinal, transverse)
-    return 1.0 / step, longitudinal, transverse
-
-
-def _orientation_rule(polar_nodes: int, azimuth_nodes: int):
-    nodes, weights = gauss_legendre(polar_nodes)
-    polar = 0.25 * math.pi * (nodes + 1.0)
-    # density of θ_A on [0, π/2] after the z-mirror: sin θ_A
-    polar_weights = 0.25 * math.pi * weights * np.sin(polar)
-    azimuth = 2.0 * math.pi * np.arange(azimuth_nodes) / azimuth_nodes
-    return polar, polar_weights, azimuth, np.full(azimuth_nodes, 1.0 / azimuth_nodes)
-
-
-def regular_field_pair_integrals(cosines, wavenumbers, power_fraction, reduced_rigidity: float, eta: float,
-                                 pair_time: float, *, polar_nodes: int = DEFAULT_POLAR_NODES,
-                                 azimuth_nodes: int = DEFAULT_AZIMUTH_NODES, resolution: float = 1.0):
-    r""":math:`\tilde c(x;\Delta T)` at ``cosines`` and :math:`\tilde c(1;\Delta T)` of isotropic turbulence with B0.
-
-    The integrals of :meth:`PairRate.isotropic` (``eta < 1``; its docstring has the derivation) in units of
-    :math:`\Omega` (time :math:`1/\Omega`, lengths :math:`L_c`, :math:`v = \rho`), by the quadrature of step 4
-    there.  Both use the same polar and lag nodes, so their quadrature errors cancel in
-    :math:`\kappa = \tilde c(x) - \tilde c(1)` as :math:`x\to1`.
-
-    Parameters
-    ----------
-    cosines : array_like
-        :math:`x = \hat p_A\cdot\hat p_B` in [-1, 1].
-    wavenumbers, power_fraction : array_like
-        The modes (:func:`anisotropy.spectrum.kolmogorov_modes`), wavenumbers in :math:`1/L_c`.
-    reduced_rigidity, eta, pair_time : float
-        :math:`\rho = r_g/L_c`, :math:`\eta\in(0, 1]`, :math:`T = \Omega\Delta T`.
-    polar_nodes, azimuth_nodes : int
-        Orientation nodes (:data:`DEFAULT_POLAR_NODES`, :data:`DEFAULT_AZIMUTH_NODES`).
-    resolution : float
-        Divides the longest time panel (default resolves dense spectra, ≥ 32 modes per decade, to ~1e-5;
-        sparse test spectra whose correlation oscillates at :math:`k_\max` need :math:`\gtrsim v k_\max/(v k_\min)`).
-
-    Returns
-    -------
-    cross : ndarray
-        :math:`\tilde c(x)` at ``cosines``.
-    self_correlation : float
-        :math:`\tilde c(1)`.
-    """
-    cosines = np.ascontiguousarray(cosines, dtype=float).ravel()
-    wavenumbers = np.asarray(wavenumbers, dtype=float).ravel()
-    power_fraction = np.asarray(power_fraction, dtype=float).ravel()
-    speed = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
-    eta = require_range("eta", eta, 0.0, 1.0, low_open=True)
-    pair_time = require_range("pair_time", pair_time, 0.0, None, low_open=True)
-    resolution = require_range("resolution", resolution, 0.0, None, low_open=True)
-    gyration = math.sqrt(1.0 - eta)
-    # the slowest variation along the orbits: gyration, crossing the outer scale, or the whole window
-    max_panel = _PANEL_LENGTH / (resolution * max(gyration, speed * float(np.min(wavenumbers)), 1.0 / pair_time))
-    polar, polar_weights, azimuth, azimuth_weights = _orientation_rule(
-        require_integer("polar_nodes", polar_nodes, 1), require_integer("azimuth_nodes", azimuth_nodes, 1))
-    lags, lag_weights = _graded_time_rule(pair_time, max_panel, _DIAGONAL_DEPTH * pair_time)
-    fractions, fraction_weights = _graded_time_rule(1.0, max_panel / pair_time, _START_DEPTH)
-    # |r_A(s1) - r_B(s2)| ≤ v (s1 + s2) ≤ 2 v T
-    inverse_step, longitudinal, transverse = _radial_tables(wavenumbers, power_fraction, 2.0 * speed * pair_time)
-    remaining = pair_time - lags
-    second_times = remaining[:, None] * fractions[None, :]
-    first_times = second_times + lags[:, None]
-    weights = (lag_weights * remaining)[:, None] * fraction_weights[None, :]
-    cross = _cross_kernel(cosines, polar, polar_weights, azimuth, azimuth_weights, lags, np.cos(gyration * lags),
-                          np.cos(0.5 * gyration * lags), np.sin(0.5 * gyration * lags), first_times, second_times,
-                          _chords(gyration, first_times), _chords(gyration, second_times), weights, speed,
-                          longitudinal, transverse, inverse_step)
-    self_value = _self_kernel(polar, polar_weights, lags, lag_weights * remaining, np.cos(gyration * lags),
-                              _chords(gyration, lags), speed, longitudinal, transverse, inverse_step)
-    # (1/3) (η/2) × 2 (the s1 < s2 half equals the s1 > s2 half after the exchange A ↔ B)
-    return eta / 3.0 * cross, eta / 3.0 * self_value
-
-
-class _RegularFieldInterpolant:
-    r""":math:`\kappa(x;\Delta T) = \tilde c(x) - \tilde c(1)` of the isotropic model with B0 from its values at
-    Chebyshev nodes (:meth:`PairRate.isotropic`, numerics): near x = 1 as :math:`\theta^2h(\ln\theta)` on
-    :math:`[\theta_\min, \theta_\mathrm{split}]` (power laws in θ are smooth in ln θ), elsewhere as a polynomial in
-    x on :math:`[-1, \cos\theta_\mathrm{split}]` (κ is analytic there), and below :math:`\theta_\min` the power law
-    with the local exponent at :math:`\theta_\min` (at most the analytic 2)."""
-
-    def __init__(self, near, far, exponent_below, self_correlation):
-        self.near, self.far = near, far
-        self.exponent_below = exponent_below
-        self.value_at_min = float(near(math.log(_SMALLEST_ANGLE)))
-        self.self_correlation = float(self_correlation)
-
-    def __call__(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        # θ from 1 - x without the cancellation of arccos near x = 1
-        theta = 2.0 * np.arcsin(np.sqrt(np.clip(0.5 * (1.0 - x), 0.0, 1.0)))
-        clipped = np.clip(theta, _SMALLEST_ANGLE, _SPLIT_ANGLE)
-        near = theta**2 * self.near(np.log(clipped))
-        ratio = np.maximum(theta, np.finfo(float).tiny) / _SMALLEST_ANGLE
-        below = theta**2 * self.value_at_min * ratio ** (self.exponent_below - 2.0)
-        far = self.far(x)
-        return np.where(theta < _SMALLEST_ANGLE, below, np.where(theta <= _SPLIT_ANGLE, near, far))
-
-
-def _chebyshev_points(low: float, high: float, count: int) -> np.ndarray:
-    order = np.arange(count)
-    return 0.5 * (low + high) + 0.5 * (high - low) * np.cos(np.pi * (order + 0.5) / count)
-
-
-def _regular_field_interpolant(wavenumbers, fractions, reduced_rigidity, eta, pair_time, resolution):
-    """κ at the Chebyshev nodes of both pieces in one quadrature pass; see :class:`_RegularFieldInterpolant`."""
-    low, split = math.log(_SMALLEST_ANGLE), math.log(_SPLIT_ANGLE)
-    log_angles = _chebyshev_points(low, split, _ANGLE_NODES)
-    far_cosines = _chebyshev_points(-1.0, math.cos(_SPLIT_ANGLE), _FAR_NODES)
-    cosines = np.concatenate([np.cos(np.exp(log_angles)), far_cosines])
-    cross, self_value = regular_field_pair_integrals(cosines, wavenumbers, fractions, reduced_rigidity, eta,
-                                                     pair_time, resolution=resolution)
-    kappa = cross - self_value
-    near_values = kappa[:_ANGLE_NODES] / np.exp(2.0 * log_angles)
-    near = np.polynomial.Chebyshev.fit(log_angles, near_values, _ANGLE_NODES - 1, domain=[low, split])
-    far = np.polynomial.Chebyshev.fit(far_cosines, kappa[_ANGLE_NODES:], _FAR_NODES - 1,
-                                      domain=[-1.0, math.cos(_SPLIT_ANGLE)])
-    # local exponent β = 2 + d ln h/d ln θ at θ_min
-    exponent = min(2.0, 2.0 + float(near.deriv()(low) / near(low)))
-    return _RegularFieldInterpolant(near, far, exponent, self_value)

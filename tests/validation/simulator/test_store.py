@@ -1,4 +1,4 @@
-"""HDF5 checkpoint store: atomic writes, recorded provenance, refusal to mix runs (validation/store.py)."""
+"""HDF5 checkpoint store: atomic writes, recorded provenance, refusal to mix runs (validation/simulator/store.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from anisotropy._version import __version__
 from anisotropy.errors import ParameterError
-from validation.ensemble import realisation_seed
-from validation.store import RealisationStore, config_to_json
+from validation.simulator.ensemble import realisation_seed
+from validation.simulator.store import RealisationStore, config_to_json
 
 CONFIG = {"nside": 4, "eta": 0.5, "turbulence": {"kind": "slab"}}
 

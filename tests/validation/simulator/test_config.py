@@ -1,4 +1,4 @@
-"""validation.config: validation of every field, exact JSON round trips, DESIGN.md default time step."""
+"""validation.simulator.config: validation of every field, exact JSON round trips, DESIGN.md default time step."""
 
 import dataclasses
 import json
@@ -8,7 +8,7 @@ import pytest
 
 from anisotropy.errors import ParameterError
 from anisotropy.units import correlation_length
-from validation.config import (
+from validation.simulator.config import (
     AnisotropyConfig,
     DiffusionConfig,
     TurbulenceConfig,

@@ -1,4 +1,4 @@
-"""Backtracking maps, C_l(T) and the pair estimator (validation/backtrack.py; PHYSICS 3.1, 3.2, 6).
+"""Backtracking maps, C_l(T) and the pair estimator (validation/simulator/backtrack.py; PHYSICS 3.1, 3.2, 6).
 
 Independent references: the exact helix in a uniform field (PHYSICS 3.1 with known trajectories), the dipole
 formula C_1 = (4π/9)|δ|² (PHYSICS 2), Gauss-Legendre exactness for polynomial structure functions, the white-noise
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from anisotropy.errors import ParameterError
-from validation.backtrack import (
+from validation.simulator.backtrack import (
     anisotropy_realisation,
     arrival_directions,
     backtracking_schedule,
@@ -23,8 +23,8 @@ from validation.backtrack import (
     pair_directions,
     white_noise_floor,
 )
-from validation.config import AnisotropyConfig, TurbulenceConfig
-from validation.ensemble import realisation_seed
+from validation.simulator.config import AnisotropyConfig, TurbulenceConfig
+from validation.simulator.ensemble import realisation_seed
 
 #: float32 storage of the maps: relative rounding 2**-24 of values up to ~10 (|G| = 1, T <= 5, 3κ <= 2)
 MAP_STORAGE_TOLERANCE = 10 * 2.0**-23

@@ -1,4 +1,5 @@
-"""validation.diffusion against analytic limits: power-law derivatives, ballistic and gyration limits, QLT, λ ∝ r_g².
+"""validation.simulator.diffusion against analytic limits: power-law derivatives, ballistic and gyration limits, QLT,
+λ ∝ r_g².
 
 The physics checks with long runs are marked slow; their numbers are quoted in the docstrings.
 """
@@ -12,10 +13,10 @@ from scipy.integrate import quad
 from anisotropy import transport
 from anisotropy.errors import ParameterError
 from anisotropy.spectrum import kolmogorov_modes
-from validation.config import DiffusionConfig, TurbulenceConfig
-from validation.diffusion import diffusion_realisation, mean_free_path, running_coefficient
-from validation.ensemble import realisation_seed
-from validation.turbulence import TurbulenceField
+from validation.simulator.config import DiffusionConfig, TurbulenceConfig
+from validation.simulator.diffusion import diffusion_realisation, mean_free_path, running_coefficient
+from validation.simulator.ensemble import realisation_seed
+from validation.simulator.turbulence import TurbulenceField
 
 #: statistical tests accept deviations up to this many standard errors (fixed seeds)
 N_SIGMA = 4.0

@@ -1,4 +1,5 @@
-"""validation.pusher and validation.fastmath against exact results: Boris rotation, time reversal, libm, mpmath."""
+"""validation.simulator.pusher and validation.simulator.fastmath against exact results: Boris rotation, time
+reversal, libm, mpmath."""
 
 import math
 
@@ -8,11 +9,11 @@ import numpy as np
 import pytest
 
 from anisotropy.errors import ParameterError
-from validation import simd
-from validation.config import TurbulenceConfig
-from validation.fastmath import MAX_ABS_ERROR, cos_turns_array
-from validation.pusher import KERNELS, advance, evaluate_field, kernel_selector, trace_fieldlines
-from validation.turbulence import TurbulenceField
+from validation.simulator import simd
+from validation.simulator.config import TurbulenceConfig
+from validation.simulator.fastmath import MAX_ABS_ERROR, cos_turns_array
+from validation.simulator.pusher import KERNELS, advance, evaluate_field, kernel_selector, trace_fieldlines
+from validation.simulator.turbulence import TurbulenceField
 
 #: DESIGN.md budget of the polynomial cosine
 COS_BUDGET = 1e-7
@@ -200,7 +201,7 @@ def test_particles_are_independent_of_their_batch_companions(kernel):
 
 
 def test_fast_sine_is_the_quarter_turn_shifted_cosine_within_the_bound():
-    from validation.fastmath import sin_turns
+    from validation.simulator.fastmath import sin_turns
 
     @numba.njit
     def evaluate(turns, out):

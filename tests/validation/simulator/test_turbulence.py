@@ -1,4 +1,5 @@
-"""validation.turbulence against independent expectations: normalisation, solenoidality, spectrum, correlations."""
+"""validation.simulator.turbulence against independent expectations: normalisation, solenoidality, spectrum,
+correlations."""
 
 import math
 
@@ -9,8 +10,8 @@ from scipy.integrate import quad
 from anisotropy.errors import ParameterError
 from anisotropy.spectrum import isotropic_correlation, kolmogorov_modes, slab_correlation
 from anisotropy.units import correlation_length
-from validation.config import TurbulenceConfig
-from validation.turbulence import TurbulenceField
+from validation.simulator.config import TurbulenceConfig
+from validation.simulator.turbulence import TurbulenceField
 
 #: statistical tests accept deviations up to this many standard errors (fixed seeds; ~6e-5 two-sided false alarm)
 N_SIGMA = 4.0

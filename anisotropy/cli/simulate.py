@@ -42,10 +42,9 @@ from anisotropy._version import __version__
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError, require_range
 from anisotropy.io import atomic_output, write_json
-
-from . import ensemble
-from .config import TURBULENCE_KINDS, AnisotropyConfig, DiffusionConfig, TurbulenceConfig
-from .pusher import DEFAULT_KERNEL
+from validation.simulator import ensemble
+from validation.simulator.config import TURBULENCE_KINDS, AnisotropyConfig, DiffusionConfig, TurbulenceConfig
+from validation.simulator.pusher import DEFAULT_KERNEL
 
 __all__ = ["add_arguments", "run"]
 
@@ -289,7 +288,7 @@ def _kappa(args, turbulence: TurbulenceConfig):
 
 
 def _run_anisotropy(args) -> int:
-    from .backtrack import anisotropy_realisation, backtracking_schedule, gauss_legendre_separations
+    from validation.simulator.backtrack import anisotropy_realisation, backtracking_schedule, gauss_legendre_separations
 
     turbulence = _turbulence(args)
     pair_nodes = args.pair_nodes if args.pair_nodes is not None else 4 * args.nside
@@ -389,7 +388,7 @@ def _write_maps(out: Path, maps, times, config: AnisotropyConfig) -> list[str]:
 
 
 def _run_diffusion(args) -> int:
-    from .diffusion import diffusion_realisation, running_coefficient
+    from validation.simulator.diffusion import diffusion_realisation, running_coefficient
 
     config = DiffusionConfig(
         turbulence=_turbulence(args),

@@ -23,7 +23,7 @@ Field (PHYSICS 6.1): :math:`\mathbf b(\mathbf r) = \mathbf b_0 + \sum_n \mathbf 
 in turns :math:`t_n = \boldsymbol\nu_n\cdot\mathbf r + \theta_n`, :math:`\boldsymbol\nu_n = k_n\hat\kappa_n/2\pi`,
 :math:`\theta_n = \beta_n/2\pi`, :math:`\mathbf a_n = A_n\hat\xi_n`.  The modes are passed as one C-contiguous
 ``(7, N)`` array (rows :math:`\nu_x,\nu_y,\nu_z,\theta,a_x,a_y,a_z`: contiguous structure of arrays, so the loop
-over modes vectorises) built by :meth:`validation.turbulence.TurbulenceField.kernel_arrays`, padded with
+over modes vectorises) built by :meth:`validation.simulator.turbulence.TurbulenceField.kernel_arrays`, padded with
 zero-amplitude modes to whole 8-lane vectors.
 
 Integrators (``DESIGN.md``, "Integrator"):
@@ -42,12 +42,13 @@ Integrators (``DESIGN.md``, "Integrator"):
 bound: per mode and particle 3 FMAs for the phase, the range reduction, 1 multiplication + 6 FMAs for the
 polynomial, 3 FMAs for the sum (26 FLOPs; ``benchmarks/simulator.py``).
 
-* ``"simd"`` (the default where numba's target has AVX-512F/DQ): :mod:`validation.simd`, the loop written as
+* ``"simd"`` (the default where numba's target has AVX-512F/DQ): :mod:`validation.simulator.simd`, the loop written as
   explicit 512-bit IR with the one-micro-op ``vreducepd`` range reduction; 4 particles per pass.
 * ``"portable"``: the same arithmetic as a numba loop that LLVM vectorises (256-bit on Intel server cores, where
   LLVM prefers 256-bit vectors; ``vrndscalepd`` + subtraction for the reduction): the fallback on every other CPU
   and the twin the ``"simd"`` kernel is tested against (they agree to summation order).
-* ``"libm"``: libm's cosine, the reference for both (agreement to :data:`validation.fastmath.MAX_ABS_ERROR` per
+* ``"libm"``: libm's cosine, the reference for both (agreement to :data:`validation.simulator.fastmath.MAX_ABS_ERROR`
+per
   mode).
 
 All kernels update their inputs in place (no histories), so callers loop over output times with bounded memory.
@@ -84,7 +85,7 @@ _MODE_ROWS = 7
 
 #: kernel selectors passed to the numba kernels (the Python entry points take the names, :data:`KERNELS`)
 SIMD, PORTABLE, LIBM = 0, 1, 2
-#: name -> selector; "auto" resolves to "simd" where :data:`validation.simd.AVAILABLE`, else "portable"
+#: name -> selector; "auto" resolves to "simd" where :data:`validation.simulator.simd.AVAILABLE`, else "portable"
 KERNELS = {"simd": SIMD, "portable": PORTABLE, "libm": LIBM}
 #: the kernel "auto" resolves to on this machine (recorded in run metadata: the two differ by rounding, which
 #: chaotic orbits amplify, so bit-for-bit reproduction needs the same kernel)
@@ -308,7 +309,8 @@ def _kernel_inputs(field):
 def kernel_selector(kernel: str) -> int:
     """The numba selector of a field-evaluation kernel name (``"auto"``, ``"simd"``, ``"portable"``, ``"libm"``).
 
-    ``"auto"`` is the explicit AVX-512 kernel (:mod:`validation.simd`) where numba's target has AVX-512F/DQ, else
+    ``"auto"`` is the explicit AVX-512 kernel (:mod:`validation.simulator.simd`) where numba's target has
+    AVX-512F/DQ, else
     the portable vectorised loop; ``"libm"`` is the reference twin with libm's cosine.
     """
     if kernel == "auto":
