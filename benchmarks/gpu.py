@@ -301,6 +301,7 @@ def _cpu_comparison(quick, turbulence, rigidity, seed, total_time, gpu_rate, tab
 
 
 def _device() -> dict:
+    import validation.simulator.gpu  # noqa: F401  (numpy compatibility for numba-cuda, before numba.cuda loads)
     from numba import cuda
 
     info = {"numba": numba.__version__, "python": platform.python_version(), "cpu": platform.processor()}

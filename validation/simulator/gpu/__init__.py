@@ -23,7 +23,14 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from anisotropy.errors import ParameterError
+
+if not hasattr(np, "row_stack"):
+    # numpy 2.5 removed row_stack (an alias of vstack); numba-cuda 0.30 still registers an overload of it when its
+    # CUDA target loads, and fails without it
+    setattr(np, "row_stack", np.vstack)  # noqa: B010
 
 __all__ = ["DEVICES", "gpu_problem", "resolve_device"]
 
