@@ -46,6 +46,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
+import validation.simulator.gpu  # noqa: F401  (its numpy shim for numba-cuda must precede numba.cuda)
+
 FLOPS_PER_MODE = 26
 #: FP64 vector peak of an H100/H200 SXM, FLOP/s (NVIDIA H200 datasheet: 34 TFLOPS FP64, 67 FP64 Tensor Core)
 FP64_PEAK = 34e12
@@ -301,7 +303,6 @@ def _cpu_comparison(quick, turbulence, rigidity, seed, total_time, gpu_rate, tab
 
 
 def _device() -> dict:
-    import validation.simulator.gpu  # noqa: F401  (numpy compatibility for numba-cuda, before numba.cuda loads)
     from numba import cuda
 
     info = {"numba": numba.__version__, "python": platform.python_version(), "cpu": platform.processor()}
