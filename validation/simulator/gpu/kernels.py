@@ -46,13 +46,8 @@ ROUNDING_SHIFT = 6755399441055744.0
 
 _C0, _C1, _C2, _C3, _C4, _C5, _C6 = COS_TURNS_COEFFICIENTS
 
-if hasattr(cuda, "fma"):
-    _fma = cuda.fma
-else:
-
-    def _fma(a, b, c):
-        # numba's CUDA simulator has no cuda.fma: a product and a sum (one extra rounding, ~1e-16 relative)
-        return a * b + c
+if not hasattr(cuda, "fma"):  # numba's CUDA simulator: a product and a sum (one extra rounding, ~1e-16 relative)
+    cuda.fma = lambda a, b, c: a * b + c
 
 
 @cuda.jit(device=True)
@@ -60,12 +55,12 @@ def cos_turns(turns):
     r""":math:`\cos(2\pi t)` for a phase in turns: :func:`validation.simulator.fastmath.cos_turns` on the device."""
     reduced = turns - ((turns + ROUNDING_SHIFT) - ROUNDING_SHIFT)
     square = reduced * reduced
-    wave = _fma(_C6, square, _C5)
-    wave = _fma(wave, square, _C4)
-    wave = _fma(wave, square, _C3)
-    wave = _fma(wave, square, _C2)
-    wave = _fma(wave, square, _C1)
-    return _fma(wave, square, _C0)
+    wave = cuda.fma(_C6, square, _C5)
+    wave = cuda.fma(wave, square, _C4)
+    wave = cuda.fma(wave, square, _C3)
+    wave = cuda.fma(wave, square, _C2)
+    wave = cuda.fma(wave, square, _C1)
+    return cuda.fma(wave, square, _C0)
 
 
 @cuda.jit(device=True)
@@ -75,10 +70,10 @@ def plane_wave_sum(modes, x, y, z):
     sum_y = 0.0
     sum_z = 0.0
     for n in range(modes.shape[1]):
-        wave = cos_turns(_fma(modes[2, n], z, _fma(modes[1, n], y, _fma(modes[0, n], x, modes[3, n]))))
-        sum_x = _fma(modes[4, n], wave, sum_x)
-        sum_y = _fma(modes[5, n], wave, sum_y)
-        sum_z = _fma(modes[6, n], wave, sum_z)
+        wave = cos_turns(cuda.fma(modes[2, n], z, cuda.fma(modes[1, n], y, cuda.fma(modes[0, n], x, modes[3, n]))))
+        sum_x = cuda.fma(modes[4, n], wave, sum_x)
+        sum_y = cuda.fma(modes[5, n], wave, sum_y)
+        sum_z = cuda.fma(modes[6, n], wave, sum_z)
     return sum_x, sum_y, sum_z
 
 
@@ -128,11 +123,13 @@ def _step_function(per_thread: int):
             amp_y = modes[5, n]
             amp_z = modes[6, n]
             for member in range(per_thread):
-                turns = _fma(nu_z, state[member, 2], _fma(nu_y, state[member, 1], _fma(nu_x, state[member, 0], theta)))
+                turns = cuda.fma(nu_x, state[member, 0], theta)
+                turns = cuda.fma(nu_y, state[member, 1], turns)
+                turns = cuda.fma(nu_z, state[member, 2], turns)
                 wave = cos_turns(turns)
-                sums[member, 0] = _fma(amp_x, wave, sums[member, 0])
-                sums[member, 1] = _fma(amp_y, wave, sums[member, 1])
-                sums[member, 2] = _fma(amp_z, wave, sums[member, 2])
+                sums[member, 0] = cuda.fma(amp_x, wave, sums[member, 0])
+                sums[member, 1] = cuda.fma(amp_y, wave, sums[member, 1])
+                sums[member, 2] = cuda.fma(amp_z, wave, sums[member, 2])
         for member in range(per_thread):
             px, py, pz = boris_rotate(state[member, 3], state[member, 4], state[member, 5], b0[0] + sums[member, 0],
                                       b0[1] + sums[member, 1], b0[2] + sums[member, 2], half_angle_scale)
