@@ -90,6 +90,11 @@ def _blocks(threads: int, block: int) -> int:
     return max(1, -(-threads // block))
 
 
+def _fit_block(threads: int, block: int) -> int:
+    """``block``, or the smallest power of two holding all ``threads`` when fewer (tiny launches)."""
+    return min(block, 1 << max(0, (threads - 1).bit_length()))
+
+
 def _is_out_of_memory(error: Exception) -> bool:
     text = f"{type(error).__name__} {error}".upper()
     return "OUT_OF_MEMORY" in text or "OUT OF MEMORY" in text
@@ -102,6 +107,7 @@ def evaluate_field(field, positions, *, block: int = THREADS_PER_BLOCK) -> np.nd
         raise ParameterError("positions", f"expected a finite (M, 3) array, got shape {points.shape}")
     modes, b0 = _device_modes(field)
     out = cuda.device_array(points.shape, dtype=np.float64)
+    block = _fit_block(points.shape[0], block)
     kernels.field_kernel[_blocks(points.shape[0], block), block](
         cuda.to_device(modes), cuda.to_device(b0), cuda.to_device(points), out
     )
@@ -130,6 +136,7 @@ def advance(field, positions, directions, reduced_rigidity, charge_sign, step, n
     device_positions = cuda.to_device(positions)
     device_directions = cuda.to_device(directions)
     threads = -(-positions.shape[0] // per_thread)
+    block = _fit_block(threads, block)
     kernels.advance_kernel(per_thread)[_blocks(threads, block), block](
         cuda.to_device(modes), cuda.to_device(b0), device_positions, device_directions,
         charge_sign * step / (2.0 * rigidity), step, n_steps,
@@ -141,6 +148,7 @@ def advance(field, positions, directions, reduced_rigidity, charge_sign, step, n
 def _batch_moments(device_modes, device_b0, directions, half_angle_scale, step, device_steps, n_outputs,
                    per_thread, block):
     threads = -(-directions.shape[0] // per_thread)
+    block = _fit_block(threads, block)
     blocks = _blocks(threads, block)
     partial = cuda.device_array((n_outputs, blocks, 3), dtype=np.float64)
     kernels.moments_kernel(per_thread, block)[blocks, block](
