@@ -69,7 +69,9 @@ def _command_arguments(args) -> list[str]:
     items = []
     if args.quick:
         items.append("--quick")
-    items += ["--seed", str(args.seed), "--executor", args.executor, "--device", args.device]
+    items += ["--seed", str(args.seed), "--executor", args.executor]
+    if args.device != "auto":
+        items += ["--device", args.device]
     if args.workers:
         items += ["--workers", str(args.workers)]
     items += ["--out", str(args.out)]

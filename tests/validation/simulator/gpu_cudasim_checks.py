@@ -85,7 +85,22 @@ def checks() -> dict:
     cpu_maps = cpu_anisotropy(anisotropy, np.random.SeedSequence(34))["maps"]
     out["maps"] = float(np.max(np.abs(gpu_maps - cpu_maps)) / np.max(np.abs(cpu_maps)))
     out.update(_executor_check(driver, config, anisotropy))
+    out.update(_cli_check())
     return out
+
+
+def _cli_check() -> dict:
+    import tempfile
+    from pathlib import Path
+
+    from anisotropy.cli import main
+
+    with tempfile.TemporaryDirectory() as folder:
+        status = main(["simulate", "diffusion", "--device", "gpu", "--executor", "serial", "--quiet",
+                       "--particles", "3", "--time", "0.01", "--n-times", "2", "--modes-per-decade", "2",
+                       "--out", folder])
+        record = json.loads((Path(folder) / "run.json").read_text())
+    return {"cli_status": status, "cli_device": record.get("device"), "cli_field_kernel": record.get("field_kernel")}
 
 
 def _shrink_check(driver, config, seed) -> dict:

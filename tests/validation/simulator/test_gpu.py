@@ -91,6 +91,11 @@ def test_device_executor_routes_realisations_to_the_gpu_and_restores_the_module(
     assert cudasim["executor_restored"]
 
 
+def test_simulate_diffusion_on_gpu_records_the_device_in_run_json(cudasim):
+    assert cudasim["cli_status"] == 0
+    assert cudasim["cli_device"] == "gpu" and cudasim["cli_field_kernel"] == "gpu"
+
+
 def test_cpu_device_needs_nothing_and_auto_falls_back_without_a_gpu():
     assert resolve_device("cpu") == "cpu"
     if gpu_problem() is not None:
@@ -114,3 +119,14 @@ def test_gpu_device_without_a_gpu_fails_with_one_line_naming_what_is_missing(tmp
     assert status == 2
     assert len(error.splitlines()) == 1
     assert "device" in error and ("CUDA" in error or "numba.cuda" in error)
+
+
+def test_validate_on_gpu_without_a_gpu_fails_with_one_line(tmp_path, capsys):
+    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0") or gpu_problem() is None:
+        pytest.skip("a GPU (or the CUDA simulator) is usable here")
+    from anisotropy.cli import main
+
+    status = main(["validate", "--quick", "--device", "gpu", "--out", str(tmp_path / "report")])
+    error = capsys.readouterr().err.strip()
+    assert status == 2 and len(error.splitlines()) == 1 and "device" in error
+    assert not (tmp_path / "report").exists()
