@@ -14,7 +14,7 @@ r"""GPU realisations: the CUDA kernels of :mod:`validation.simulator.gpu.kernels
 * :class:`DeviceExecutor`: a serial executor that runs those realisation functions on the GPU, for commands that
   take an executor (``cr-anisotropy validate --device gpu``).
 
-Device memory: particles go to the device in batches of ``batch`` (default :data:`DEFAULT_BATCH`, ~0.3 GB); when
+Device memory: particles go to the device in batches of ``batch`` (default :data:`DEFAULT_BATCH`, 0.1 GB); when
 an allocation fails the batch is halved (down to :data:`validation.simulator.diffusion.PARTICLE_CHUNK`), and below
 that a :class:`~anisotropy.errors.ParameterError` says how to free memory.
 
@@ -59,7 +59,7 @@ __all__ = [
     "evaluate_field",
 ]
 
-#: particles on the device at once: 64 PARTICLE_CHUNKs (4.2e6), ~0.3 GB of state, enough threads to fill an H200
+#: particles on the device at once: 64 PARTICLE_CHUNKs (4.2e6): 0.1 GB of directions, 2.1e6 threads fill an H200
 DEFAULT_BATCH = 64 * PARTICLE_CHUNK
 #: threads per block (a power of two: the moments are reduced by a shared-memory tree)
 THREADS_PER_BLOCK = 128
