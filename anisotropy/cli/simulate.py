@@ -44,6 +44,7 @@ from anisotropy.errors import ParameterError, require_range
 from anisotropy.io import atomic_output, write_json
 from validation.simulator import ensemble
 from validation.simulator.config import TURBULENCE_KINDS, AnisotropyConfig, DiffusionConfig, TurbulenceConfig
+from validation.simulator.gpu import DEVICES, resolve_device
 from validation.simulator.pusher import DEFAULT_KERNEL
 
 __all__ = ["add_arguments", "run"]
@@ -105,6 +106,10 @@ def _common_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     ensemble_group.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
                                 help="output directory; rerunning into it resumes (default %(default)s)")
     ensemble_group.add_argument("--quiet", action="store_true", help="no progress bar")
+    ensemble_group.add_argument("--device", choices=DEVICES, default="auto",
+                                help="where particles are pushed: cpu, gpu (numba-cuda, FP64; realisations run one "
+                                     "after another in this process) or auto = gpu when one is usable "
+                                     "(default %(default)s)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -181,7 +186,23 @@ def _workers(args) -> int:
     return 1 if args.executor == "serial" else (os.cpu_count() or 1)
 
 
+def _on_device(args, function):
+    """The realisation function for ``--device`` (its GPU twin on a GPU), and the executor settings that go with it."""
+    args.device_used = resolve_device(args.device)
+    if args.device_used == "cpu":
+        return function
+    from validation.simulator.gpu import driver
+
+    if args.executor != "serial":  # one device: realisations run one after another in this process
+        print(f"--device gpu: realisations run in this process (--executor {args.executor} not used)",
+              file=sys.stderr)
+        args.executor, args.workers, args.scheduler = "serial", 1, None
+    return {"diffusion_realisation": driver.diffusion_realisation,
+            "anisotropy_realisation": driver.anisotropy_realisation}[function.__name__]
+
+
 def _run_ensemble(args, function, config, particle_steps):
+    function = _on_device(args, function)
     workers = _workers(args)
     if args.scheduler and args.executor != "dask":
         raise ParameterError("scheduler", "a scheduler address needs --executor dask")
@@ -198,7 +219,8 @@ def _run_ensemble(args, function, config, particle_steps):
             args.out / STORE_NAME,
             progress=not args.quiet,
             particle_steps_per_realisation=particle_steps,
-            run_attributes={"executor": args.executor, "workers": workers, "command": " ".join(sys.argv[1:])},
+            run_attributes={"executor": args.executor, "workers": workers, "device": args.device_used,
+                            "command": " ".join(sys.argv[1:])},
         )
     except BaseException:
         # Ctrl-C or a failed realisation: do not wait for running tasks; finished ones are checkpointed
@@ -225,7 +247,8 @@ def _run_record(args, command, config, result, workers, derived) -> dict:
     return {
         "command": command,
         "package_version": __version__,
-        "field_kernel": DEFAULT_KERNEL,
+        "field_kernel": DEFAULT_KERNEL if args.device_used == "cpu" else "gpu",
+        "device": args.device_used,
         "n_modes": turbulence.n_modes,
         "modes_per_decade": turbulence.modes_per_decade,
         "lmin_over_lmax": turbulence.lmin_over_lmax,

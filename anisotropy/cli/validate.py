@@ -19,6 +19,7 @@ import sys
 from anisotropy.cli import integer
 from validation.report import DEFAULT_SEED, build_report
 from validation.simulator.ensemble import EXECUTORS, make_executor
+from validation.simulator.gpu import DEVICES, resolve_device
 
 __all__ = ["DEFAULT_OUT", "add_arguments", "run"]
 
@@ -36,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where simulator realisations run (default %(default)s)")
     parser.add_argument("--workers", type=integer("workers", 1, 4096), default=None,
                         help="worker processes for --executor process/dask (default: all CPUs)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="where particles are pushed: cpu, gpu (serial on one device) or auto = gpu when "
+                             "one is usable (default %(default)s)")
     parser.add_argument("--checkpoint-dir", default=None,
                         help="keep the calibration ensembles' checkpoints here, so an interrupted run resumes")
 
@@ -43,7 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the report; prints its path and wall time.  Returns the exit status (0)."""
     command = "cr-anisotropy validate " + " ".join(shlex.quote(item) for item in _command_arguments(args))
-    executor = make_executor(args.executor, args.workers)
+    device = resolve_device(args.device)
+    if device == "gpu":  # simulator realisations on the GPU, one after another (validation.simulator.gpu.driver)
+        from validation.simulator.gpu.driver import DeviceExecutor
+
+        executor, args.executor, args.workers = DeviceExecutor(), "gpu-serial", 1
+    else:
+        executor = make_executor(args.executor, args.workers)
     workers = args.workers or 1
     try:
         payload = build_report(args.out, quick=args.quick, seed=args.seed, executor=executor, command=command,
@@ -60,6 +70,8 @@ def _command_arguments(args) -> list[str]:
     if args.quick:
         items.append("--quick")
     items += ["--seed", str(args.seed), "--executor", args.executor]
+    if args.device != "auto":
+        items += ["--device", args.device]
     if args.workers:
         items += ["--workers", str(args.workers)]
     items += ["--out", str(args.out)]

@@ -1,0 +1,132 @@
+"""validation.simulator.gpu: the CUDA kernels against the CPU kernels (through numba's CUDA simulator), device
+selection and its errors.
+
+The kernels run on the CPU under ``NUMBA_ENABLE_CUDASIM=1``, which must be set before ``numba.cuda`` is first
+imported: ``gpu_cudasim_checks.py`` runs in a subprocess and reports the measured differences, which these tests
+hold to named tolerances.  The GPU kernels use the CPU's polynomial cosine (same coefficients, same Horner order,
+an exact range reduction equal to ``rint``), so they are compared with the CPU's fast kernels ("auto", "portable")
+at rounding level, and with libm at the polynomial's documented error.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anisotropy.errors import ParameterError
+from validation.simulator.fastmath import MAX_ABS_ERROR
+from validation.simulator.gpu import DEVICES, gpu_problem, resolve_device
+
+ROOT = Path(__file__).resolve().parents[3]
+CHECKS = Path(__file__).with_name("gpu_cudasim_checks.py")
+
+#: issue 15: fields to 1e-12 relative (observed ~2e-14: summation order and the simulator's unfused FMA)
+FIELD_TOLERANCE = 1e-12
+#: issue 15: a few Boris steps of trajectories to 1e-10 (observed ~1e-16: chaos has no time to amplify rounding)
+TRAJECTORY_TOLERANCE = 1e-10
+#: the same cosine as the CPU: one rounding of the phase and one of the polynomial apart (a few ulp of 1)
+COSINE_TOLERANCE = 1e-15
+#: |p| after four Boris rotations: a rotation conserves it up to a few roundings per step
+NORM_TOLERANCE = 1e-14
+#: moments of the same particles after a few steps: rounding, relative (the tolerance of the trajectories)
+MOMENT_TOLERANCE = 1e-10
+#: maps are stored as float32 (backtrack.anisotropy_realisation): agreement to float32 resolution of the largest
+MAP_TOLERANCE = 1e-6
+
+
+@pytest.fixture(scope="module")
+def cudasim():
+    environment = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONPATH=os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    completed = subprocess.run([sys.executable, str(CHECKS)], capture_output=True, text=True, env=environment,
+                               cwd=ROOT, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads(completed.stdout.strip().splitlines()[-1])
+    if "skip" in results:
+        pytest.skip(results["skip"])
+    return results
+
+
+def test_gpu_field_matches_cpu_fast_kernels_to_1e12_relative(cudasim):
+    for kind in ("isotropic", "slab"):
+        for kernel in ("auto", "portable"):
+            assert cudasim[f"field_{kind}_{kernel}"] <= FIELD_TOLERANCE, (kind, kernel)
+
+
+def test_gpu_cosine_is_the_cpu_polynomial_with_exact_range_reduction(cudasim):
+    # phases include ties (0.5, -2.5, 1e6 + 0.5), where rint rounds to even: the shift trick must agree
+    assert cudasim["cos_vs_cpu_polynomial"] <= COSINE_TOLERANCE
+    assert cudasim["cos_vs_libm"] <= MAX_ABS_ERROR
+
+
+def test_gpu_boris_trajectories_match_cpu_for_both_charges_and_thread_layouts(cudasim):
+    for charge in ("+1", "-1"):
+        for per_thread in (1, 2):
+            key = f"trajectory_charge{charge}_per_thread{per_thread}"
+            assert cudasim[key] <= TRAJECTORY_TOLERANCE, key
+            assert cudasim[key + "_norm"] <= NORM_TOLERANCE, key
+
+
+def test_gpu_diffusion_moments_reduced_on_device_match_cpu_realisation(cudasim):
+    assert cudasim["diffusion_per_thread1"] <= MOMENT_TOLERANCE
+    assert cudasim["diffusion_per_thread2"] <= MOMENT_TOLERANCE
+
+
+def test_out_of_memory_shrinks_the_batch_without_changing_the_particles(cudasim):
+    assert cudasim["shrink_difference"] == 0.0
+    name, message = cudasim["out_of_memory_message"].split("|", 1)
+    assert name == "batch" and "out of memory" in message and "\n" not in message
+
+
+def test_gpu_backtracked_maps_match_cpu(cudasim):
+    assert cudasim["maps"] <= MAP_TOLERANCE
+
+
+def test_device_executor_routes_realisations_to_the_gpu_and_restores_the_module(cudasim):
+    assert cudasim["executor_diffusion_identical"]
+    assert cudasim["executor_lookup_identical"]
+    assert cudasim["executor_restored"]
+
+
+def test_simulate_diffusion_on_gpu_records_the_device_in_run_json(cudasim):
+    assert cudasim["cli_status"] == 0
+    assert cudasim["cli_device"] == "gpu" and cudasim["cli_field_kernel"] == "gpu"
+
+
+def test_cpu_device_needs_nothing_and_auto_falls_back_without_a_gpu():
+    assert resolve_device("cpu") == "cpu"
+    if gpu_problem() is not None:
+        assert resolve_device("auto") == "cpu"
+
+
+def test_unknown_device_is_a_parameter_error():
+    with pytest.raises(ParameterError, match="device"):
+        resolve_device("tpu")
+    assert DEVICES == ("cpu", "gpu", "auto")
+
+
+def test_gpu_device_without_a_gpu_fails_with_one_line_naming_what_is_missing(tmp_path, capsys):
+    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0") or gpu_problem() is None:
+        pytest.skip("a GPU (or the CUDA simulator) is usable here")
+    from anisotropy.cli import main
+
+    status = main(["simulate", "diffusion", "--device", "gpu", "--executor", "serial", "--quiet",
+                   "--particles", "2", "--time", "0.01", "--out", str(tmp_path)])
+    error = capsys.readouterr().err.strip()
+    assert status == 2
+    assert len(error.splitlines()) == 1
+    assert "device" in error and ("CUDA" in error or "numba.cuda" in error)
+
+
+def test_validate_on_gpu_without_a_gpu_fails_with_one_line(tmp_path, capsys):
+    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0") or gpu_problem() is None:
+        pytest.skip("a GPU (or the CUDA simulator) is usable here")
+    from anisotropy.cli import main
+
+    status = main(["validate", "--quick", "--device", "gpu", "--out", str(tmp_path / "report")])
+    error = capsys.readouterr().err.strip()
+    assert status == 2 and len(error.splitlines()) == 1 and "device" in error
+    assert not (tmp_path / "report").exists()
