@@ -60,18 +60,19 @@ __all__ = [
     "age_grid",
     "closure_cl",
     "constant_generator_cl",
-    "isotropic_pair_increments",
     "generator_from_increments",
+    "isotropic_pair_increments",
     "pair_correlation_cl",
     "slab_pair_increments",
 ]
 
-#: the closures of the age-dependent generator (docs/physics/pair_correlation.md, "Closures"):
+#: the closures of the age-dependent generator (docs/physics/pair_correlation.md, sect. 4):
 #: ``"born"``: k = ∂_t κ(x; t) of the unperturbed-orbit pair integrals, single-particle decay from its own Markov
 #: self rate; ``"normalised"``: k = ν1 [c(x; t) − 1] with c = c̃(x; t)/c̃(1; t) the normalised correlation of the
-#: accumulated deflections (positive definite, |c| ≤ 1) and ν1 = 1/τ_s the transport (QLT) dipole rate; ``"rescaled"``: k = (ν1/ν_self) ∂_t κ(x; t), the Born rate with its
-#: Markov self rate ν_self replaced by ν1
-CLOSURES = ("born", "normalised", "rescaled")
+#: accumulated deflections (positive definite, |c| ≤ 1) and ν1 = 1/τ_s the transport (QLT) dipole rate;
+#: ``"rescaled"``: k = (ν1/ν_self) ∂_t κ(x; t), the Born rate with its Markov self rate ν_self replaced by ν1;
+#: ``"secant"``: k = κ(x; t)/t, the one-ΔT Markov rate of the mixing-matrix theory at ΔT = the pair's age t
+CLOSURES = ("born", "normalised", "rescaled", "secant")
 
 #: first age node in units of 1/Ω: the pair generator grows ∝ t³ from 0, so the piece [0, t_1] carries nothing
 #: measurable below this
@@ -94,7 +95,7 @@ def age_grid(final_age: float, first: float = FIRST_AGE, per_decade: int = AGES_
     final_age = require_range("final_age", final_age, 0.0, None, low_open=True)
     if final_age <= first:
         return np.array([final_age])
-    count = max(2, int(math.ceil(per_decade * math.log10(final_age / first))) + 1)
+    count = max(2, math.ceil(per_decade * math.log10(final_age / first)) + 1)
     return np.geomspace(first, final_age, count)
 
 
@@ -113,7 +114,8 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
     decay_rate : float
         :math:`\nu_1 > 0`, the single-particle dipole decay rate (the unequal-age factor :math:`e^{-\nu_1|t_1-t_2|}`).
     times : array_like
-        Backtracking times T ≥ 0 (any order).
+        Backtracking times T ≥ 0 (any order); ``inf`` gives the steady state (the last generator continued to
+        infinite age, :math:`w = 1/\nu_1`).
     speed, gradient : float
         :math:`v` and :math:`|\mathbf G|`; :math:`C_\ell\propto v^2|G|^2`.
 
@@ -130,8 +132,8 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
         raise ParameterError("generators", f"expected one generator per age piece ({ages.size}), got {len(generators)}")
     nu = require_range("decay_rate", decay_rate, 0.0, None, low_open=True)
     times = np.atleast_1d(np.asarray(times, dtype=float))
-    if np.any(times < 0.0) or not np.all(np.isfinite(times)):
-        raise ParameterError("times", "backtracking times must be finite and >= 0")
+    if np.any(times < 0.0) or np.any(np.isnan(times)):
+        raise ParameterError("times", "backtracking times must be >= 0 (inf: the steady state)")
     lmax = np.asarray(generators[0]).shape[0] - 1
     weights = column_weights(lmax)[1:]
     root = np.sqrt(weights)
@@ -155,12 +157,19 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
             if width <= 0.0:
                 continue
             eigenvalues, vectors = decompositions[min(piece, ages.size - 1)]
-            remaining = final - start
-            integral = (width * _phi1(eigenvalues * width)
-                        - math.exp(-nu * remaining) * width * _phi1((eigenvalues + nu) * width)) / nu
+            if math.isinf(width):
+                # steady state: w = 1/ν1 and ∫_0^∞ e^{λs} ds = -1/λ (needs a decaying last generator)
+                if np.any(eigenvalues >= 0.0):
+                    raise ParameterError("generators", "the last generator does not decay: no steady state (T = inf)")
+                integral = -1.0 / (eigenvalues * nu)
+            else:
+                decay = 0.0 if math.isinf(final) else math.exp(-nu * (final - start))
+                integral = (width * _phi1(eigenvalues * width) - decay * width * _phi1((eigenvalues + nu) * width)) / nu
             # e^{Γs} = D^{-1/2} Q e^{Λs} Q^T D^{1/2}, acting on e_1
             projected = vectors.T @ (root * first_unit)
             total += propagator @ ((vectors @ (integral * projected)) / root)
+            if math.isinf(width):
+                break
             step = (vectors * np.exp(eigenvalues * width)[None, :]) @ vectors.T
             propagator = propagator @ (step / root[:, None] * root[None, :])
         out[index, 1:] = 8.0 * math.pi * speed**2 * gradient**2 / 9.0 * total
@@ -190,14 +199,31 @@ class PairIncrements:
     markov_self_rate: float
 
 
+#: Gauss nodes in the angle θ of ω = ν tan θ for the Lorentzian average of the broadened pair integrals
+BROADENING_NODES = 24
+
+
+def _lorentzian_rule(width: float):
+    """Nodes ω and weights of ∫ (ν/π)/(ν² + ω²) f(ω) dω = (1/π)∫_{-π/2}^{π/2} f(ν tan θ) dθ (Gauss in θ)."""
+    from .legendre import gauss_legendre
+
+    nodes, weights = gauss_legendre(BROADENING_NODES)
+    return width * np.tan(0.5 * math.pi * nodes), 0.5 * weights
+
+
 def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *, lmin_over_lmax: float,
-                         modes_per_decade: int) -> PairIncrements:
+                         modes_per_decade: int, broadening: float = 0.0) -> PairIncrements:
     r"""Slab pair integrals :math:`\tilde c(x;t)` of PHYSICS (4.6) at the ages ``ages`` (units :math:`1/\Omega`).
 
     The same discrete modes as :meth:`anisotropy.pair_rates.PairRate.slab`; coefficients ℓ ≤ 2ℓmax only (the rate
     matrix needs no more), with enough Gauss nodes for the band limit :math:`k_\max r_g t` of the orbit integrals.
     :math:`\tilde c(1;t)` in closed form (:func:`anisotropy.pair_rates.self_correlation`), or from the full series
     when the closed form cancels (:math:`k_\min r_g t < 1`).
+
+    ``broadening`` ν > 0 multiplies the two-time kick correlation by :math:`e^{-\nu|s_1-s_2|}` (orbits that
+    scatter lose phase coherence with the waves: resonance broadening).  Since :math:`\cos(w\tau)e^{-\nu|\tau|}
+    = \int L_\nu(\omega)\cos((w+\omega)\tau)d\omega` with the Lorentzian :math:`L_\nu`, the broadened integral
+    is the Lorentzian average over the gyration frequency of the unbroadened one (:data:`BROADENING_NODES`).
     """
     from .pair_rates import pair_correlation_coefficients, self_correlation, series_length
     from .spectrum import kolmogorov_modes
@@ -210,19 +236,32 @@ def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *
     ages = np.asarray(ages, dtype=float)
     cross = np.empty((ages.size, 2 * lmax + 1))
     selfs = np.empty(ages.size)
+    if broadening > 0.0:
+        shifts, shift_weights = _lorentzian_rule(broadening)
+        frequencies = np.abs(gyration + shifts)
+    else:
+        frequencies, shift_weights = np.array([gyration]), np.array([1.0])
     for index, age in enumerate(ages):
         band = series_length(float(scaled.max()) * age)
         nodes = 64 * math.ceil((band + 2 * lmax + 64) / 64)
-        cross[index] = eta / 3.0 * pair_correlation_coefficients(scaled, fractions, age, gyration,
-                                                                 lmax=2 * lmax, n_nodes=nodes)
-        if float(scaled.min()) * age > 1.0:
-            selfs[index] = eta / 3.0 * self_correlation(scaled, fractions, age, gyration)
-        else:
-            selfs[index] = float(np.sum(eta / 3.0 * pair_correlation_coefficients(scaled, fractions, age, gyration)))
+        cross[index] = 0.0
+        selfs[index] = 0.0
+        for frequency, weight in zip(frequencies, shift_weights):
+            cross[index] += weight * eta / 3.0 * pair_correlation_coefficients(
+                scaled, fractions, age, frequency, lmax=2 * lmax, n_nodes=nodes)
+            if float(scaled.min()) * age > 1.0:
+                selfs[index] += weight * eta / 3.0 * self_correlation(scaled, fractions, age, frequency)
+            else:
+                selfs[index] += weight * float(np.sum(eta / 3.0 * pair_correlation_coefficients(
+                    scaled, fractions, age, frequency)))
     # Markov limit of c̃(1; t)/t: per mode (f_n/a_n)[G(u+) - G(u-)] -> π f_n/a_n for resonant modes (a_n > w),
-    # 0 otherwise (G(±∞) = ±π/2, self_correlation's closed form)
-    resonant = scaled > gyration
-    markov = eta / 3.0 * float(np.sum(math.pi * fractions[resonant] / scaled[resonant]))
+    # 0 otherwise (G(±∞) = ±π/2, self_correlation's closed form); broadened: the Lorentzian weight of |w + ω| < a_n
+    if broadening > 0.0:
+        resonant_weight = (np.arctan((scaled - gyration) / broadening)
+                           + np.arctan((scaled + gyration) / broadening)) / math.pi
+    else:
+        resonant_weight = (scaled > gyration).astype(float)
+    markov = eta / 3.0 * float(np.sum(math.pi * fractions * resonant_weight / scaled))
     return PairIncrements(ages, cross, selfs, float(markov))
 
 
@@ -240,6 +279,9 @@ def generator_from_increments(increments: PairIncrements, piece: int, closure: s
       :math:`c(1) = 1`, so the pair generator is that of a multi-particle diffusion driven by one random rotation
       field, which makes :math:`\langle C_1\rangle\ge(4\pi/9)|\langle\delta\rangle|^2` hold exactly.
 
+    * ``"secant"``: :math:`k = \kappa(x;\bar t)/\bar t` with κ averaged over the piece's ends and :math:`\bar t`
+      its midpoint (the one-ΔT rate of PHYSICS 4.4 at ΔT = the age).
+
     Every form has :math:`k(1) = 0` for the untruncated series (power conservation, PHYSICS 4.2).
     """
     if closure not in CLOSURES:
@@ -253,6 +295,12 @@ def generator_from_increments(increments: PairIncrements, piece: int, closure: s
     delta_cross = (increments.cross[piece] - before_cross)[: 2 * lmax + 1]
     delta_self = float(increments.self_correlation[piece] - before_self)
     coefficients = np.array(delta_cross, dtype=float)
+    if closure == "secant":
+        middle = 0.5 * (start + ages[piece])
+        average_cross = 0.5 * (increments.cross[piece] + before_cross)[: 2 * lmax + 1]
+        coefficients = average_cross / middle
+        coefficients[0] -= 0.5 * (increments.self_correlation[piece] + before_self) / middle
+        return coupling_from_legendre(coefficients, lmax) * column_weights(lmax)[None, :]
     if closure == "normalised":
         # c(x) = [c̃(x; t_{i-1}) + c̃(x; t_i)] / [c̃(1; t_{i-1}) + c̃(1; t_i)]: a sum of positive-definite kernels
         # (c̃_ℓ ≥ 0) normalised to c(1) = 1, so |c| ≤ 1 and the pair process exists (C_1 bound, module doc)

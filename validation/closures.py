@@ -37,7 +37,7 @@ MAX_ISOTROPIC_AGE = 40.0
 ISOTROPIC_AGES_PER_DECADE = 4
 
 
-def _increments(case: dict, lmax: int):
+def _increments(case: dict, lmax: int, broadening: bool = False):
     from anisotropy.pair_correlation import age_grid, isotropic_pair_increments, slab_pair_increments
 
     stored = case["case"]
@@ -46,22 +46,28 @@ def _increments(case: dict, lmax: int):
     modes = {"lmin_over_lmax": case["config"]["turbulence"]["lmin_over_lmax"],
              "modes_per_decade": case["config"]["turbulence"]["modes_per_decade"]}
     if stored["kind"] == "slab":
-        return slab_pair_increments(rho, eta, age_grid(final), lmax, **modes)
+        width = _qlt_rate(case) if broadening else 0.0
+        return slab_pair_increments(rho, eta, age_grid(final), lmax, broadening=width, **modes)
     ages = age_grid(min(final, MAX_ISOTROPIC_AGE), first=0.1, per_decade=ISOTROPIC_AGES_PER_DECADE)
     return isotropic_pair_increments(rho, eta, ages, lmax, **modes)
 
 
-def evaluate_case(case: dict, closures, lmax: int = THEORY_LMAX, increments=None) -> dict:
-    """χ² of each closure's C_ℓ/C_1 and its C_1 ratio for one stored case (module docstring)."""
-    from anisotropy.pair_correlation import closure_cl
+def _qlt_rate(case: dict) -> float:
+    """ν1 = 1/τ_s of slab QLT (units Ω) for the case, the transport rate the closures use."""
     from anisotropy.transport import omega_scattering_time
 
     stored = case["case"]
-    rho, eta = stored["reduced_rigidity"], stored["eta"]
+    return 1.0 / omega_scattering_time(stored["reduced_rigidity"], min(stored["eta"], 0.999),
+                                       lmin_over_lmax=case["config"]["turbulence"]["lmin_over_lmax"])
+
+
+def evaluate_case(case: dict, closures, lmax: int = THEORY_LMAX, increments=None, label: str = "") -> dict:
+    """χ² of each closure's C_ℓ/C_1 and its C_1 ratio for one stored case (module docstring)."""
+    from anisotropy.pair_correlation import closure_cl
+
     if increments is None:
         increments = _increments(case, lmax)
-    qlt_rate = 1.0 / omega_scattering_time(rho, min(eta, 0.999),
-                                           lmin_over_lmax=case["config"]["turbulence"]["lmin_over_lmax"])
+    qlt_rate = _qlt_rate(case)
     final = case["omega_times"][-1]
     ells = np.asarray(case["usable_ells"], dtype=int)
     ratio = np.asarray(case["ratio"])[ells]
@@ -76,20 +82,35 @@ def evaluate_case(case: dict, closures, lmax: int = THEORY_LMAX, increments=None
         theory = cl / cl[1]
         chi2 = float(np.sum(((ratio - theory[ells]) / sigma) ** 2))
         weight = -math.expm1(-nu * final) / nu  # w(T): mean map = v w(T) μ
-        out["closures"][closure] = {"chi2": chi2, "dof": int(ells.size), "decay_rate": nu,
+        out["closures"][closure + label] = {"chi2": chi2, "dof": int(ells.size), "decay_rate": nu,
                                     "ratio": theory[: ells.max() + 2].tolist(),
                                     "c1_ratio": float(cl[1] / (4.0 * math.pi / 9.0 * weight**2))}
     return out
 
 
-def run(out_path, closures=("born", "normalised", "rescaled"), lmax: int = THEORY_LMAX, names=None) -> dict:
+def run(out_path, closures=("born", "normalised", "rescaled", "secant"), lmax: int = THEORY_LMAX, names=None) -> dict:
     """Evaluate every stored case (or those in ``names``) and write the JSON behind closures.md."""
     from anisotropy.pair_correlation import CLOSURES
 
     stored = json.loads(STORED_REPORT.read_text())
     start = time.perf_counter()
-    cases = [evaluate_case(case, [c for c in closures if c in CLOSURES], lmax) for case in stored["cases"]
-             if names is None or case["name"] in names]
+    cases = []
+    for case in stored["cases"]:
+        if names is not None and case["name"] not in names:
+            continue
+        item = evaluate_case(case, [c for c in closures if c in CLOSURES], lmax)
+        if case["case"]["kind"] == "slab":
+            # resonance broadening e^{-ν1|s1-s2|} with the transport rate (no new parameter), slab only
+            broadened = evaluate_case(case, ("born", "normalised"), lmax, _increments(case, lmax, broadening=True),
+                                      label="+broadening")
+            item["closures"].update(broadened["closures"])
+        # the one-ΔT Markov theory of the stored report (measured source history): default a and best-fit ΔT
+        stored_fit = case["comparisons"]["finite_time"]
+        item["one_delta_t"] = {"chi2_default": stored_fit["chi2_default"]["chi2"],
+                               "dof_default": stored_fit["chi2_default"]["dof"],
+                               "chi2_best": stored_fit["chi2_best"]["chi2"], "dof_best": stored_fit["chi2_best"]["dof"],
+                               "best_pair_time": stored_fit["fit"]["pair_time"]}
+        cases.append(item)
     result = {"source": str(STORED_REPORT.relative_to(STORED_REPORT.parents[3])), "lmax": lmax,
               "cases": cases, "wall_seconds": time.perf_counter() - start}
     write_json(Path(out_path), result)
