@@ -57,9 +57,11 @@ from .mixing import column_weights, coupling_from_legendre
 __all__ = [
     "CLOSURES",
     "PairIncrements",
+    "age_dependent_steady_state",
     "age_grid",
     "closure_cl",
     "constant_generator_cl",
+    "extend_increments",
     "generator_from_increments",
     "isotropic_pair_increments",
     "pair_correlation_cl",
@@ -225,14 +227,21 @@ def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *
     = \int L_\nu(\omega)\cos((w+\omega)\tau)d\omega` with the Lorentzian :math:`L_\nu`, the broadened integral
     is the Lorentzian average over the gyration frequency of the unbroadened one (:data:`BROADENING_NODES`).
     """
+    eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
+    return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - eta), ages, lmax, lmin_over_lmax,
+                                  modes_per_decade, broadening)
+
+
+def _plane_wave_increments(reduced_rigidity, strength, gyration, ages, lmax, lmin_over_lmax, modes_per_decade,
+                           broadening) -> PairIncrements:
+    """Slab (strength η, gyration √(1-η)) or isotropic B0 = 0 (strength 1, gyration 0) pair integrals."""
     from .pair_rates import pair_correlation_coefficients, self_correlation, series_length
     from .spectrum import kolmogorov_modes
 
     lmax = require_integer("lmax", lmax, 1)
-    eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
+    eta = strength
     wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
     scaled = wavenumbers * require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
-    gyration = math.sqrt(1.0 - eta)
     ages = np.asarray(ages, dtype=float)
     cross = np.empty((ages.size, 2 * lmax + 1))
     selfs = np.empty(ages.size)
@@ -357,3 +366,73 @@ def isotropic_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: i
         selfs[index] = kappa.self_correlation
     slope = (selfs[-1] - selfs[-2]) / (ages[-1] - ages[-2]) if ages.size > 1 else selfs[-1] / ages[-1]
     return PairIncrements(ages, cross, selfs, float(slope))
+
+
+#: the steady state continues the pair integrals to this age, in units of 1/ν1 (there c(x) ≲ a few % for x < 1)
+STEADY_STATE_AGE = 30.0
+#: largest k_max r_g t for which the pair integrals are computed (cost ∝ this); beyond, the cross coefficients
+#: ℓ ≤ 2ℓmax are held at their last value (saturated) and c̃(1) grows at the model's Markov self rate
+MAX_PAIR_PHASE = 2000.0
+#: the isotropic model with B0 is a 4D quadrature whose cost grows like the age²: computed up to this age (1/Ω)
+MAX_REGULAR_FIELD_AGE = 40.0
+
+
+def extend_increments(increments: PairIncrements, final_age: float, per_decade: int = AGES_PER_DECADE):
+    """Pair integrals continued beyond their last age: cross coefficients saturated, c̃(1) growing at the Markov
+    self rate (the asymptotics of unperturbed orbits for the multipoles ℓ ≤ 2ℓmax kept)."""
+    last = float(increments.ages[-1])
+    if final_age <= last:
+        return increments
+    count = max(2, math.ceil(per_decade * math.log10(final_age / last)) + 1)
+    extra = np.geomspace(last, final_age, count)[1:]
+    cross = np.vstack([increments.cross, np.repeat(increments.cross[-1:], extra.size, axis=0)])
+    selfs = np.concatenate([increments.self_correlation,
+                            increments.self_correlation[-1] + increments.markov_self_rate * (extra - last)])
+    return PairIncrements(np.concatenate([increments.ages, extra]), cross, selfs, increments.markov_self_rate)
+
+
+def age_dependent_steady_state(model: str, reduced_rigidity: float, eta: float, lmax: int, *, decay_rate: float,
+                               lmin_over_lmax: float, modes_per_decade: int, closure: str = "normalised"):
+    r"""Steady-state ⟨C_ℓ⟩ per unit :math:`v^2|G|^2` (time unit 1/Ω) of an age-dependent closure.
+
+    ``model`` ``"slab"`` (η < 1), ``"isotropic"`` (η = 1: B0 = 0 ballistic orbits; η < 1: helical orbits);
+    ``decay_rate`` is :math:`\nu_1 = v^2/(3\kappa_\parallel)` of the transport model, the same rate that sets the
+    source, so :math:`\langle C_1\rangle\ge(4\pi/9)|\langle\delta\rangle|^2` with
+    :math:`|\langle\delta\rangle| = v|G|/\nu_1` (for ``"normalised"``, by construction).  The pair integrals are
+    computed up to :data:`MAX_PAIR_PHASE` (and :data:`MAX_REGULAR_FIELD_AGE`) and continued by
+    :func:`extend_increments` to :data:`STEADY_STATE_AGE`/ν1.
+
+    Returns
+    -------
+    cl : ndarray (lmax+1,)
+        ``cl[0]`` nan.
+    info : dict
+        ``computed_age``, ``final_age`` (1/Ω) and ``closure``.
+
+    Examples
+    --------
+    >>> cl, info = age_dependent_steady_state("slab", 0.3, 0.5, 16, decay_rate=0.13, lmin_over_lmax=1e-2,
+    ...                                       modes_per_decade=16)
+    >>> bool(cl[1] > 4 * math.pi / 9 / 0.13**2)   # the C_1 bound, v = |G| = 1
+    True
+    """
+    from .spectrum import kolmogorov_modes
+
+    nu = require_range("decay_rate", decay_rate, 0.0, None, low_open=True)
+    wavenumbers, _ = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+    final_age = STEADY_STATE_AGE / nu
+    computed = min(final_age, MAX_PAIR_PHASE / (float(wavenumbers.max()) * reduced_rigidity))
+    if model == "slab" or (model == "isotropic" and eta >= 1.0):
+        strength, gyration = (eta, math.sqrt(1.0 - eta)) if model == "slab" else (1.0, 0.0)
+        increments = _plane_wave_increments(reduced_rigidity, strength, gyration, age_grid(computed), lmax,
+                                            lmin_over_lmax, modes_per_decade, 0.0)
+    elif model == "isotropic":
+        computed = min(computed, MAX_REGULAR_FIELD_AGE)
+        increments = isotropic_pair_increments(reduced_rigidity, eta, age_grid(computed, first=0.1, per_decade=4),
+                                               lmax, lmin_over_lmax=lmin_over_lmax,
+                                               modes_per_decade=modes_per_decade)
+    else:
+        raise ParameterError("model", f"must be 'slab' or 'isotropic', got {model!r}")
+    increments = extend_increments(increments, final_age)
+    cl = closure_cl(increments, closure, nu, [math.inf], lmax)[0]
+    return cl, {"closure": closure, "computed_age": float(computed), "final_age": float(final_age)}
