@@ -88,6 +88,33 @@ def evaluate_case(case: dict, closures, lmax: int = THEORY_LMAX, increments=None
     return out
 
 
+def _one_delta_t(case: dict, lmax: int) -> dict:
+    """The one-ΔT Markov closure at the package's default a = 2.46 in the same evaluation (QLT source history)."""
+    from anisotropy.mixing import rate_matrix
+    from anisotropy.pair_correlation import constant_generator_cl
+    from anisotropy.pair_rates import PairRate
+
+    stored = case["case"]
+    rho, eta = stored["reduced_rigidity"], stored["eta"]
+    modes = {"lmin_over_lmax": case["config"]["turbulence"]["lmin_over_lmax"],
+             "modes_per_decade": case["config"]["turbulence"]["modes_per_decade"]}
+    if stored["kind"] == "slab":
+        rate = PairRate.slab(rho, eta, **modes)
+    else:
+        rate = PairRate.isotropic(rho, eta=eta, resolution=0.5, **modes)
+    nu = _qlt_rate(case)
+    final = case["omega_times"][-1]
+    cl = constant_generator_cl(rate_matrix(rate, lmax), nu, [final])[0]
+    ells = np.asarray(case["usable_ells"], dtype=int)
+    theory = cl / cl[1]
+    ratio = np.asarray(case["ratio"])[ells]
+    sigma = np.asarray(case["ratio_error"])[ells]
+    weight = -math.expm1(-nu * final) / nu
+    return {"chi2": float(np.sum(((ratio - theory[ells]) / sigma) ** 2)), "dof": int(ells.size), "decay_rate": nu,
+            "ratio": theory[: ells.max() + 2].tolist(), "c1_ratio": float(cl[1] / (4.0 * math.pi / 9.0 * weight**2)),
+            "pair_time": rate.params["omega_pair_time"]}
+
+
 def run(out_path, closures=("born", "normalised", "rescaled", "secant"), lmax: int = THEORY_LMAX, names=None) -> dict:
     """Evaluate every stored case (or those in ``names``) and write the JSON behind closures.md."""
     from anisotropy.pair_correlation import CLOSURES
@@ -104,6 +131,7 @@ def run(out_path, closures=("born", "normalised", "rescaled", "secant"), lmax: i
             broadened = evaluate_case(case, ("born", "normalised"), lmax, _increments(case, lmax, broadening=True),
                                       label="+broadening")
             item["closures"].update(broadened["closures"])
+        item["closures"]["one-ΔT"] = _one_delta_t(case, lmax)
         # the one-ΔT Markov theory of the stored report (measured source history): default a and best-fit ΔT
         stored_fit = case["comparisons"]["finite_time"]
         item["one_delta_t"] = {"chi2_default": stored_fit["chi2_default"]["chi2"],
@@ -115,3 +143,31 @@ def run(out_path, closures=("born", "normalised", "rescaled", "secant"), lmax: i
               "cases": cases, "wall_seconds": time.perf_counter() - start}
     write_json(Path(out_path), result)
     return result
+
+
+#: the order of the candidates in the tables of closures.md
+TABLE_ORDER = ("one-ΔT", "born", "rescaled", "normalised", "secant", "born+broadening", "normalised+broadening")
+
+
+def markdown_tables(result: dict) -> str:
+    """The χ² table and the C_1 table of ``docs/validation/closures.md`` from :func:`run`'s output."""
+    present = [name for name in TABLE_ORDER if any(name in case["closures"] for case in result["cases"])]
+    header = ("| case | stored: one-ΔT, a = 2.46 | stored: one-ΔT, best ΔT per case | " + " | ".join(present)
+              + " |")
+    lines = [header, "|" + "---|" * (3 + len(present))]
+    for case in result["cases"]:
+        old = case["one_delta_t"]
+        cells = [case["name"], f"{old['chi2_default']:.1f}/{old['dof_default']}",
+                 f"{old['chi2_best']:.1f}/{old['dof_best']}"]
+        for name in present:
+            entry = case["closures"].get(name)
+            cells.append("–" if entry is None else f"{entry['chi2']:.1f}/{entry['dof']}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| case | simulated | " + " | ".join(present) + " |", "|" + "---|" * (2 + len(present))]
+    for case in result["cases"]:
+        cells = [case["name"], f"{case['c1_ratio_sim']:.2f} ± {case['c1_ratio_sim_error']:.2f}"]
+        for name in present:
+            entry = case["closures"].get(name)
+            cells.append("–" if entry is None else f"{entry['c1_ratio']:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
