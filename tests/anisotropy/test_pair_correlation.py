@@ -177,3 +177,11 @@ def test_bad_input_is_rejected_with_the_parameter_named():
                                   1.0, 8)
     with pytest.raises(ParameterError, match="generators"):
         pair_correlation_cl([np.zeros((5, 5))], [1.0], NU_1, [math.inf])
+
+
+def test_docstring_examples_of_the_module_run():
+    import doctest
+
+    import anisotropy.pair_correlation as module
+
+    assert doctest.testmod(module).failed == 0
