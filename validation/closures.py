@@ -171,3 +171,51 @@ def markdown_tables(result: dict) -> str:
             cells.append("–" if entry is None else f"{entry['c1_ratio']:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+#: the two runs outside the stored grid (slab η = 0.8, ρ = 0.1 and η = 0.5, ρ = 0.03; N_side 16, 32 realisations,
+#: T = 5 QLT τ_s, seed 20261204; ~1.5 min of one core), made with
+#: ``run_calibration(quick=False, seed=20261204, out_dir=..., cases=[CalibrationCase("slab", η, ρ, 16, 32, 5.0)],
+#: figures=False, fit_pair_times=False)``
+EXTRA_RUNS = Path(__file__).resolve().parents[1] / "docs" / "validation" / "closures_runs"
+
+
+def c1_excess_points(cases) -> list[dict]:
+    r"""Per case: :math:`L_\max/\lambda_\parallel` and :math:`C_1/((4\pi/9)|\langle\delta\rangle|^2) - 1` with error.
+
+    :math:`\lambda_\parallel = 3\kappa_\parallel/v` from the measured mean dipole (κ = δ_z/3, v = 1), L_max of the
+    stored spectrum.  The error combines C_1's standard error and twice the relative error of κ in quadrature (their
+    correlation is ignored, so it is an overestimate).
+    """
+    from anisotropy import units
+
+    points = []
+    for case in cases:
+        outer = float(units.outer_scale(1.0, case["config"]["turbulence"]["lmin_over_lmax"]))
+        kappa = case["kappa_parallel"]["dipole"]
+        kappa_error = case["kappa_parallel"]["dipole_error"]
+        ratio = case["c1"]["simulated"] / case["c1"]["mean_dipole_power"]
+        relative = case["c1"]["error"] / case["c1"]["simulated"]
+        points.append({"name": case["name"], "outer_over_mean_free_path": outer / (3.0 * kappa),
+                       "excess": ratio - 1.0, "error": ratio * math.hypot(relative, 2.0 * kappa_error / kappa)})
+    return points
+
+
+def fit_c1_excess(points) -> dict:
+    r"""Weighted least squares of excess = a · L_max/λ (one parameter) and of a free power law in logarithms."""
+    x = np.array([p["outer_over_mean_free_path"] for p in points])
+    y = np.array([p["excess"] for p in points])
+    sigma = np.array([p["error"] for p in points])
+    weight = 1.0 / sigma**2
+    slope = float(np.sum(weight * x * y) / np.sum(weight * x * x))
+    chi2 = float(np.sum(weight * (y - slope * x) ** 2))
+    positive = y > 0
+    log_weight = (y[positive] / sigma[positive]) ** 2
+    design = np.column_stack([np.ones(positive.sum()), np.log(x[positive])])
+    normal = design.T @ (log_weight[:, None] * design)
+    intercept, exponent = np.linalg.solve(normal, design.T @ (log_weight * np.log(y[positive])))
+    covariance = np.linalg.inv(normal)
+    return {"slope": slope, "slope_error": float(1.0 / math.sqrt(np.sum(weight * x * x))), "chi2": chi2,
+            "dof": int(x.size - 1), "range": [float(x.min()), float(x.max())],
+            "power_law_exponent": float(exponent), "power_law_exponent_error": float(math.sqrt(covariance[1, 1])),
+            "power_law_prefactor": float(math.exp(intercept))}
