@@ -219,3 +219,20 @@ def fit_c1_excess(points) -> dict:
             "dof": int(x.size - 1), "range": [float(x.min()), float(x.max())],
             "power_law_exponent": float(exponent), "power_law_exponent_error": float(math.sqrt(covariance[1, 1])),
             "power_law_prefactor": float(math.exp(intercept))}
+
+
+def time_history(case: dict, closure: str, lmax: int = THEORY_LMAX, multipoles=(2, 3, 4, 5, 6)) -> list[dict]:
+    """Simulated over theoretical C_ℓ/C_1 at every stored backtracking time of a case (where the closure breaks)."""
+    from anisotropy.pair_correlation import closure_cl
+
+    increments = _increments(case, lmax)
+    nu = increments.markov_self_rate if closure in ("born", "secant") else _qlt_rate(case)
+    times = np.asarray(case["omega_times"])
+    theory = closure_cl(increments, closure, nu, times, lmax)
+    simulated = np.asarray(case["cl_time"])
+    ells = list(multipoles)
+    return [{"omega_T": float(time), "omega_T_over_tau": float(time * _qlt_rate(case)),
+             "simulated_ratio": (simulated[index, ells] / simulated[index, 1]).tolist(),
+             "simulation_over_theory": ((simulated[index, ells] / simulated[index, 1])
+                                        / (theory[index, ells] / theory[index, 1])).tolist()}
+            for index, time in enumerate(times)]
