@@ -14,7 +14,8 @@ BOUND_RTOL = 1e-10
 
 
 @pytest.mark.parametrize(("energy", "eta", "model"), [(100.0, 0.5, "slab"), (1000.0, 0.2, "slab"),
-                                                      (30.0, 0.8, "slab"), (1e4, 1.0, "isotropic")])
+                                                      (30.0, 0.8, "slab"), (1e4, 1.0, "isotropic"),
+                                                      pytest.param(100.0, 0.5, "isotropic", marks=pytest.mark.slow)])
 def test_age_dependent_c1_is_never_below_the_power_of_the_mean_dipole(energy, eta, model):
     result = predict_cl(energy=energy, eta=eta, model=model, closure="age-dependent", **FAST)
     dipole_power = result.params["derived"]["dipole_cl"]
