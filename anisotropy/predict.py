@@ -91,6 +91,9 @@ CONVERGE_RTOL = 0.01
 CONVERGE_LMAX_LIMIT = 2048
 MODES_PER_DECADE = 256
 MODELS = ("slab", "isotropic")
+#: closures of the pair dynamics: the one-ΔT Markov rate (PHYSICS 4.4, needs the pair-time prefactor) and the
+#: age-dependent pair-correlation closure (anisotropy.pair_correlation, "normalised"; no pair time)
+CLOSURES = ("markov", "age-dependent")
 #: highest charge number accepted (uranium)
 MAX_CHARGE = 92
 
@@ -341,6 +344,7 @@ def predict_cl(
     lmax: int = DEFAULT_LMAX,
     converge: bool = False,
     modes_per_decade: int = MODES_PER_DECADE,
+    closure: str = "markov",
 ) -> ClResult:
     r"""Steady-state :math:`\langle C_\ell\rangle` for physical parameters (PHYSICS 4.3-4.6).
 
@@ -401,6 +405,14 @@ def predict_cl(
         Solve with ℓmax doubled from ``lmax`` until :math:`C_1..C_{10}` change by ≤ 1 % per doubling (up to
         ℓmax = 2048; :func:`anisotropy.solver.converge_lmax`, which warns if they do not) and return ℓ ≤ ``lmax``
         of the last solve.  ``params["derived"]`` records ``lmax_solved``, ``converged`` and the last change.
+    closure : {"markov", "age-dependent"}
+        ``"markov"`` (default): one rate k(x) = κ(x; ΔT)/ΔT at the pair time ΔT (PHYSICS 4.4).
+        ``"age-dependent"``: the steady state of the pair-correlation closure
+        (:func:`anisotropy.pair_correlation.age_dependent_steady_state`, ``docs/physics/pair_correlation.md``): a
+        generator that depends on the pair's age, the dipole decay and the source from the same
+        :math:`\nu_1 = v^2/(3\kappa_\parallel)`, so :math:`C_1\ge(4\pi/9)|\delta|^2` exactly; no pair time
+        (``pair_time_prefactor`` is ignored), ``converge`` not supported.  Its measured agreement with the simulator
+        is in ``docs/validation/closures.md``.
     modes_per_decade : int
         Density of the discrete turbulence spectrum used for the correlation function (``DESIGN.md``: 256).
 
@@ -438,6 +450,11 @@ def predict_cl(
     inputs = _check_inputs(energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient,
                            gradient_angle, pair_time_prefactor, lmax, modes_per_decade)
     inputs["converge"] = bool(converge)
+    if closure not in CLOSURES:
+        raise ParameterError("closure", f"must be one of {', '.join(CLOSURES)}, got {closure!r}")
+    if closure != "markov" and inputs["converge"]:
+        raise ParameterError("converge", "the age-dependent closure has no l_max doubling; pass converge=False")
+    inputs["closure"] = closure
     if inputs["dipole"] is None and inputs["gradient"] is None:
         inputs["dipole"] = DEFAULT_DIPOLE
     theta = math.radians(inputs["gradient_angle"])
@@ -474,8 +491,11 @@ def predict_cl(
     else:
         dipole_amplitude = inputs["dipole"]
         gradient_lc = dipole_amplitude * speed / (3.0 * float(np.linalg.norm(diffusion @ direction)))
-    ell, cl, info = cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient_lc * direction,
-                                 lmax=inputs["lmax"], converge=inputs["converge"])
+    if closure == "markov":
+        ell, cl, info = cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient_lc * direction,
+                                     lmax=inputs["lmax"], converge=inputs["converge"])
+    else:
+        ell, cl, info = _age_dependent(model, reduced, inputs, diffusion, gradient_lc * direction, speed)
 
     omega = float(units.gyrofrequency(inputs["energy"], inputs["b_rms"], inputs["charge"], inputs["mass_number"]))
     l_c_cm = inputs["l_c"] * units.PARSEC_M * 100.0
@@ -512,6 +532,27 @@ def predict_cl(
     }
     params = {"inputs": inputs, "derived": derived, "package": {"name": "cr-anisotropy", "version": __version__}}
     return ClResult(ell=ell, cl=cl, params=params)
+
+
+def _age_dependent(model, reduced, inputs, diffusion, gradient, speed):
+    r"""Steady state of the age-dependent pair-correlation closure, scaled to the source of :func:`dipole_source`.
+
+    The closure's :math:`C_\ell` are per unit :math:`v^2|G|^2` with :math:`K = v^2/(3\nu_1)` along the gradient;
+    :math:`|G|^2\to\mathbf G\cdot K\cdot\mathbf G/\kappa_\parallel` gives the source
+    :math:`(8\pi/3)\mathbf G\cdot K\cdot\mathbf G` (for κ⊥ = 0 only the component along B0 counts).
+    """
+    from .pair_correlation import age_dependent_steady_state
+
+    kappa_parallel = float(diffusion[2, 2])
+    decay_rate = speed**2 / (3.0 * kappa_parallel)
+    unit_cl, details = age_dependent_steady_state(model, reduced.reduced_rigidity, reduced.eta, inputs["lmax"],
+                                                  decay_rate=decay_rate, lmin_over_lmax=reduced.lmin_over_lmax,
+                                                  modes_per_decade=inputs["modes_per_decade"])
+    effective_gradient_squared = float(gradient @ diffusion @ gradient) / kappa_parallel
+    cl = unit_cl * speed**2 * effective_gradient_squared
+    info = {"source": dipole_source(diffusion, gradient), "lmax_solved": inputs["lmax"], "closure_details": details,
+            "dipole_decay_rate": decay_rate}
+    return np.arange(inputs["lmax"] + 1), cl, info
 
 
 def _transport(model: str, reduced, rate) -> dict:

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=None, help="a in Omega dT = a (Omega tau_s)^(1/3), > 0 (default: package default)")
     solver.add_argument("--lmax", type=integer("lmax", 2, predict.MAX_LMAX), default=predict.DEFAULT_LMAX,
                         help=f"highest multipole, 2..{predict.MAX_LMAX} (default %(default)d)")
+    solver.add_argument("--closure", choices=predict.CLOSURES, default="markov",
+                        help="pair closure: one-dT Markov rate (default) or the age-dependent pair correlation "
+                             "(docs/physics/pair_correlation.md)")
     solver.add_argument("--converge", action="store_true",
                         help=f"double lmax (up to {predict.CONVERGE_LMAX_LIMIT}) until C_1..C_10 change by <= 1%%")
     solver.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
@@ -82,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         lmax=args.lmax,
         converge=args.converge,
         modes_per_decade=args.modes_per_decade,
+        closure=args.closure,
     )
     try:
         paths = result.save(args.out, plot=not args.no_plot)

@@ -69,7 +69,7 @@ def pair_correlation_coefficients(scaled_wavenumbers, power_fraction, pair_time:
     if scaled.shape != fractions.shape or scaled.size == 0:
         raise ParameterError("power_fraction", "needs one entry per wavenumber (non-empty, same length)")
     pair_time = require_range("pair_time", pair_time, 0.0, None, low_open=True)
-    gyration = require_range("gyration", gyration, 0.0, 1.0)
+    gyration = require_range("gyration", gyration, 0.0, None)
     order = np.argsort(np.abs(scaled))
     scaled, fractions = scaled[order], fractions[order]
     if lmax is None:

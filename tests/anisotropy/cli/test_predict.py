@@ -63,7 +63,7 @@ def test_every_physical_option_reaches_the_recorded_inputs(tmp_path):
     assert inputs == {"energy": 200.0, "charge": 2, "mass_number": 4, "b_rms": 4.0, "l_c": 3.0, "eta": 0.2,
                       "lmin_over_lmax": 1e-4, "model": "slab", "dipole": None, "gradient": 0.01,
                       "gradient_angle": 10.0, "pair_time_prefactor": 1.5, "lmax": int(LMAX), "converge": False,
-                      "modes_per_decade": 64}
+                      "modes_per_decade": 64, "closure": "markov"}
 
 
 @pytest.mark.parametrize(
