@@ -31,7 +31,7 @@ bench: $(STAMP)  ## throughput benchmarks, reported as ratios (never asserted)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 docs: $(STAMP)  ## the documentation site -> docs/_build/html (warnings are errors)
-	$(BIN)/python -m sphinx -b html -W --keep-going -n -q docs docs/_build/html
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
 
 notebooks: $(STAMP)  ## write the paired .ipynb from the notebooks/NN_*.py sources (jupytext, outputs kept)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py

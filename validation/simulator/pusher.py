@@ -47,9 +47,8 @@ polynomial, 3 FMAs for the sum (26 FLOPs; ``benchmarks/simulator.py``).
 * ``"portable"``: the same arithmetic as a numba loop that LLVM vectorises (256-bit on Intel server cores, where
   LLVM prefers 256-bit vectors; ``vrndscalepd`` + subtraction for the reduction): the fallback on every other CPU
   and the twin the ``"simd"`` kernel is tested against (they agree to summation order).
-* ``"libm"``: libm's cosine, the reference for both (agreement to :data:`validation.simulator.fastmath.MAX_ABS_ERROR`
-per
-  mode).
+* ``"libm"``: libm's cosine, the reference for both (agreement to
+  :data:`validation.simulator.fastmath.MAX_ABS_ERROR` per mode).
 
 All kernels update their inputs in place (no histories), so callers loop over output times with bounded memory.
 They do no validation; :func:`advance` and :func:`trace_fieldlines` are the thin checked Python entry points.
