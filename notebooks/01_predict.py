@@ -2,21 +2,24 @@
 # # 01 — Predicting the small-scale anisotropy $\langle C_\ell\rangle$
 #
 # The angular power spectrum of the TeV–PeV cosmic-ray arrival directions is predicted by the **mixing-matrix
-# ODE** (PHYSICS.md sect. 4.3):
+# ODE** (docs/physics/mixing_ode.md#rate-matrix):
 # $d\langle C_\ell\rangle/dt = \sum_{\ell_0}\Gamma_{\ell\ell_0}\langle C_{\ell_0}\rangle + S\,\delta_{\ell 1}$.
 # The source $S = (8\pi/3)\,\mathbf G\cdot K\cdot\mathbf G$ feeds the diffusive dipole; the rate matrix $\Gamma$,
-# built from the pair-rate function $k(x)$ of the turbulence (PHYSICS 4.2, 4.6), moves power from the dipole
+# built from the pair-rate function $k(x)$ of the turbulence (docs/physics/mixing_ode.md#mixing-matrix,
+# docs/physics/pair_rates.md), moves power from the dipole
 # to ever smaller angular scales.
 #
 # `anisotropy.predict_cl` runs the whole chain from physical inputs (energy, field, correlation length,
 # turbulence level) to the steady state:
 # physical units → $r_g/L_c$, $\eta$ (`anisotropy.units`) → slab QLT $\kappa_\parallel$, $\tau_s$
-# (`anisotropy.transport`, PHYSICS 4.6c) → $k(x)$ with pair time $\Omega\Delta T = a(\Omega\tau_s)^{1/3}$
-# (PHYSICS 4.4) → $\Gamma$ → $\langle C_\ell\rangle$, normalised by the dipole amplitude $|\boldsymbol\delta|$.
+# (`anisotropy.transport`, docs/physics/transport.md#slab-qlt) → $k(x)$ with pair time $\Omega\Delta T =
+# a(\Omega\tau_s)^{1/3}$
+# (docs/physics/mixing_ode.md#pair-time) → $\Gamma$ → $\langle C_\ell\rangle$, normalised by the dipole amplitude
+# $|\boldsymbol\delta|$.
 #
 # This notebook shows the dependence on rigidity and on the turbulence level, slab against isotropic
 # turbulence, the convergence in the truncation $\ell_\max$, and the $\ell^{\beta-4}$ inertial-range tail
-# (PHYSICS 4.6).
+# (docs/physics/pair_rates.md).
 #
 # **Caveats that travel with every number below.** The pair-time prefactor $a$ is the O(1) constant of a scaling
 # argument, calibrated against the simulator for slab turbulence (`anisotropy.calibration.PAIR_TIME_PREFACTOR`,
@@ -144,7 +147,8 @@ for (energy, prediction), slope in zip(by_energy.items(), slopes):
 print("spectrum steeper at every lower energy:", bool(np.all(np.diff(slopes) > 0)))
 
 # %% [markdown]
-# The printed check compares with the qualitative statement of the talk (PHYSICS sect. 5): the analytic and
+# The printed check compares with the qualitative statement of the talk
+# (docs/physics/literature.md#published-statements): the analytic and
 # numerical spectra *steepen towards lower energy*, whereas the observed spectra flatten. In this model the
 # effect is mostly in the power that leaves the dipole ($C_{10}/C_1$ grows with energy), while the logarithmic
 # slope at $\ell = 5..20$ changes only slightly.
@@ -190,7 +194,8 @@ for eta, prediction in by_eta.items():
 # %% [markdown]
 # ## 4. Slab against isotropic turbulence
 #
-# The isotropic model (PHYSICS 4.6b, the setting of arXiv:1909.09052) has $B_0 = 0$ and **ballistic**
+# The isotropic model (docs/physics/pair_rates.md#isotropic-pair-rate, the setting of arXiv:1909.09052) has $B_0 = 0$
+# and **ballistic**
 # unperturbed orbits, so it is meaningful only for $r_g\gtrsim L_c$: PeV energies for $L_c = 1$ pc
 # (`predict_cl` warns below $r_g/L_c = 1$). We compare both models at the same energies, $r_g/L_c$ = 1.5, 5
 # (and 15 in full mode), with $\eta = 0.5$ for slab and $\eta = 1$ ($B_0 = 0$) for isotropic. (With
@@ -247,7 +252,8 @@ for reduced_rigidity, models in comparison.items():
 # %% [markdown]
 # ## 5. Truncation: convergence in $\ell_\max$
 #
-# $\ell_\max$ is an absorbing boundary (PHYSICS 4.3, 7): the power that cascades past it is lost. For a pair
+# $\ell_\max$ is an absorbing boundary (docs/physics/mixing_ode.md#ode, docs/physics/mixing_ode.md#caveats): the power
+# that cascades past it is lost. For a pair
 # rate that is non-analytic at $x = 1$ the low multipoles converge, but slowly when the local exponent $\beta$
 # is close to 2. Here we solve the default prediction on a ladder of $\ell_\max$ and compare each one with the
 # largest.
@@ -293,7 +299,7 @@ for lmax, prediction in ladder.items():
 #
 # If the pair rate behaves as $-k(x)\propto(1-x)^{\beta/2}\propto\theta^\beta$ near $x = 1$, the steady state has
 # the inertial range $C_\ell\propto\ell^{\beta-4}$: a constant flux of power to small scales, the Kraichnan
-# passive-scalar result (PHYSICS 4.6). First the clean case, pure power-law rates
+# passive-scalar result (docs/physics/pair_rates.md). First the clean case, pure power-law rates
 # $k(x) = -2D_s((1-x)/2)^{\beta/2}$ ($D_s = 0.5$), whose local slopes approach $\beta - 4$:
 
 # %%
@@ -330,7 +336,8 @@ show(figure)
 # $\beta_\mathrm{eff} = 4 + d\ln C_\ell/d\ln\ell$ read off the steady state.
 #
 # A Kolmogorov correlation function $R(\Delta z)\approx 1 - \mathrm{const}\,|\Delta z|^{2/3}$ would suggest
-# $\beta\approx 2/3$, i.e. $C_\ell\propto\ell^{-10/3}$ (PHYSICS 4.6, an estimate, not a published number). The
+# $\beta\approx 2/3$, i.e. $C_\ell\propto\ell^{-10/3}$ (docs/physics/pair_rates.md, an estimate, not a published
+# number). The
 # exponent of the actual rate, printed below, is different.
 
 # %%
@@ -369,4 +376,4 @@ for multipole in (10, 30, 100):
 # exponent the simple local mapping $\ell\leftrightarrow\pi/\theta$ does not hold, and the spectrum at
 # $\ell\lesssim100$ is not yet a clean inertial range. Near $\ell_\max$ (grey band) the truncation dominates
 # $\beta_\mathrm{eff}$. The clean $\ell^{\beta-4}$ law of the pure power-law rates above is what the solver
-# is tested against (`tests/theory`, PHYSICS 4.6 table).
+# is tested against (`tests/theory`, docs/physics/mixing_ode.md#inertial-range).

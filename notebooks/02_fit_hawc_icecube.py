@@ -1,7 +1,8 @@
 # %% [markdown]
 # # 02 — Forward-modelling HAWC and IceCube, and fitting a spectrum
 #
-# Ground arrays do not measure the all-sky $\langle C_\ell\rangle$ (PHYSICS.md sect. 2, last item, and sect. 7,
+# Ground arrays do not measure the all-sky $\langle C_\ell\rangle$ (docs/physics/conventions.md#angular-power-spectrum,
+# last item, and docs/physics/mixing_ode.md#caveats,
 # "What the data measure"; `anisotropy/data/README.md`). Four steps stand between theory and data:
 #
 # 1. the **reference map** is normalised ring by ring in declination, so all $m = 0$ structure (including the
@@ -99,11 +100,12 @@ print("  its spectrum is a figure, to digitise:", combined_metadata["digitise"])
 # %% [markdown]
 # ## 2. What each filtering step does to a theory spectrum
 #
-# The theory is the default 10 TeV slab prediction (`predict_cl`, PHYSICS 4.3–4.6) solved to the band limit of
+# The theory is the default 10 TeV slab prediction (`predict_cl`, docs/physics/mixing_ode.md#ode,
+# docs/physics/pair_rates.md) solved to the band limit of
 # the $N_\mathrm{side} = 64$ maps, $\ell\le191$, and rescaled to the measured all-sky dipole power
 # $C_1 = 2.13\times10^{-6}$ (anchor `C1_fullsky_with_deltaN`; $C_\ell\propto|\boldsymbol\delta|^2$). We switch
 # on the steps of the combined HAWC+IceCube estimator one by one. The band is the 1σ scatter of one observed sky
-# (cosmic variance of the local turbulence realisation, plus noise), PHYSICS 7.
+# (cosmic variance of the local turbulence realisation, plus noise), docs/physics/mixing_ode.md#caveats.
 
 # %%
 combined = obs.get_experiment("hawc+icecube")
@@ -284,7 +286,8 @@ for normalisation, result in fits.items():
 # With $\eta$ also free (full mode), $r_g/L_c$ and $\eta$ are nearly degenerate: both act through the
 # scattering time. The combination that the data constrain is then the derived $\Omega\tau_s$, printed with its
 # range over the interval ends; compare it with the truth printed above. This is the talk's statement that "the
-# measured $C_\ell$ constrain $\Omega\tau_s$" (PHYSICS 5). It holds only through the model, whose pair-time
+# measured $C_\ell$ constrain $\Omega\tau_s$" (docs/physics/literature.md#published-statements). It holds only through
+# the model, whose pair-time
 # prefactor is not yet calibrated (notebook 03). The anchored profile
 # need not be monotonic away from its minimum. For this synthetic file it falls again towards the upper grid
 # edge $r_g/L_c = 1$, where the model's $C_1$ departs from the pure dipole (notebook 01, section 4). The 68 %

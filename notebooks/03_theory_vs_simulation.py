@@ -1,21 +1,25 @@
 # %% [markdown]
 # # 03 — Theory against simulation
 #
-# Two independent checks of the mixing-matrix ODE (PHYSICS.md sect. 4.3).
+# Two independent checks of the mixing-matrix ODE (docs/physics/mixing_ode.md#ode).
 #
-# **A. The white-noise rotation toy** (PHYSICS 8): a density on the sphere carried by a random rotation field
+# **A. The white-noise rotation toy** (docs/physics/toy_model.md#toy-model): a density on the sphere carried by a random
+# rotation field
 # that is white in time. The ODE is *exact* for this model, with $k(x) = 2D_s(e^{-\kappa_c(1-x)}-1)$
 # (`PairRate.toy`) and the time-dependent source $S(T) = (8\pi/3)K|G|^2(1-e^{-2D_sT})$, so the Monte Carlo
 # (`validation.toy`) and `anisotropy.evolve` must agree within the statistical errors at every $T$.
 #
-# **B. Test particles in slab turbulence** (PHYSICS 6): backtracking one particle per HEALPix pixel through
+# **B. Test particles in slab turbulence** (docs/physics/simulator.md): backtracking one particle per HEALPix pixel
+# through
 # plane-wave turbulence (`validation.simulator.backtrack.anisotropy_realisation`, an ensemble with
-# `validation.simulator.ensemble.run`) against the steady state of the slab pair rate (PHYSICS 4.6a) **on the same
+# `validation.simulator.ensemble.run`) against the steady state of the slab pair rate
+# (docs/physics/pair_rates.md#slab-pair-rate) **on the same
 # discrete modes**. Here the ODE is not exact: the closure with a regular field and the pair time
 # $\Omega\Delta T = a(\Omega\tau_s)^{1/3}$ (prefactor $a$ calibrated against the simulator,
 # `anisotropy.calibration`) are approximations. The comparison measures how good they are.
 #
-# Errors are the empirical scatter over realisations (PHYSICS 6.7). *Quick mode*: 32 toy realisations on a
+# Errors are the empirical scatter over realisations (docs/physics/simulator.md#ensemble). *Quick mode*: 32 toy
+# realisations on a
 # 32-node grid, one slab rigidity with 8 realisations at $N_\mathrm{side} = 16$. Full mode: 128 toy
 # realisations on the default (aliasing ≤ 1 %) grid, three rigidities with 32 realisations at
 # $N_\mathrm{side} = 32$ (about 15 minutes on one core).
@@ -44,7 +48,8 @@ TOY_RESOLUTION = 32 if QUICK else None
 SLAB_RIGIDITIES = (0.3,) if QUICK else (0.1, 0.3, 1.0)
 SLAB_NSIDE = 16 if QUICK else 32
 SLAB_REALISATIONS = 8 if QUICK else 32
-#: last backtracking time in QLT scattering times τ_s (PHYSICS 6.5: higher ℓ converge later)
+#: last backtracking time in QLT scattering times τ_s (docs/physics/simulator.md#convergence-in-time: higher ℓ converge
+#: later)
 TIME_FACTOR = 4.0 if QUICK else 10.0
 SEED = 20261124
 
@@ -64,7 +69,8 @@ print(f"cr-anisotropy {an.__version__}; quick mode: {QUICK}")
 # %% [markdown]
 # ## A. Toy model: Monte Carlo against the ODE
 #
-# $D_s = 0.5$, $\kappa_c = 5$, $v = |G| = 1$, backtracking times $T = 0.5, 1, 2$ (PHYSICS 8). The ODE is solved
+# $D_s = 0.5$, $\kappa_c = 5$, $v = |G| = 1$, backtracking times $T = 0.5, 1, 2$ (docs/physics/toy_model.md#toy-model).
+# The ODE is solved
 # to $\ell_\max = 128$; a solve at 64 shows how much the truncation still matters at these times.
 
 # %%
@@ -82,7 +88,7 @@ ell = np.arange(1, TOY_LMAX + 1)
 print(f"Monte Carlo: {toy_run.realisations} realisations on a {toy_run.grid.size}-direction grid, "
       f"seed {toy_run.seed_entropy}")
 print(f"ODE truncation: halving ℓmax from {ODE_LMAX} changes C_ℓ (ℓ ≤ 10) by at most "
-      f"{np.max(np.abs(ode_halved[:, ell] / ode[:, ell] - 1)):.1%} (the toy rate is analytic: slow drift, PHYSICS 4.3)")
+      f"{np.max(np.abs(ode_halved[:, ell] / ode[:, ell] - 1)):.1%} (the toy rate is analytic: slow drift, docs/physics/mixing_ode.md#ode)")  # noqa: E501
 exact_power = toy.exact_total_power(D_S, TOY_TIMES)
 measured_power = toy_run.total_power.mean(axis=0)
 power_error = toy_run.total_power.std(axis=0, ddof=1) / math.sqrt(toy_run.realisations)
@@ -183,9 +189,11 @@ show(figure)
 # %% [markdown]
 # ### Convergence in the backtracking time
 #
-# $C_1$ should converge after a few $\tau_s$ and higher multipoles need longer (PHYSICS 6.5); the printed growth over
+# $C_1$ should converge after a few $\tau_s$ and higher multipoles need longer
+# (docs/physics/simulator.md#convergence-in-time); the printed growth over
 # the last interval says how far this run is from a steady state. The dashed line is the white-noise floor
-# $4\pi\sigma^2/N_\mathrm{pix}$ of a fully decorrelated map (PHYSICS 6.6): it grows $\propto T$, and multipoles
+# $4\pi\sigma^2/N_\mathrm{pix}$ of a fully decorrelated map (docs/physics/simulator.md#white-noise-floor): it grows
+# $\propto T$, and multipoles
 # close to it are dominated by unresolved structure and are not compared with theory.
 
 # %%
@@ -271,7 +279,8 @@ for axis, (reduced_rigidity, item) in zip(axes[0], slab_runs.items()):
     axis.plot(theory_ell, best_ratio[theory_ell], "--", color="C3", lw=2,
               label=rf"theory, best $\Omega\Delta T$ = {best_pair_time:.3g}, χ² = {min(chi2_scan):.0f}")
     # the ensemble-mean map's own power (unbiased: (N C[mean map] - <C>)/(N - 1)); with B0 the mean map is
-    # axisymmetric but not a pure dipole (PHYSICS 7), a part the isotropised closure of the ODE does not contain
+    # axisymmetric but not a pure dipole (docs/physics/mixing_ode.md#caveats), a part the isotropised closure of the ODE
+    # does not contain
     mean_map_power = hp.anafast(np.asarray(run.mean["maps"][-1], dtype=float), lmax=2 * SLAB_NSIDE)
     mean_field = compare.mean_field_power(mean_map_power, mean, run.count) / mean[1]
     positive = shown & (mean_field > 0)
@@ -318,7 +327,8 @@ show(figure)
 #   significant at the last time. A steady-state theory is then compared with a transient. Where $C_{\ell\ge2}$
 #   grow faster than $C_1$ the simulated ratios are lower limits of their steady-state values.
 # * The ensemble-mean map (green triangles) is the part of the anisotropy that the isotropised closure of the
-#   ODE cannot describe (PHYSICS 4.5, 7). Its printed fraction says how much of the simulated ratio it carries.
+# ODE cannot describe (docs/physics/mixing_ode.md#closure, docs/physics/mixing_ode.md#caveats). Its printed fraction
+# says how much of the simulated ratio it carries.
 # * With $N_\mathrm{side} = 16$ and 8 realisations (quick mode) only a few multipoles clear the noise floor.
 #
 # Do not read agreement into the plot beyond what these numbers say. The full mode, and `cr-anisotropy validate`

@@ -2,7 +2,8 @@
 # # 04 — Running diffusion coefficients, subdiffusion and the heuristic $\kappa_\perp$
 #
 # Test particles in **isotropic Kolmogorov turbulence plus a regular field** $\mathbf B_0 = B_0\hat z$
-# (`validation.simulator.diffusion.diffusion_realisation`), with the running coefficients of DESIGN.md,
+# (`validation.simulator.diffusion.diffusion_realisation`), with the running coefficients of
+# docs/physics/conventions.md#running-diffusion,
 # $d_\parallel(t) = \tfrac12 d\langle\Delta z^2\rangle/dt$ and
 # $d_\perp(t) = \tfrac12 d\langle\Delta r_\perp^2\rangle/dt$ (twice the per-component value), and the field-line
 # coefficient $d_\mathrm{FL}(z) = \tfrac12 d\langle\Delta r_\perp^2\rangle/dz$ from field lines traced in the same
@@ -18,7 +19,8 @@
 #   d_\parallel(t),\qquad \langle\Delta z^2\rangle = 2\int_0^t d_\parallel\,dt'.$$
 #
 # Units: lengths in $L_c$, times in $L_c/c$, coefficients in $cL_c$; $r_g$ in $B_\mathrm{tot}$.
-# *Quick mode*: $\eta = 0.2$, $r_g/L_c = 0.1$, 4 realisations × 200 particles, 32 modes per decade (DESIGN asks
+# *Quick mode*: $\eta = 0.2$, $r_g/L_c = 0.1$, 4 realisations × 200 particles, 32 modes per decade
+# (docs/physics/conventions.md#turbulence-modes asks
 # ≥ 256 for diffusion work, so the quick numbers are indicative). Full mode: 8 × 400 particles, 256 modes per
 # decade (about 15 minutes on one core).
 

@@ -159,7 +159,8 @@ class Spectrum:
     Attributes
     ----------
     ell, cl, cl_err : ndarray
-        Multipoles, :math:`\tilde C_\ell` of the relative intensity (healpy normalisation, ``PHYSICS.md`` sect. 2)
+        Multipoles, :math:`\tilde C_\ell` of the relative intensity (healpy normalisation,
+        docs/physics/conventions.md#angular-power-spectrum)
         and the symmetric 1σ statistical error.
     experiment : str
         Name of an :mod:`anisotropy.observatory` preset (or free text for a user-defined experiment).

@@ -1,4 +1,4 @@
-"""Ensembles of turbulence realisations on any ``concurrent.futures.Executor`` (PHYSICS.md sect. 6.7).
+"""Ensembles of turbulence realisations on any ``concurrent.futures.Executor`` (docs/physics/simulator.md#ensemble).
 
 One realisation is a **pure function** ``realisation_function(config, seed) -> dict of arrays`` of its
 configuration and its ``SeedSequence`` child: realisation ``i`` always receives child ``i`` of
@@ -197,7 +197,8 @@ class EnsembleResult:
     ----------
     mean, standard_error : dict
         ``{name: array}``; the standard error is the sample standard deviation across realisations (``ddof=1``)
-        divided by ``sqrt(count)`` -- the empirical scatter of PHYSICS.md sect. 6.7 (NaN for one realisation).
+        divided by ``sqrt(count)`` -- the empirical scatter of docs/physics/simulator.md#ensemble (NaN for one
+        realisation).
     count : int
         Number of realisations aggregated.
     root_seed : int
