@@ -158,5 +158,6 @@ def _plain_text_to_rest(app, what, name, obj, options, lines) -> None:
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _plain_text_to_rest, priority=400)
+    # after the links, so that a section title that gained a link gets an underline of its final length
+    app.connect("autodoc-process-docstring", _plain_text_to_rest, priority=700)
     app.connect("autodoc-process-docstring", _link_doc_paths, priority=600)
