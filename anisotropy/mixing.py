@@ -370,6 +370,17 @@ def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = Non
     ------
     ParameterError
         For an unknown method, ``lmax < 1`` or a bad ``n_nodes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> gamma = an.rate_matrix(an.PairRate.toy(D_s=0.5, kappa_c=5.0), lmax=40)
+    >>> gamma.shape
+    (41, 41)
+    >>> ell = np.arange(41)
+    >>> bool(np.allclose((2 * ell + 1) @ gamma[:, :10], 0.0, atol=1e-10))   # the mixing conserves total power
+    True
     """
     lmax = require_integer("lmax", lmax, 1)
     if method not in _METHODS:

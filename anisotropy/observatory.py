@@ -53,6 +53,13 @@ Two implementations of the same estimator:
 Limitations (documented, not modelled): exposure weighting (IceCube 12 yr weights by the background map; uniform
 exposure in declination is assumed), the iterative likelihood reconstruction of the combined map (modelled as the
 ring filter it is equivalent to for m = 0), and systematic errors.
+
+Examples
+--------
+>>> from anisotropy import observatory
+>>> experiment = observatory.get_experiment("hawc+icecube")
+>>> 0 < experiment.f_sky <= 1
+True
 """
 
 from __future__ import annotations

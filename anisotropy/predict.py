@@ -118,6 +118,18 @@ class ClResult:
         and the pair-rate model (all in time unit :math:`1/\Omega`, lengths in :math:`L_c`, unless a key names
         another unit); ``package`` the package name and version.  Nothing depends on the clock, so identical
         inputs give identical files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from anisotropy import ClResult
+    >>> result = ClResult(ell=np.arange(4), cl=np.array([np.nan, 1e-6, 2e-7, 5e-8]), params={"inputs": {}})
+    >>> result.lmax
+    3
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sorted(path.name for path in result.save(folder, plot=False).values())
+    ['cl.csv', 'params.json']
     """
 
     ell: np.ndarray
@@ -449,6 +461,18 @@ def predict_cl(
       average inferred from secondary-to-primary ratios (~3e28 (E/GeV)^(1/3..1/2) ≈ 1e30 cm²/s [R]); the :math:`C_\ell`
       depend on :math:`\kappa_\parallel` only through :math:`\Omega\tau_s` because the dipole fixes the
       normalisation.
+
+    Examples
+    --------
+    >>> import math
+    >>> import anisotropy as an
+    >>> result = an.predict_cl(10.0, lmax=16)   # 10 TeV protons, default field and turbulence, slab model
+    >>> result.ell[:3]
+    array([0, 1, 2])
+    >>> math.isclose(result.params["derived"]["dipole_cl"], 4 * math.pi / 9 * 1e-3**2)   # C_1 of a 1e-3 dipole
+    True
+    >>> bool(result.cl[2] < result.cl[1])
+    True
     """
     inputs = _check_inputs(energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient,
                            gradient_angle, pair_time_prefactor, lmax, modes_per_decade)

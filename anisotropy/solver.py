@@ -164,6 +164,17 @@ def steady_state(Gamma, source) -> np.ndarray:
     ParameterError
         For a malformed ``Gamma`` or ``source``, or a singular :math:`\Gamma'` (no steady state, e.g. the rigid
         rotation limit :math:`\Gamma\equiv0`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> no_correlation = an.PairRate.from_function(lambda x: np.where(x < 1.0, -1.0, 0.0))   # k = -2 D_s, D_s = 0.5
+    >>> cl = an.steady_state(an.rate_matrix(no_correlation, lmax=8), source=1.0)
+    >>> bool(np.isnan(cl[0]))                              # the monopole decouples
+    True
+    >>> round(float(cl[1]), 10), round(float(cl[2]), 10)   # a pure dipole, C_1 = S / (4 D_s)
+    (0.5, 0.0)
     """
     matrix = _validated_gamma(Gamma)
     source = require_range("source", source)
@@ -365,6 +376,18 @@ def evolve(Gamma, source, times) -> np.ndarray:
     ParameterError
         For malformed input, or a non-symmetric Γ whose eigenvectors are too ill-conditioned
         (:data:`EIGENVECTOR_CONDITION_LIMIT`).
+
+    Examples
+    --------
+    >>> import math
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> no_correlation = an.PairRate.from_function(lambda x: np.where(x < 1.0, -1.0, 0.0))   # k = -2 D_s, D_s = 0.5
+    >>> cl_t = an.evolve(an.rate_matrix(no_correlation, lmax=8), source=1.0, times=[0.5, 1.0])
+    >>> cl_t.shape
+    (2, 9)
+    >>> math.isclose(cl_t[1, 1], 0.5 * (1 - math.exp(-2.0)))   # C_1(t) = S (1 - exp(-4 D_s t)) / (4 D_s)
+    True
     """
     matrix = _validated_gamma(Gamma)
     times = _validated_times(times)
@@ -504,6 +527,15 @@ def converge_lmax(
         Converged only if the last doubling changed every monitored :math:`C_\ell` by at most ``rtol`` **and** the
         geometric extrapolation of the changes (``remaining_estimate``) is also within ``rtol``; this needs at
         least two doublings.  Otherwise ``converged`` is False and an :class:`LmaxConvergenceWarning` is issued.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> kinked = an.PairRate.from_function(lambda x: -np.sqrt((1 - x) / 2))   # -k ~ theta near x = 1: converges
+    >>> outcome = an.converge_lmax(kinked, source=1.0, ells=(1, 2, 3), rtol=0.02)
+    >>> outcome.converged, outcome.lmax > 64
+    (True, True)
     """
     lmax_start = require_integer("lmax_start", lmax_start, 2)
     lmax_limit = require_integer("lmax_limit", lmax_limit, lmax_start)

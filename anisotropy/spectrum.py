@@ -18,6 +18,15 @@ same modes, so theory and simulation see identical turbulence statistics (docs/p
 
 Units: lengths in :math:`L_c` (docs/physics/conventions.md#correlation-length, :math:`L_c \approx L_\max/5`; see
 :func:`anisotropy.units.correlation_length`), wavenumbers in :math:`1/L_c`.  Everything here is deterministic.
+
+Examples
+--------
+>>> from anisotropy import spectrum
+>>> k, f = spectrum.kolmogorov_modes(1e-2, modes_per_decade=8)
+>>> len(k), round(float(f.sum()), 12)                         # 2 decades x 8 modes; power fractions sum to 1
+(16, 1.0)
+>>> round(float(spectrum.slab_correlation(0.0, k, f)), 12)   # R(0) = 1
+1.0
 """
 
 from __future__ import annotations

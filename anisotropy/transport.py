@@ -26,6 +26,14 @@ Units and conventions (docs/physics/conventions.md#units)
 * Running coefficients: :math:`d_\parallel = \tfrac12 d\langle\Delta z^2\rangle/dt`,
   :math:`d_\perp = \tfrac12 d\langle\Delta r_\perp^2\rangle/dt` (twice the per-component value),
   :math:`d_\mathrm{FL}(z) = \tfrac12 d\langle\Delta r_\perp^2\rangle/dz`; :math:`\lambda = 3\kappa/v`.
+
+Examples
+--------
+>>> from anisotropy import transport
+>>> kappa = transport.parallel_diffusion(0.1, 0.5)                         # quadrature of the mu integral
+>>> closed = transport.parallel_diffusion(0.1, 0.5, method="closed_form")  # 27/(7 pi) form, q = 5/3
+>>> abs(kappa / closed - 1) < 1e-6
+True
 """
 
 from __future__ import annotations

@@ -21,6 +21,14 @@ Conventions (docs/physics/conventions.md#units)
 
 A handy number: :math:`r_g \approx 1.081\times10^{-3}\,\mathrm{pc}\,(E/\mathrm{TeV})(|Z| B/\mu\mathrm{G})^{-1}`
 and :math:`1/\Omega \approx 1.11\times10^5` s for 1 TeV in 1 µG.
+
+Examples
+--------
+>>> from anisotropy import units
+>>> f"{units.gyroradius(1.0, 1.0):.3g}"              # pc: a 1 TeV proton in a total field of 1 muG
+'0.00108'
+>>> round(units.correlation_length(5.0, 1e-3), 3)   # two-sided L_c of L_max = 5: about L_max / 5
+1.01
 """
 
 from __future__ import annotations

@@ -47,6 +47,12 @@ does not realise it: on HEALPix skies (pixelised mask edge, anafast quadrature) 
 harmonic one by factors 5 to 1e290 (measured: 200 skies, nside 16 and 32), and digitised published spectra carry
 errors far above it.  Fitting them gave χ² ~ 1e9 (or negative from round-off) and C_1 at its bound.  Presets whose
 mask contains antipodal pairs (hawc, hawc+icecube) keep every mode.
+
+Examples
+--------
+>>> from anisotropy import fit
+>>> fit.DELTA_CHI2_68   # Delta chi^2 of a 68 % interval for one parameter
+1.0
 """
 
 from __future__ import annotations

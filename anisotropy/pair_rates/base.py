@@ -50,6 +50,16 @@ class PairRate:
     smooth : bool
         Whether :math:`k` is analytic at :math:`x = 1`.  Smooth rates give a Batchelor-like cascade whose low
         multipoles drift with ℓmax (docs/physics/mixing_ode.md#ode); non-smooth ones need more quadrature nodes.
+
+    Examples
+    --------
+    >>> from anisotropy import PairRate
+    >>> rate = PairRate.toy(D_s=0.5, kappa_c=5.0)   # k(x) = 2 D_s (exp(-kappa_c (1 - x)) - 1)
+    >>> bool(rate(1.0) == 0)                        # a direction paired with itself sees identical kicks
+    True
+    >>> k = rate.legendre(4)                        # plain Legendre coefficients k_0..k_4
+    >>> round(float(k[0]), 6)                       # 2 D_s [(1 - exp(-2 kappa_c)) / (2 kappa_c) - 1]
+    -0.900005
     """
 
     def __init__(

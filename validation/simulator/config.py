@@ -148,6 +148,13 @@ class TurbulenceConfig(_ConfigMixin):
         :math:`\eta\le 0.1`; docs/physics/conventions.md#units).
     spectral_index : float
         :math:`q` in :math:`S(k)\propto k^{-q}` (5/3 Kolmogorov).
+
+    Examples
+    --------
+    >>> from validation import TurbulenceConfig
+    >>> config = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    >>> config.kind, config.eta
+    ('slab', 0.5)
     """
 
     kind: str = "isotropic"
@@ -234,6 +241,14 @@ class AnisotropyConfig(_ConfigMixin):
         :math:`(\kappa_\parallel, \kappa_\perp)` in :math:`c L_c` for the second term of (3.1),
         :math:`-(3/v)\,\hat p(-T)\cdot K\cdot\mathbf G`; ``None`` drops that term (valid for
         :math:`T\gg\tau_s`).
+
+    Examples
+    --------
+    >>> from validation import AnisotropyConfig, TurbulenceConfig
+    >>> config = AnisotropyConfig(turbulence=TurbulenceConfig(kind="slab", eta=0.5), reduced_rigidity=0.3, nside=4,
+    ...                           times=(1.0, 2.0))
+    >>> config.nside, config.times
+    (4, (1.0, 2.0))
     """
 
     turbulence: TurbulenceConfig = field(default_factory=TurbulenceConfig)
@@ -325,6 +340,13 @@ class DiffusionConfig(_ConfigMixin):
         RK4 arc-length step in :math:`L_c`; ``None`` means :func:`default_fieldline_step`.
     first_time : float or None
         First output time :math:`ct/L_c`, in (0, ``time``]; ``None`` means ``time / 1000`` (three decades).
+
+    Examples
+    --------
+    >>> from validation import DiffusionConfig, TurbulenceConfig
+    >>> config = DiffusionConfig(turbulence=TurbulenceConfig(kind="isotropic", eta=1.0), particles=100, time=10.0)
+    >>> config.particles, config.time
+    (100, 10.0)
     """
 
     turbulence: TurbulenceConfig = field(default_factory=TurbulenceConfig)

@@ -166,6 +166,16 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
         :math:`\langle\Delta r_\perp^2\rangle(s)`, and ``d_fieldline`` :math:`\tfrac12 d\langle\Delta
         r_\perp^2\rangle/dz` evaluated against :math:`z = \langle\Delta z\rangle(s)` (needs :math:`B_0 > 0` so that
         it increases; NaN otherwise), ``fieldline_step``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import DiffusionConfig, TurbulenceConfig, diffusion_realisation
+    >>> turbulence = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    >>> config = DiffusionConfig(turbulence=turbulence, reduced_rigidity=0.3, particles=16, time=2.0, n_times=4)
+    >>> out = diffusion_realisation(config, np.random.SeedSequence(1))
+    >>> out["msd_parallel"].shape, bool(np.all(out["msd_parallel"] > 0))
+    ((4,), True)
     """
     if not isinstance(config, DiffusionConfig):
         raise ParameterError("config", f"expected a DiffusionConfig, got {type(config).__name__}")

@@ -176,6 +176,13 @@ def make_executor(
         Address of a running Dask scheduler; only with ``kind="dask"``.
     dask_processes : bool
         Local Dask workers as processes (default; spawned, one thread each) or as threads of this process.
+
+    Examples
+    --------
+    >>> from validation import make_executor
+    >>> with make_executor("serial") as executor:
+    ...     executor.submit(pow, 2, 10).result()
+    1024
     """
     if kind not in EXECUTORS:
         raise ParameterError("executor", f"must be one of {', '.join(EXECUTORS)}, got {kind!r}")
@@ -310,6 +317,16 @@ def run(
     -----
     ``KeyboardInterrupt`` cancels the pending tasks and propagates; every realisation finished before it is in the
     store, so rerunning the same call resumes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import run_ensemble
+    >>> def realisation(config, seed):   # any f(config, SeedSequence) -> dict of arrays
+    ...     return {"x": np.random.default_rng(seed).normal(size=config["size"])}
+    >>> result = run_ensemble(realisation, {"size": 3}, seed=1, realisations=4, progress=False)
+    >>> result.mean["x"].shape, result.standard_error["x"].shape
+    ((3,), (3,))
     """
     realisations = require_integer("realisations", realisations, 1)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)

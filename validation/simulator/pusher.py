@@ -356,6 +356,16 @@ def advance(field, positions, directions, reduced_rigidity, charge_sign, step, n
         Number of steps (≥ 0).
     kernel : {"auto", "simd", "portable", "libm"}
         Field evaluation (:func:`kernel_selector`); ``"libm"`` is the slow reference twin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import TurbulenceConfig, TurbulenceField, advance
+    >>> field = TurbulenceField(TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8), seed=1)
+    >>> positions, directions = np.zeros((2, 3)), np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.8]])
+    >>> advance(field, positions, directions, reduced_rigidity=0.3, charge_sign=1, step=0.01, n_steps=100)
+    >>> bool(np.allclose(np.linalg.norm(directions, axis=1), 1.0, rtol=0, atol=1e-12))   # Boris keeps |v|
+    True
     """
     selector = kernel_selector(kernel)
     rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)

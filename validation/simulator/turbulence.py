@@ -70,6 +70,19 @@ class TurbulenceField:
         :math:`\beta_n` in radians.
     b0 : ndarray (3,)
         Regular field :math:`(0, 0, \sqrt{1-\eta})`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import TurbulenceConfig, TurbulenceField
+    >>> config = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    >>> field = TurbulenceField(config, seed=1)
+    >>> field.n_modes
+    16
+    >>> field(np.zeros((1, 3))).shape   # B at the origin, in units of B_tot
+    (1, 3)
+    >>> round(field.turbulent_power(), 12)   # <dB^2> = sum of A_n^2 / 2 = eta
+    0.5
     """
 
     def __init__(self, config: TurbulenceConfig, seed):
