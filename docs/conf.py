@@ -84,17 +84,18 @@ NOTEBOOK_PAGES = DOCS / "notebooks" / "generated"
 
 def _collect_notebooks() -> None:
     """Copy every notebooks/NN_*.ipynb into the docs tree; convert a NN_*.py that has no .ipynb yet."""
+    import jupytext
+
     shutil.rmtree(NOTEBOOK_PAGES, ignore_errors=True)
     NOTEBOOK_PAGES.mkdir(parents=True)
     for script in sorted(NOTEBOOK_SOURCES.glob("[0-9][0-9]_*.py")):
         paired = script.with_suffix(".ipynb")
-        target = NOTEBOOK_PAGES / paired.name
-        if paired.exists():
-            shutil.copyfile(paired, target)
-        else:
-            import jupytext
-
-            jupytext.write(jupytext.read(script, fmt="py:percent"), target, fmt="ipynb")
+        notebook = jupytext.read(paired) if paired.exists() else jupytext.read(script, fmt="py:percent")
+        # a notebook written from its script carries no kernel metadata; the code cells are Python all the same
+        kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
+        notebook.metadata.setdefault("kernelspec", kernel)
+        notebook.metadata.setdefault("language_info", {"name": "python"})
+        jupytext.write(notebook, NOTEBOOK_PAGES / paired.name, fmt="ipynb")
 
 
 _collect_notebooks()
