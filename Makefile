@@ -4,14 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench docs notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,dask,notebooks]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,notebooks,docs]"
 	touch $(STAMP)
 
 demo: $(STAMP)  ## predict <C_l> on the embedded defaults, write cl.csv + plot into ./cr-anisotropy-out/
@@ -30,5 +30,11 @@ lint: $(STAMP)
 bench: $(STAMP)  ## throughput benchmarks, reported as ratios (never asserted)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
+docs: $(STAMP)  ## the documentation site -> docs/_build/html (warnings are errors)
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+
+notebooks: $(STAMP)  ## write the paired .ipynb from the notebooks/NN_*.py sources (jupytext, outputs kept)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+
 clean:
-	rm -rf $(VENV) cr-anisotropy-out .pytest_cache
+	rm -rf $(VENV) cr-anisotropy-out .pytest_cache docs/_build docs/api/generated

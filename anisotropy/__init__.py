@@ -1,11 +1,11 @@
 """cr-anisotropy: the small-scale anisotropy of TeV-PeV cosmic rays from the mixing-matrix ODE for <C_l>.
 
-The public API (``DESIGN.md``, "Contracts")::
+The public API (docs/guide/design.md#contracts)::
 
     import anisotropy as an
     an.threej_zero(l1, l2, l3)                     # Wigner 3j (l1 l2 l3; 0 0 0)
     rate = an.PairRate.toy(D_s=0.5, kappa_c=5.0)   # pair-rate model k(x)
-    G = an.rate_matrix(rate, lmax)                 # Gamma_{l l0}, PHYSICS (4.3)
+    G = an.rate_matrix(rate, lmax)                 # Gamma_{l l0}, docs/physics/mixing_ode.md#rate-matrix, eq. (4.3)
     C = an.steady_state(G, source=S)               # steady-state <C_l>
     C_T = an.evolve(G, source=S_of_t, times=[...])
     result = an.predict_cl()                       # physical parameters in, .ell/.cl/.params out

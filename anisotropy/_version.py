@@ -1,8 +1,6 @@
-"""The installed package version, recorded in every result and output file."""
+"""The package version: the one place it is written (hatch reads it for the distribution's metadata).
 
-from importlib.metadata import PackageNotFoundError, version
+It is recorded in every result and output file.
+"""
 
-try:
-    __version__ = version("cr-anisotropy")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

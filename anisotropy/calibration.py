@@ -1,7 +1,9 @@
-r"""Calibrated pair-time prefactor :math:`a` of :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (PHYSICS 4.4-4.5).
+r"""Calibrated pair-time prefactor :math:`a` of :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}`
+(docs/physics/mixing_ode.md#pair-time, eq. (4.5)).
 
-The mixing-matrix theory needs the pair decorrelation time :math:`\Delta T`.  The scaling argument of PHYSICS
-eq. (4.5) fixes its dependence on the scattering time, :math:`\Omega\Delta T\propto(\Omega\tau_s)^{1/3}`, but not
+The mixing-matrix theory needs the pair decorrelation time :math:`\Delta T`.  The scaling argument of
+docs/physics/mixing_ode.md#pair-time, eq. (4.5) fixes its dependence on the scattering time, :math:`\Omega\Delta
+T\propto(\Omega\tau_s)^{1/3}`, but not
 the O(1) prefactor.  It was fitted once against the test-particle simulator by
 ``validation.calibration.run_calibration(quick=False, seed=20261124)`` (about 30 minutes on one core):
 
@@ -47,6 +49,15 @@ the O(1) prefactor.  It was fitted once against the test-particle simulator by
 
 This module only stores the result; ``anisotropy.pair_rates.DEFAULT_PAIR_TIME_PREFACTOR``, the constant that
 :func:`anisotropy.predict_cl` and :meth:`anisotropy.pair_rates.PairRate.slab` read, is set from it.
+
+Examples
+--------
+>>> from anisotropy import calibration
+>>> a, sigma = calibration.PAIR_TIME_PREFACTOR, calibration.PAIR_TIME_PREFACTOR_UNCERTAINTY
+>>> 0 < sigma < a
+True
+>>> calibration.PAIR_TIME_CALIBRATION["seed"] > 0   # the fit is reproducible from its recorded seed
+True
 """
 
 from __future__ import annotations

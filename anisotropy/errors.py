@@ -20,6 +20,16 @@ class ParameterError(ValueError):
     ----------
     name : str
         The parameter's name as the user spelled it (keyword argument or CLI option).
+
+    Examples
+    --------
+    >>> from anisotropy import ParameterError
+    >>> from anisotropy.errors import require_range
+    >>> try:
+    ...     require_range("eta", 1.5, 0.0, 1.0)
+    ... except ParameterError as error:
+    ...     print(error.name)
+    eta
     """
 
     def __init__(self, name: str, message: str):

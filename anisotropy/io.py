@@ -1,6 +1,7 @@
 """File output shared by the whole distribution: atomic writes and JSON-safe conversion.
 
-DESIGN.md: "Writes are atomic (temp file + rename)".  Every file the package writes -- result tables, parameter
+docs/guide/design.md#engineering-conventions: "Writes are atomic (temp file + rename)".  Every file the package writes
+-- result tables, parameter
 JSON, plots, FITS maps, HDF5 checkpoints, caches -- goes through :func:`atomic_output`, so a reader (or a rerun
 after an interruption) sees either the previous complete file or the new complete file, never a partial one.
 """

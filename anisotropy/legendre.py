@@ -1,10 +1,13 @@
 r"""Gauss-Legendre quadrature and Legendre projections on :math:`x = \hat p_A\cdot\hat p_B \in [-1, 1]`.
 
-The pair-rate function :math:`k(x)` and the mixing integrals of ``PHYSICS.md`` (4.2)-(4.3) live on this interval.
+The pair-rate function :math:`k(x)` and the mixing integrals of docs/physics/mixing_ode.md#mixing-matrix, eq. (4.2),
+docs/physics/mixing_ode.md#rate-matrix, eq. (4.3) live on this interval.
 Plain Legendre coefficients are :math:`k_\ell = \frac{2\ell+1}{2}\int_{-1}^{1} k(x) P_\ell(x)\,dx` (no extra
-factors, PHYSICS 4.2).  Polynomials are built by the three-term recurrence (Bonnet), never from dense tables.
+factors, docs/physics/mixing_ode.md#mixing-matrix).  Polynomials are built by the three-term recurrence (Bonnet), never
+from dense tables.
 
-Physical pair rates are not analytic at :math:`x = 1` (:math:`-k\propto(1-x)^{\beta/2}`, PHYSICS 4.6), where plain
+Physical pair rates are not analytic at :math:`x = 1` (:math:`-k\propto(1-x)^{\beta/2}`, docs/physics/pair_rates.md),
+where plain
 Gauss-Legendre converges only algebraically; :func:`graded_gauss_legendre` is a composite rule graded geometrically
 toward both endpoints that integrates such integrands times polynomials of a given degree to round-off.
 """
@@ -138,7 +141,8 @@ def graded_gauss_legendre(degree: int, grading: float = GRADED_RATIO, levels: in
     r"""Composite Gauss-Legendre rule on [-1, 1] graded geometrically toward both endpoints (hp-quadrature).
 
     For integrands :math:`f(x)\,p(x)` with p a polynomial of degree ≤ ``degree`` and f analytic in (-1, 1) but
-    possibly singular at :math:`x = \pm1` like :math:`(1\mp x)^{\alpha}`, α > -1: the pair rates of PHYSICS 4.6,
+    possibly singular at :math:`x = \pm1` like :math:`(1\mp x)^{\alpha}`, α > -1: the pair rates of
+    docs/physics/pair_rates.md,
     :math:`-k\propto((1-x)/2)^{\beta/2}`, in the integrals of (4.2)-(4.3).  Plain Gauss-Legendre converges only
     like :math:`n^{-2-2\alpha}` there; this rule reaches round-off with about 640, 1130, 2070, 3630 nodes for
     degree 200, 800, 2000, 4003 (plain Gauss-Legendre: degree/2 + 1).

@@ -1,4 +1,5 @@
-r"""The rate matrix :math:`\Gamma_{\ell\ell_0}` of the mixing-matrix ODE, ``PHYSICS.md`` (4.3).
+r"""The rate matrix :math:`\Gamma_{\ell\ell_0}` of the mixing-matrix ODE, docs/physics/mixing_ode.md#rate-matrix, eq.
+(4.3).
 
 .. math::
 
@@ -32,12 +33,13 @@ The quadrature form (``method="quadrature"``)
     :math:`P_\ell(-x) = (-1)^\ell P_\ell(x)` to work on half the nodes and on parity blocks (3/8 of the plain
     cost).  Smooth rates use plain Gauss-Legendre: with :math:`n` nodes it is exact when :math:`k` is a polynomial
     of degree :math:`\le 2n-1-2\ell_\max`.  Rates with a kink at :math:`x = 1` (``PairRate.smooth`` false, the
-    physical case :math:`-k\propto(1-x)^{\beta/2}`, PHYSICS 4.6) use by default the composite rule
+    physical case :math:`-k\propto(1-x)^{\beta/2}`, docs/physics/pair_rates.md) use by default the composite rule
     :func:`anisotropy.legendre.graded_gauss_legendre`, graded geometrically toward :math:`x=\pm1` and symmetric, so
     the parity blocks still apply; plain Gauss would converge only like :math:`n^{-2-\beta}` there.  An explicit
     ``n_nodes`` always means plain Gauss-Legendre with that many nodes.
 
-The two forms agree to 1e-10 relative to each column's largest entry (the DESIGN target, tested with the toy, which
+The two forms agree to 1e-10 relative to each column's largest entry (the target (docs/guide/design.md#targets), tested
+with the toy, which
 has both); measured 3e-14 at ℓmax = 150 and 2e-13 at ℓmax = 1000.  For kinked power-law rates
 :math:`k=-((1-x)/2)^{\beta/2}`, β ∈ {2/3, 1, 5/3}, the default quadrature form agrees with the 3j form of the exact
 coefficients to 1.2e-14, 4.3e-14 and 2e-13 of each column's largest entry at ℓmax = 100, 400 and 1000, the
@@ -76,7 +78,8 @@ def nonsmooth_quadrature_degree(lmax: int) -> int:
 
     The exactness of the smooth path's :math:`2\ell_\max + 2` Gauss nodes, so :math:`k` = (kink) × (polynomial of
     degree up to :math:`2\ell_\max + 3`) is integrated against :math:`P_\ell P_{\ell_0}` to round-off
-    (PHYSICS 4.3).  Measured cost at ℓmax = 1000: 3632 nodes, against 4004 for the former default, plain
+    (docs/physics/mixing_ode.md#ode).  Measured cost at ℓmax = 1000: 3632 nodes, against 4004 for the former default,
+    plain
     Gauss-Legendre with 4(ℓmax+1) nodes, which reached only ~1e-7 of the column scale for β = 2/3.
     """
     return 4 * require_integer("lmax", lmax, 0) + 3
@@ -89,7 +92,8 @@ _METHODS = ("auto", "threej", "quadrature")
 
 
 def column_weights(lmax: int) -> np.ndarray:
-    r"""Column weights :math:`D_{\ell_0} = (2\ell_0+1)\,\ell_0(\ell_0+1)`, ℓ0 = 0..lmax; Γ = A·diag(D), PHYSICS 4.3.
+    r"""Column weights :math:`D_{\ell_0} = (2\ell_0+1)\,\ell_0(\ell_0+1)`, ℓ0 = 0..lmax; Γ = A·diag(D),
+    docs/physics/mixing_ode.md#rate-matrix.
 
     :math:`D_0 = 0`: the monopole column vanishes, so :math:`C_0` never feeds back.
     """
@@ -213,7 +217,8 @@ def _work_by_bands(lmax: int, bandwidth: int) -> float:
 
 
 def coupling_from_legendre(coefficients, lmax: int) -> np.ndarray:
-    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \sum_{\ell_A} k_{\ell_A}(\ell\,\ell_A\,\ell_0;000)^2` (PHYSICS 4.3).
+    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \sum_{\ell_A} k_{\ell_A}(\ell\,\ell_A\,\ell_0;000)^2`
+    (docs/physics/mixing_ode.md#rate-matrix).
 
     Parameters
     ----------
@@ -314,7 +319,8 @@ def _coupling_on_rule(function, lmax: int, rule) -> np.ndarray:
 
 
 def coupling_by_quadrature(function, lmax: int, n_nodes: int) -> np.ndarray:
-    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \frac12\sum_i w_i k(x_i) P_\ell(x_i) P_{\ell_0}(x_i)` (PHYSICS 4.3).
+    r"""Symmetric coupling :math:`A_{\ell\ell_0} = \frac12\sum_i w_i k(x_i) P_\ell(x_i) P_{\ell_0}(x_i)`
+    (docs/physics/mixing_ode.md#rate-matrix).
 
     Plain Gauss-Legendre with ``n_nodes`` (rounded up to even) nodes, on parity blocks (:func:`_coupling_on_rule`).
     Legendre tables up to :data:`_CACHED_TABLE_LIMIT` doubles are cached between calls; larger ones are built node
@@ -330,7 +336,7 @@ def coupling_by_graded_quadrature(function, lmax: int, degree: int | None = None
 
     Uses :func:`anisotropy.legendre.graded_gauss_legendre` of ``degree`` (default
     :func:`nonsmooth_quadrature_degree`), accurate to round-off for :math:`k = (1-x)^{\beta/2}\times` a polynomial
-    of degree up to ``degree`` :math:`- 2\ell_\max` (PHYSICS 4.3, 4.6).
+    of degree up to ``degree`` :math:`- 2\ell_\max` (docs/physics/mixing_ode.md#ode, docs/physics/pair_rates.md).
     """
     lmax = require_integer("lmax", lmax, 0)
     degree = nonsmooth_quadrature_degree(lmax) if degree is None else require_integer("degree", degree, 2 * lmax)
@@ -338,12 +344,13 @@ def coupling_by_graded_quadrature(function, lmax: int, degree: int | None = None
 
 
 def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = None) -> np.ndarray:
-    r"""Rate matrix :math:`\Gamma_{\ell\ell_0}` of ``PHYSICS.md`` (4.3), shape ``(lmax+1, lmax+1)``.
+    r"""Rate matrix :math:`\Gamma_{\ell\ell_0}` of docs/physics/mixing_ode.md#rate-matrix, eq. (4.3), shape ``(lmax+1,
+    lmax+1)``.
 
     Parameters
     ----------
     rate : anisotropy.PairRate
-        The pair-rate function :math:`k(x)` (PHYSICS 4.2).
+        The pair-rate function :math:`k(x)` (docs/physics/mixing_ode.md#mixing-matrix).
     lmax : int
         Largest multipole, at least 1.
     method : {"auto", "threej", "quadrature"}
@@ -363,6 +370,17 @@ def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = Non
     ------
     ParameterError
         For an unknown method, ``lmax < 1`` or a bad ``n_nodes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> gamma = an.rate_matrix(an.PairRate.toy(D_s=0.5, kappa_c=5.0), lmax=40)
+    >>> gamma.shape
+    (41, 41)
+    >>> ell = np.arange(41)
+    >>> bool(np.allclose((2 * ell + 1) @ gamma[:, :10], 0.0, atol=1e-10))   # the mixing conserves total power
+    True
     """
     lmax = require_integer("lmax", lmax, 1)
     if method not in _METHODS:

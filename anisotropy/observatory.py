@@ -1,10 +1,12 @@
 r"""Forward model from an all-sky theory :math:`\langle C_\ell\rangle` to what a ground array measures.
 
 Ground arrays (IceCube, HAWC, their combination) do not measure the all-sky :math:`C_\ell`
-(``PHYSICS.md`` sect. 2, last item, and sect. 7, "What the data measure"; ``data/README.md``).  Their estimator,
+(docs/physics/conventions.md#angular-power-spectrum, last item, and docs/physics/mixing_ode.md#caveats, "What the data
+measure"; ``data/README.md``).  Their estimator,
 which this module reproduces step by step, is
 
-1. **Gaussian sky** with the theory spectrum (statistically isotropic, ``PHYSICS.md`` sect. 2) plus **shot noise**
+1. **Gaussian sky** with the theory spectrum (statistically isotropic,
+   docs/physics/conventions.md#angular-power-spectrum) plus **shot noise**
    (white, :math:`N_\ell = 4\pi f_\mathrm{sky}^2/N` in the masked pseudo-spectrum for :math:`N` events and uniform
    exposure; ``data/README.md``);
 2. **reference map**: the relative intensity is normalised ring by ring in declination, so every isolatitude ring of
@@ -51,6 +53,13 @@ Two implementations of the same estimator:
 Limitations (documented, not modelled): exposure weighting (IceCube 12 yr weights by the background map; uniform
 exposure in declination is assumed), the iterative likelihood reconstruction of the combined map (modelled as the
 ring filter it is equivalent to for m = 0), and systematic errors.
+
+Examples
+--------
+>>> from anisotropy import observatory
+>>> experiment = observatory.get_experiment("hawc+icecube")
+>>> 0 < experiment.f_sky <= 1
+True
 """
 
 from __future__ import annotations
@@ -109,7 +118,8 @@ def shot_noise_level(events: float, f_sky: float) -> float:
     ``data/README.md``: for :math:`N` events spread uniformly over a fraction :math:`f_\mathrm{sky}` of the sky,
     each of the :math:`f_\mathrm{sky}N_\mathrm{pix}` pixels has relative-intensity variance
     :math:`\sigma^2 = f_\mathrm{sky}N_\mathrm{pix}/N`, and anafast of uncorrelated pixels gives
-    :math:`\Omega_\mathrm{pix}^2\sum_p\sigma_p^2/4\pi` (``PHYSICS.md`` sect. 2, white-noise floor).
+    :math:`\Omega_\mathrm{pix}^2\sum_p\sigma_p^2/4\pi` (docs/physics/conventions.md#angular-power-spectrum, white-noise
+    floor).
     """
     events = require_range("events", events, 0.0, None, low_open=True)
     f_sky = require_range("f_sky", f_sky, 0.0, 1.0, low_open=True)

@@ -1,16 +1,17 @@
 r"""Physical parameters in, steady-state :math:`\langle C_\ell\rangle` out: :func:`predict_cl` and :class:`ClResult`.
 
-The chain (``DESIGN.md``, "Data flows one way"):
+The chain (docs/guide/design.md#layout):
 
 1. physical inputs (TeV, µG, pc) -> :func:`anisotropy.units.to_reduced`: :math:`r_g/L_c`, :math:`\eta`,
    :math:`\beta`;
 2. transport (:mod:`anisotropy.transport`): the diffusion tensor :math:`K` and the scattering time
-   :math:`\tau_s = 3\kappa_\parallel/v^2` (PHYSICS 4.6c);
-3. the pair-rate model :math:`k(x)` (:class:`anisotropy.pair_rates.PairRate`, PHYSICS 4.4, 4.6) with the pair
+   :math:`\tau_s = 3\kappa_\parallel/v^2` (docs/physics/transport.md#slab-qlt);
+3. the pair-rate model :math:`k(x)` (:class:`anisotropy.pair_rates.PairRate`, docs/physics/mixing_ode.md#pair-time,
+   docs/physics/pair_rates.md) with the pair
    time :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}`;
-4. the rate matrix :math:`\Gamma_{\ell\ell_0}` (PHYSICS 4.3) and the steady state of
+4. the rate matrix :math:`\Gamma_{\ell\ell_0}` (docs/physics/mixing_ode.md#rate-matrix) and the steady state of
    :math:`d\langle C_\ell\rangle/dt = \sum_{\ell_0}\Gamma_{\ell\ell_0}\langle C_{\ell_0}\rangle + S\delta_{\ell1}`
-   with :math:`S = (8\pi/3)\,\mathbf G\cdot K\cdot\mathbf G` (PHYSICS 4.4).
+   with :math:`S = (8\pi/3)\,\mathbf G\cdot K\cdot\mathbf G` (docs/physics/mixing_ode.md#ode, eq. (4.4)).
 
 **Units inside the solve.** Time in :math:`1/\Omega` (the gyrofrequency in :math:`B_\mathrm{tot}`: the pair rates
 are in units of :math:`\Omega`), lengths in :math:`L_c`.  Then the speed is :math:`v = r_g/L_c` (because
@@ -19,11 +20,13 @@ are in units of :math:`\Omega`), lengths in :math:`L_c`.  Then the speed is :mat
 :math:`S` scale with the time unit; ``tests/anisotropy/test_predict.py`` checks it).
 
 **Normalisation.** :math:`C_\ell\propto|\mathbf G|^2`.  :math:`|\mathbf G|` is fixed either by the diffusive dipole
-amplitude :math:`|\boldsymbol\delta| = 3|K\cdot\mathbf G|/v` (PHYSICS 3.1, 3.2c; default) or given directly.
+amplitude :math:`|\boldsymbol\delta| = 3|K\cdot\mathbf G|/v` (docs/physics/simulator.md#liouville-mapping,
+docs/physics/source.md#diffusive-dipole; default) or given directly.
 Without pair correlations the steady state is the pure dipole :math:`C_1 = (4\pi/9)|\boldsymbol\delta|^2`.
 
 **Closure with a regular field.** With :math:`B_0` the :math:`C_\ell` equation closes only after isotropising the
-pair statistics (PHYSICS 4.5), so :math:`\Gamma` does not depend on the angle between :math:`\mathbf G` and
+pair statistics (docs/physics/mixing_ode.md#closure), so :math:`\Gamma` does not depend on the angle between
+:math:`\mathbf G` and
 :math:`B_0`; that angle enters only through :math:`K\cdot\mathbf G`.  Both models with a regular field (slab, and
 isotropic with η < 1) use :math:`\kappa_\perp = 0` (:func:`_transport`), so a gradient perpendicular to
 :math:`B_0` produces neither a dipole nor a source.
@@ -76,7 +79,8 @@ DEFAULT_DIPOLE = 1.0e-3
 DEFAULT_LMAX = 200
 #: dense O(lmax³) solve: beyond this one prediction takes tens of seconds and ~100 MB
 MAX_LMAX = 2000
-#: target k_max r_g when lmin_over_lmax is chosen automatically.  The gyro-resonance needs k_max r_g ≳ 10 (PHYSICS 6,
+#: target k_max r_g when lmin_over_lmax is chosen automatically.  The gyro-resonance needs k_max r_g ≳ 10
+#: (docs/physics/simulator.md,
 #: item 1), but the pair rate also feels the small-scale modes through the kink of k(x) at x = 1, which sets the
 #: high-ℓ C_ℓ.  Measured at the default parameters (ℓmax = 200), C_ℓ change between k_max r_g = 30 -> 100 -> 300
 #: -> 1000 -> 3000 by 14/2.6/0.4/0.05 % at ℓ = 10 and 37/9/2/0.3 % at ℓ = 100; 300 is within ~2.5 % of the limit
@@ -107,8 +111,9 @@ class ClResult:
     ell : ndarray of int, shape (lmax+1,)
         Multipoles 0..lmax.
     cl : ndarray of float, shape (lmax+1,)
-        :math:`\langle C_\ell\rangle` of the relative intensity, healpy normalisation (PHYSICS 2); ``cl[0]`` is nan
-        (the monopole decouples and grows without bound, PHYSICS 4.3).
+        :math:`\langle C_\ell\rangle` of the relative intensity, healpy normalisation
+        (docs/physics/conventions.md#angular-power-spectrum); ``cl[0]`` is nan
+        (the monopole decouples and grows without bound, docs/physics/mixing_ode.md#ode).
     params : dict
         ``{"inputs": ..., "derived": ..., "package": ...}``.  ``inputs`` holds every argument of
         :func:`predict_cl` as passed (defaults resolved), so ``predict_cl(**params["inputs"])`` reproduces ``cl``
@@ -116,6 +121,18 @@ class ClResult:
         and the pair-rate model (all in time unit :math:`1/\Omega`, lengths in :math:`L_c`, unless a key names
         another unit); ``package`` the package name and version.  Nothing depends on the clock, so identical
         inputs give identical files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from anisotropy import ClResult
+    >>> result = ClResult(ell=np.arange(4), cl=np.array([np.nan, 1e-6, 2e-7, 5e-8]), params={"inputs": {}})
+    >>> result.lmax
+    3
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     sorted(path.name for path in result.save(folder, plot=False).values())
+    ['cl.csv', 'params.json']
     """
 
     ell: np.ndarray
@@ -173,7 +190,8 @@ class ClResult:
         else:
             ax.set_ylabel(r"$C_\ell$")
         ax.loglog(ell, values, **line_kwargs)
-        # the truncation at lmax is an absorbing boundary (PHYSICS 4.3): the last octave is shaped by it, not physics
+        # the truncation at lmax is an absorbing boundary (docs/physics/mixing_ode.md#ode): the last octave is shaped by
+        # it, not physics
         ax.axvspan(self.lmax / 2, self.lmax, color="0.85", alpha=0.6, lw=0,
                    label=r"$\ell > \ell_\max/2$: shaped by the truncation")
         ax.legend(loc="lower left", fontsize="small", frameon=False)
@@ -217,7 +235,8 @@ class ClResult:
 
 # ---------------------------------------------------------------------------------------------------- solving
 def dipole_source(diffusion_tensor, gradient) -> float:
-    r"""Source of the ℓ = 1 equation, :math:`S = (8\pi/3)\,\mathbf G\cdot K\cdot\mathbf G` (PHYSICS eq. 4.4).
+    r"""Source of the ℓ = 1 equation, :math:`S = (8\pi/3)\,\mathbf G\cdot K\cdot\mathbf G`
+    (docs/physics/mixing_ode.md#ode, eq. (4.4)).
 
     ``diffusion_tensor`` is :math:`K` with :math:`\langle\Delta r_i\Delta r_j\rangle \to 2K_{ij}t` (3×3) and
     ``gradient`` :math:`\mathbf G = \nabla n/n` (3,), in any consistent units.
@@ -228,7 +247,8 @@ def dipole_source(diffusion_tensor, gradient) -> float:
 
 
 def cl_from_rate(rate, *, diffusion_tensor, gradient, lmax: int, converge: bool = False):
-    r"""Steady-state :math:`\langle C_\ell\rangle` for a pair rate, a diffusion tensor and a gradient (PHYSICS 4.3).
+    r"""Steady-state :math:`\langle C_\ell\rangle` for a pair rate, a diffusion tensor and a gradient
+    (docs/physics/mixing_ode.md#ode).
 
     Any consistent units: ``rate`` (its :math:`k(x)` is a rate), ``diffusion_tensor`` (length²/time) and
     ``gradient`` (1/length) must share one time unit and one length unit; the :math:`C_\ell` do not depend on
@@ -237,7 +257,7 @@ def cl_from_rate(rate, *, diffusion_tensor, gradient, lmax: int, converge: bool 
     Parameters
     ----------
     rate : PairRate
-        Pair-rate model :math:`k(x)` (PHYSICS 4.2).
+        Pair-rate model :math:`k(x)` (docs/physics/mixing_ode.md#mixing-matrix).
     diffusion_tensor : array_like, shape (3, 3)
         :math:`K` (enters only the source).
     gradient : array_like, shape (3,)
@@ -346,7 +366,8 @@ def predict_cl(
     modes_per_decade: int = MODES_PER_DECADE,
     closure: str = "markov",
 ) -> ClResult:
-    r"""Steady-state :math:`\langle C_\ell\rangle` for physical parameters (PHYSICS 4.3-4.6).
+    r"""Steady-state :math:`\langle C_\ell\rangle` for physical parameters (docs/physics/mixing_ode.md#ode,
+    docs/physics/pair_rates.md).
 
     Parameters
     ----------
@@ -367,18 +388,20 @@ def predict_cl(
         Turbulence level :math:`\eta = \delta B^2/B_\mathrm{tot}^2` in (0, 1] ((0, 1) for ``"slab"``, which needs
         a regular field).  Default 0.5 (:math:`\delta B = B_0`); Galactic estimates give :math:`\delta B/B_0`
         ~ 0.5-2 [R], where quasi-linear theory is at the edge of its validity.  ``"isotropic"`` with η = 1 is
-        :math:`B_0 = 0` (ballistic orbits, PHYSICS 4.6b).
+        :math:`B_0 = 0` (ballistic orbits, docs/physics/pair_rates.md#isotropic-pair-rate).
     lmin_over_lmax : float, optional
         :math:`L_\min/L_\max` of the discrete spectrum, a numerical resolution parameter: the physical inner
         scale is far below :math:`r_g`.  None (default) chooses :math:`k_\max r_g` = 300 (ratio at most 1e-2),
-        which resolves the gyro-resonance (PHYSICS 6, item 1) and puts the :math:`C_\ell` within ~2.5 % of the
+        which resolves the gyro-resonance (docs/physics/simulator.md, item 1) and puts the :math:`C_\ell` within ~2.5 %
+        of the
         :math:`L_\min\to0` limit up to ℓ = 200 (measured; see :data:`K_MAX_GYRORADIUS_TARGET`).  For larger
         ℓmax check by lowering it.
     model : {"slab", "isotropic"}
-        Pair-rate model: slab turbulence with :math:`B_0` (PHYSICS 4.6a; the setup of arXiv:2111.06419) or
+        Pair-rate model: slab turbulence with :math:`B_0` (docs/physics/pair_rates.md#slab-pair-rate; the setup of
+        arXiv:2111.06419) or
         isotropic Kolmogorov turbulence, with :math:`B_0` for η < 1 (helical orbits in the interaction picture,
         :meth:`anisotropy.pair_rates.PairRate.isotropic`; ~1-3 s per prediction) and with :math:`B_0 = 0` on
-        ballistic orbits for η = 1 (PHYSICS 4.6b; arXiv:1909.09052).
+        ballistic orbits for η = 1 (docs/physics/pair_rates.md#isotropic-pair-rate; arXiv:1909.09052).
     dipole : float, optional
         Diffusive dipole amplitude :math:`|\boldsymbol\delta| = 3|K\cdot\mathbf G|/v` in (0, 1], which fixes
         :math:`|\mathbf G|`.  Default 1e-3 when ``gradient`` is not given (HAWC+IceCube measure a horizontal
@@ -393,7 +416,8 @@ def predict_cl(
         with ``gradient`` it gives :math:`C_\ell = 0`.  The same for ``"isotropic"`` with η < 1
         (:math:`\kappa_\perp = 0` there too); no effect for ``"isotropic"`` with η = 1.
     pair_time_prefactor : float, optional
-        :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (PHYSICS 4.4).  None: the package default
+        :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (docs/physics/mixing_ode.md#pair-time).  None: the
+        package default
         (:data:`anisotropy.pair_rates.DEFAULT_PAIR_TIME_PREFACTOR`), calibrated against the slab simulations:
         a = 2.46 ± 0.34 (:mod:`anisotropy.calibration`, with its caveats).  It is also used for ``"isotropic"``,
         but there it is not calibrated: for isotropic turbulence with :math:`B_0` the simulated best-fit
@@ -414,7 +438,8 @@ def predict_cl(
         (``pair_time_prefactor`` is ignored), ``converge`` not supported.  Its measured agreement with the simulator
         is in ``docs/validation/closures.md``.
     modes_per_decade : int
-        Density of the discrete turbulence spectrum used for the correlation function (``DESIGN.md``: 256).
+        Density of the discrete turbulence spectrum used for the correlation function
+        (docs/physics/conventions.md#turbulence-modes: 256).
 
     Returns
     -------
@@ -430,10 +455,12 @@ def predict_cl(
     -----
     Uncertainties, largest first:
 
-    * The pair-time prefactor a is an O(1) constant of a scaling argument (PHYSICS 4.4, [D/S]) and sets how much
+    * The pair-time prefactor a is an O(1) constant of a scaling argument (docs/physics/mixing_ode.md#pair-time, [D/S])
+      and sets how much
       power leaves the dipole; until the simulator calibrates it, absolute :math:`C_{\ell\ge2}` are model
       predictions at the factor-of-a-few level.
-    * **Truncation.** ℓmax is an absorbing boundary (PHYSICS 4.3).  For the default slab rate the pair rate
+    * **Truncation.** ℓmax is an absorbing boundary (docs/physics/mixing_ode.md#ode).  For the default slab rate the
+      pair rate
       behaves as :math:`-k\propto(1-x)^{\beta/2}` with a local :math:`\beta\approx1.1\to1.6` for
       :math:`1-x = 10^{-1}\to10^{-5}` (and β → 2, analytic, below the inner scale), so the cascade converges
       slowly: measured at the defaults, each doubling of ℓmax from 200 to 6400 raises :math:`C_1` by 0.8 %,
@@ -446,6 +473,18 @@ def predict_cl(
       average inferred from secondary-to-primary ratios (~3e28 (E/GeV)^(1/3..1/2) ≈ 1e30 cm²/s [R]); the :math:`C_\ell`
       depend on :math:`\kappa_\parallel` only through :math:`\Omega\tau_s` because the dipole fixes the
       normalisation.
+
+    Examples
+    --------
+    >>> import math
+    >>> import anisotropy as an
+    >>> result = an.predict_cl(10.0, lmax=16)   # 10 TeV protons, default field and turbulence, slab model
+    >>> result.ell[:3]
+    array([0, 1, 2])
+    >>> math.isclose(result.params["derived"]["dipole_cl"], 4 * math.pi / 9 * 1e-3**2)   # C_1 of a 1e-3 dipole
+    True
+    >>> bool(result.cl[2] < result.cl[1])
+    True
     """
     inputs = _check_inputs(energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient,
                            gradient_angle, pair_time_prefactor, lmax, modes_per_decade)
@@ -556,13 +595,14 @@ def _age_dependent(model, reduced, inputs, diffusion, gradient, speed):
 
 
 def _transport(model: str, reduced, rate) -> dict:
-    r"""Diffusion coefficients in :math:`L_c^2\Omega` and :math:`\Omega\tau_s` (PHYSICS 4.6c, 4.3 limits).
+    r"""Diffusion coefficients in :math:`L_c^2\Omega` and :math:`\Omega\tau_s` (docs/physics/transport.md#slab-qlt,
+    docs/physics/mixing_ode.md#ode-limits).
 
     * ``"slab"``: slab QLT from :mod:`anisotropy.transport`, which gives :math:`\kappa_\parallel` in
       :math:`cL_c`; in the ODE units :math:`K = \kappa\,c/(L_c\Omega) = \kappa\,(r_g/L_c)/\beta` because
       :math:`\Omega = \beta c/r_g`.  :math:`\kappa_\perp = 0` (slab QLT).
     * ``"isotropic"``, η = 1: :math:`B_0 = 0`, so :math:`K` is isotropic, :math:`\kappa = v^2\tau_s/3`
-      (:math:`\nu_1 = 1/\tau_s`, PHYSICS 4.3) with the model's own small-angle :math:`\tau_s`
+      (:math:`\nu_1 = 1/\tau_s`, docs/physics/mixing_ode.md#ode) with the model's own small-angle :math:`\tau_s`
       (``rate.params["omega_tau_s"]``, :meth:`anisotropy.pair_rates.PairRate.isotropic`); :math:`v = r_g/L_c`.
     * ``"isotropic"``, η < 1: :math:`\kappa_\parallel = v^2\tau_s/3` with the model's :math:`\tau_s`, which is
       the slab-QLT scattering time (so :math:`\kappa_\parallel` equals the slab-QLT value; the pair model's own
@@ -591,7 +631,8 @@ def _transport(model: str, reduced, rate) -> dict:
 
 
 def _pair_rate(model: str, reduced, modes_per_decade: int, pair_time_prefactor):
-    """The pair-rate model k(x) in units of Ω (PHYSICS 4.6a-b) on the discrete spectrum of the simulator."""
+    """The pair-rate model k(x) in units of Ω (docs/physics/pair_rates.md#slab-pair-rate,
+    docs/physics/pair_rates.md#isotropic-pair-rate) on the discrete spectrum of the simulator."""
     from .pair_rates import DEFAULT_PAIR_TIME_PREFACTOR, PairRate
 
     if pair_time_prefactor is None:

@@ -1,17 +1,20 @@
-r"""Steady state and time evolution of :math:`\langle C_\ell\rangle`, ``PHYSICS.md`` (4.4), and ℓmax control.
+r"""Steady state and time evolution of :math:`\langle C_\ell\rangle`, docs/physics/mixing_ode.md#ode, eq. (4.4), and
+ℓmax control.
 
 .. math::
 
     \frac{d\langle C_\ell\rangle}{dt} = \sum_{\ell_0}\Gamma_{\ell\ell_0}\langle C_{\ell_0}\rangle + S\,\delta_{\ell 1},
     \qquad S = \tfrac{8\pi}{3}\,G\cdot K\cdot G .
 
-Structure used throughout (PHYSICS 4.3): column 0 of :math:`\Gamma` vanishes, so the monopole never feeds back and
+Structure used throughout (docs/physics/mixing_ode.md#rate-matrix): column 0 of :math:`\Gamma` vanishes, so the monopole
+never feeds back and
 the multipoles ℓ = 1..ℓmax form a closed system :math:`\Gamma' = \Gamma_{[1..L],[1..L]}`.  A matrix built by
 :func:`anisotropy.rate_matrix` factors as :math:`\Gamma' = A' D'` with :math:`A'` symmetric and
 :math:`D' = \mathrm{diag}((2\ell+1)\ell(\ell+1))` positive.  Hence
 
 * the steady state solves :math:`A' y = -S e_1`, :math:`C = D'^{-1} y`; for a physical rate (:math:`k\le0`,
-  PHYSICS 4.2) :math:`-A'` is positive definite and a Cholesky solve is used (LU otherwise), banded when
+  docs/physics/mixing_ode.md#mixing-matrix) :math:`-A'` is positive definite and a Cholesky solve is used (LU
+  otherwise), banded when
   :math:`\Gamma` is (smooth rates, :data:`BANDED_FRACTION`);
 * :math:`\Gamma'` is similar to the symmetric :math:`H = D'^{1/2}A'D'^{1/2}`, so it has real eigenvalues and an
   orthonormal eigenbasis, in which the ODE decouples into scalar equations
@@ -21,7 +24,7 @@ the multipoles ℓ = 1..ℓmax form a closed system :math:`\Gamma' = \Gamma_{[1.
   (complex) eigen-decomposition, checked for conditioning.
 
 The truncation :math:`C_\ell = 0` for :math:`\ell > \ell_\max` is an absorbing boundary: always check
-convergence in ℓmax (:func:`converge_lmax`, PHYSICS 4.3).
+convergence in ℓmax (:func:`converge_lmax`, docs/physics/mixing_ode.md#ode).
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ __all__ = [
     "steady_state",
 ]
 
-#: Relative size of Γ's monopole column tolerated as rounding (it is exactly zero in PHYSICS (4.3)).
+#: Relative size of Γ's monopole column tolerated as rounding (it is exactly zero in
+#: docs/physics/mixing_ode.md#rate-matrix, eq. (4.3)).
 MONOPOLE_COLUMN_RTOL = 1e-12
 
 #: Relative asymmetry of A' = Γ'/D' still treated as rounding, so the symmetric (Cholesky, eigh) path is used.
@@ -85,7 +89,7 @@ def _validated_gamma(Gamma) -> np.ndarray:
         raise ParameterError("Gamma", "all entries must be finite")
     scale = np.max(np.abs(matrix))
     if np.max(np.abs(matrix[:, 0])) > MONOPOLE_COLUMN_RTOL * scale:
-        raise ParameterError("Gamma", "column 0 must vanish (factor l0(l0+1) in PHYSICS (4.3)): the monopole decouples")
+        raise ParameterError("Gamma", "column 0 must vanish (factor l0(l0+1) in docs/physics/mixing_ode.md#rate-matrix, eq. (4.3)): the monopole decouples")  # noqa: E501
     return matrix
 
 
@@ -115,7 +119,7 @@ BANDED_FRACTION = 0.25
 
 
 def _bandwidth(matrix: np.ndarray) -> int:
-    """Largest |i - j| with a non-zero entry (smooth rates give banded Γ, PHYSICS 4.3)."""
+    """Largest |i - j| with a non-zero entry (smooth rates give banded Γ, docs/physics/mixing_ode.md#rate-matrix)."""
     nonzero = matrix != 0.0
     size = matrix.shape[0]
     occupied = nonzero.any(axis=1)
@@ -140,14 +144,15 @@ def _solve_positive_definite(matrix: np.ndarray, right_hand_side: np.ndarray) ->
 
 
 def steady_state(Gamma, source) -> np.ndarray:
-    r"""Steady-state :math:`\langle C_\ell\rangle` of PHYSICS (4.4): :math:`\Gamma_{[1..L],[1..L]}\,C = -S e_1`.
+    r"""Steady-state :math:`\langle C_\ell\rangle` of docs/physics/mixing_ode.md#ode, eq. (4.4):
+    :math:`\Gamma_{[1..L],[1..L]}\,C = -S e_1`.
 
     Parameters
     ----------
     Gamma : array_like, shape (lmax+1, lmax+1)
         Rate matrix (:func:`anisotropy.rate_matrix`), lmax >= 2, finite, with a vanishing monopole column.
     source : float
-        The ℓ = 1 source :math:`S = \frac{8\pi}{3}G\cdot K\cdot G` (PHYSICS 4.3).
+        The ℓ = 1 source :math:`S = \frac{8\pi}{3}G\cdot K\cdot G` (docs/physics/mixing_ode.md#ode).
 
     Returns
     -------
@@ -159,6 +164,17 @@ def steady_state(Gamma, source) -> np.ndarray:
     ParameterError
         For a malformed ``Gamma`` or ``source``, or a singular :math:`\Gamma'` (no steady state, e.g. the rigid
         rotation limit :math:`\Gamma\equiv0`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> no_correlation = an.PairRate.from_function(lambda x: np.where(x < 1.0, -1.0, 0.0))   # k = -2 D_s, D_s = 0.5
+    >>> cl = an.steady_state(an.rate_matrix(no_correlation, lmax=8), source=1.0)
+    >>> bool(np.isnan(cl[0]))                              # the monopole decouples
+    True
+    >>> round(float(cl[1]), 10), round(float(cl[2]), 10)   # a pure dipole, C_1 = S / (4 D_s)
+    (0.5, 0.0)
     """
     matrix = _validated_gamma(Gamma)
     source = require_range("source", source)
@@ -323,7 +339,8 @@ def _advance(propagator: _ModalPropagator, source, start: float, stop: float) ->
 
 
 def evolve(Gamma, source, times) -> np.ndarray:
-    r"""Time evolution of :math:`\langle C_\ell\rangle(t)` under PHYSICS (4.4), from :math:`C = 0` at t = 0.
+    r"""Time evolution of :math:`\langle C_\ell\rangle(t)` under docs/physics/mixing_ode.md#ode, eq. (4.4), from
+    :math:`C = 0` at t = 0.
 
     Parameters
     ----------
@@ -331,7 +348,8 @@ def evolve(Gamma, source, times) -> np.ndarray:
         Rate matrix (:func:`anisotropy.rate_matrix`), lmax >= 2, with a vanishing monopole column.
     source : float or callable
         The ℓ = 1 source, a constant :math:`S` or a function :math:`S(t)` of one float (e.g. the finite-backtracking
-        source :math:`S_0(1-e^{-\nu_1 t})` of PHYSICS 4.3 and 8).  A callable is represented by piecewise
+        source :math:`S_0(1-e^{-\nu_1 t})` of docs/physics/mixing_ode.md#ode, docs/physics/toy_model.md#toy-model).  A
+        callable is represented by piecewise
         polynomials of degree :data:`SOURCE_DEGREE`, refined until they match it to :data:`SOURCE_RTOL` relative;
         it must be smooth between the output times (put a kink at an output time).
     times : array_like of float
@@ -343,7 +361,8 @@ def evolve(Gamma, source, times) -> np.ndarray:
         ``C[i, ell]`` at ``times[i]``.  Column 0 is the monopole of the truncated model,
         :math:`C_0(t) = \sum_{\ell_0}\Gamma_{0\ell_0}\int_0^t C_{\ell_0}`: finite at finite t and growing like
         :math:`3\int S\,dt` at late times, because :math:`\sum_\ell(2\ell+1)\Gamma_{\ell\ell_0} = 0` moves power
-        between multipoles without loss (PHYSICS 3.2b).  Power that the truncation absorbs past ℓmax is missing from
+        between multipoles without loss (docs/physics/source.md#total-power).  Power that the truncation absorbs past
+        ℓmax is missing from
         it, so it equals the total-power bookkeeping only when the cascade has not reached ℓmax.
 
     Notes
@@ -357,6 +376,18 @@ def evolve(Gamma, source, times) -> np.ndarray:
     ParameterError
         For malformed input, or a non-symmetric Γ whose eigenvectors are too ill-conditioned
         (:data:`EIGENVECTOR_CONDITION_LIMIT`).
+
+    Examples
+    --------
+    >>> import math
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> no_correlation = an.PairRate.from_function(lambda x: np.where(x < 1.0, -1.0, 0.0))   # k = -2 D_s, D_s = 0.5
+    >>> cl_t = an.evolve(an.rate_matrix(no_correlation, lmax=8), source=1.0, times=[0.5, 1.0])
+    >>> cl_t.shape
+    (2, 9)
+    >>> math.isclose(cl_t[1, 1], 0.5 * (1 - math.exp(-2.0)))   # C_1(t) = S (1 - exp(-4 D_s t)) / (4 D_s)
+    True
     """
     matrix = _validated_gamma(Gamma)
     times = _validated_times(times)
@@ -468,11 +499,12 @@ def converge_lmax(
     lmax_limit: int = 1024,
     method: str = "auto",
 ) -> ConvergenceResult:
-    r"""Steady state with ℓmax doubled until the requested multipoles stop changing (PHYSICS 4.3, "Truncation").
+    r"""Steady state with ℓmax doubled until the requested multipoles stop changing (docs/physics/mixing_ode.md#ode,
+    "Truncation").
 
     The truncation at ℓmax absorbs the power that cascades past it.  For a rate that is non-analytic at x = 1 the
     low multipoles converge quickly; for an analytic (smooth) rate they drift up logarithmically and may never
-    converge (PHYSICS 4.3), which this function reports instead of hiding.
+    converge (docs/physics/mixing_ode.md#ode), which this function reports instead of hiding.
 
     Parameters
     ----------
@@ -495,6 +527,15 @@ def converge_lmax(
         Converged only if the last doubling changed every monitored :math:`C_\ell` by at most ``rtol`` **and** the
         geometric extrapolation of the changes (``remaining_estimate``) is also within ``rtol``; this needs at
         least two doublings.  Otherwise ``converged`` is False and an :class:`LmaxConvergenceWarning` is issued.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import anisotropy as an
+    >>> kinked = an.PairRate.from_function(lambda x: -np.sqrt((1 - x) / 2))   # -k ~ theta near x = 1: converges
+    >>> outcome = an.converge_lmax(kinked, source=1.0, ells=(1, 2, 3), rtol=0.02)
+    >>> outcome.converged, outcome.lmax > 64
+    (True, True)
     """
     lmax_start = require_integer("lmax_start", lmax_start, 2)
     lmax_limit = require_integer("lmax_limit", lmax_limit, lmax_start)
@@ -537,7 +578,7 @@ def converge_lmax(
         last_change = history[-1].max_change if history else math.nan
         warnings.warn(
             f"C_l for l in {ell_array.tolist()} not converged to rtol = {rtol:g} by lmax = {lmax} "
-            f"(last relative change {last_change:.3g}); a rate analytic at x = 1 drifts logarithmically (PHYSICS 4.3)",
+            f"(last relative change {last_change:.3g}); a rate analytic at x = 1 drifts logarithmically (docs/physics/mixing_ode.md#ode)",  # noqa: E501
             LmaxConvergenceWarning,
             stacklevel=2,
         )

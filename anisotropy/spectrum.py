@@ -1,6 +1,7 @@
 r"""Discrete Kolmogorov plane-wave spectra shared by the theory and the test-particle simulator.
 
-``PHYSICS.md`` sect. 6.1 (item 1) and 4.6: the turbulence is a sum of plane waves with log-spaced wavenumbers
+docs/physics/simulator.md#plane-wave-field (item 1) and docs/physics/pair_rates.md: the turbulence is a sum of plane
+waves with log-spaced wavenumbers
 :math:`k_n` between :math:`2\pi/L_\max` and :math:`2\pi/L_\min`,
 
 .. math:: \delta\mathbf B(\mathbf r) = \sum_n A_n\,\hat\xi_n\cos(k_n\hat\kappa_n\cdot\mathbf r + \beta_n),
@@ -12,10 +13,20 @@ spectrum and the isotropic 3D shell spectrum (both :math:`\propto k^{-5/3}` per 
 
 The simulator (``validation/simulator/turbulence.py``) draws its modes from :func:`kolmogorov_modes`, and the pair-rate
 models (:mod:`anisotropy.pair_rates`) evaluate :func:`slab_correlation` / :func:`isotropic_correlation` on the very
-same modes, so theory and simulation see identical turbulence statistics (PHYSICS 4.6a, [S]).
+same modes, so theory and simulation see identical turbulence statistics (docs/physics/pair_rates.md#slab-pair-rate,
+[S]).
 
-Units: lengths in :math:`L_c` (``DESIGN.md`` convention, :math:`L_c \approx L_\max/5`; see
+Units: lengths in :math:`L_c` (docs/physics/conventions.md#correlation-length, :math:`L_c \approx L_\max/5`; see
 :func:`anisotropy.units.correlation_length`), wavenumbers in :math:`1/L_c`.  Everything here is deterministic.
+
+Examples
+--------
+>>> from anisotropy import spectrum
+>>> k, f = spectrum.kolmogorov_modes(1e-2, modes_per_decade=8)
+>>> len(k), round(float(f.sum()), 12)                         # 2 decades x 8 modes; power fractions sum to 1
+(16, 1.0)
+>>> round(float(spectrum.slab_correlation(0.0, k, f)), 12)   # R(0) = 1
+1.0
 """
 
 from __future__ import annotations
@@ -51,7 +62,8 @@ def kolmogorov_modes(
     modes_per_decade: int = 256,
     spectral_index: float = KOLMOGOROV_INDEX,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Log-spaced wavenumbers and power fractions of a power-law spectrum (PHYSICS 6.1 item 1).
+    r"""Log-spaced wavenumbers and power fractions of a power-law spectrum (docs/physics/simulator.md#plane-wave-field
+    item 1).
 
     Parameters
     ----------
@@ -102,7 +114,8 @@ def _blockwise(values, wavenumbers, power_fraction, kernel) -> np.ndarray:
 
 
 def slab_correlation(separation, wavenumbers, power_fraction) -> np.ndarray:
-    r"""Normalised slab correlation :math:`R(\Delta z) = \sum_n f_n\cos(k_n\Delta z)` (PHYSICS 4.6a).
+    r"""Normalised slab correlation :math:`R(\Delta z) = \sum_n f_n\cos(k_n\Delta z)`
+    (docs/physics/pair_rates.md#slab-pair-rate).
 
     For :math:`\delta\mathbf B(z)\perp\hat z`, :math:`\langle\delta B_i(z)\delta B_j(z')\rangle =
     (\delta B^2/2)(\delta_{ij}-\hat z_i\hat z_j)R(z-z')` with :math:`R(0) = \sum f_n = 1`.
@@ -119,7 +132,8 @@ def slab_correlation(separation, wavenumbers, power_fraction) -> np.ndarray:
 
 
 def isotropic_correlation(distance, wavenumbers, power_fraction) -> np.ndarray:
-    r"""Trace correlation of isotropic plane waves, :math:`R(r) = \sum_n f_n\,\sin(k_n r)/(k_n r)` (PHYSICS 4.6b).
+    r"""Trace correlation of isotropic plane waves, :math:`R(r) = \sum_n f_n\,\sin(k_n r)/(k_n r)`
+    (docs/physics/pair_rates.md#isotropic-pair-rate).
 
     :math:`R(r) = \langle\delta\mathbf B(\mathbf r)\cdot\delta\mathbf B(0)\rangle/\langle\delta B^2\rangle`: the
     average of :math:`\cos(k\hat\kappa\cdot\mathbf r)` over directions :math:`\hat\kappa` uniform on the sphere is

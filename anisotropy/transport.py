@@ -2,7 +2,7 @@ r"""Cosmic-ray transport: slab quasi-linear theory, field-line diffusion and the
 
 Three groups of pure functions.
 
-1. **Slab QLT** (``PHYSICS.md`` 4.6c): :func:`pitch_angle_diffusion`, :func:`parallel_diffusion`,
+1. **Slab QLT** (docs/physics/transport.md#slab-qlt): :func:`pitch_angle_diffusion`, :func:`parallel_diffusion`,
    :func:`scattering_time`, :func:`omega_scattering_time`, :func:`mean_free_path`, :func:`diffusion_tensor`,
    :func:`dipole_vector`, :func:`dipole_power` (3.2c) and the physical-unit wrapper :func:`slab_qlt_physical`.
 2. **Field-line random walk** in QLT: :func:`qlt_fieldline_diffusion` and, at finite distance,
@@ -13,10 +13,11 @@ Three groups of pure functions.
    :func:`telegraph_parallel_diffusion`, :func:`mean_squared_displacement`,
    :func:`heuristic_perpendicular_diffusion`.
 
-Units and conventions (``DESIGN.md``)
--------------------------------------
+Units and conventions (docs/physics/conventions.md#units)
+---------------------------------------------------------
 * The package's reduced rigidity is :math:`\rho = r_g/L_c` with :math:`r_g = v/\Omega` in the **total** field
-  :math:`B_\mathrm{tot}`.  PHYSICS 4.6c writes :math:`\Omega_0` and :math:`r_{g}` for the **regular** field
+  :math:`B_\mathrm{tot}`.  docs/physics/transport.md#slab-qlt writes :math:`\Omega_0` and :math:`r_{g}` for the
+  **regular** field
   :math:`B_0`; with :math:`\eta = \delta B^2/B_\mathrm{tot}^2` the conversions used here are
   :math:`\Omega_0 = \Omega\sqrt{1-\eta}`, :math:`r_{g,0} = r_g/\sqrt{1-\eta}` and
   :math:`\delta B^2/B_0^2 = \eta/(1-\eta)`.
@@ -25,6 +26,14 @@ Units and conventions (``DESIGN.md``)
 * Running coefficients: :math:`d_\parallel = \tfrac12 d\langle\Delta z^2\rangle/dt`,
   :math:`d_\perp = \tfrac12 d\langle\Delta r_\perp^2\rangle/dt` (twice the per-component value),
   :math:`d_\mathrm{FL}(z) = \tfrac12 d\langle\Delta r_\perp^2\rangle/dz`; :math:`\lambda = 3\kappa/v`.
+
+Examples
+--------
+>>> from anisotropy import transport
+>>> kappa = transport.parallel_diffusion(0.1, 0.5)                         # quadrature of the mu integral
+>>> closed = transport.parallel_diffusion(0.1, 0.5, method="closed_form")  # 27/(7 pi) form, q = 5/3
+>>> abs(kappa / closed - 1) < 1e-6
+True
 """
 
 from __future__ import annotations
@@ -89,7 +98,7 @@ def pitch_angle_diffusion(
     lmin_over_lmax: float = 1e-3,
     spectral_index: float = KOLMOGOROV_INDEX,
 ):
-    r"""Slab QLT pitch-angle diffusion coefficient :math:`D_{\mu\mu}/\Omega` (PHYSICS 4.6c).
+    r"""Slab QLT pitch-angle diffusion coefficient :math:`D_{\mu\mu}/\Omega` (docs/physics/transport.md#slab-qlt).
 
     .. math:: D_{\mu\mu} = \frac{\pi}{4}(q-1)\,\Omega_0\,\frac{\delta B^2}{B_0^2}\,(k_\min r_{g,0})^{q-1}
               (1-\mu^2)\,|\mu|^{q-1},
@@ -132,7 +141,7 @@ def parallel_diffusion(
     speed: float = 1.0,
     method: str = "integral",
 ) -> float:
-    r"""Slab QLT parallel diffusion coefficient :math:`\kappa_\parallel/(c L_c)` (PHYSICS 4.6c).
+    r"""Slab QLT parallel diffusion coefficient :math:`\kappa_\parallel/(c L_c)` (docs/physics/transport.md#slab-qlt).
 
     .. math:: \kappa_\parallel = \frac{v^2}{8}\int_{-1}^{1}\frac{(1-\mu^2)^2}{D_{\mu\mu}}\,d\mu
               \;\overset{q=5/3}{=}\;\frac{27}{7\pi}\,
@@ -178,13 +187,15 @@ def parallel_diffusion(
 
 
 def scattering_time(kappa_parallel, speed: float = 1.0):
-    r"""Scattering time :math:`\tau_s = 3\kappa_\parallel/v^2` (PHYSICS 4.6c) in :math:`L_c/c` for κ in :math:`cL_c`."""
+    r"""Scattering time :math:`\tau_s = 3\kappa_\parallel/v^2` (docs/physics/transport.md#slab-qlt) in :math:`L_c/c` for
+    κ in :math:`cL_c`."""
     speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
     return 3.0 * np.asarray(kappa_parallel, dtype=float) / speed**2
 
 
 def mean_free_path(kappa, speed: float = 1.0):
-    r"""Mean free path :math:`\lambda = 3\kappa/v` (``DESIGN.md``) in :math:`L_c` for κ in :math:`cL_c`."""
+    r"""Mean free path :math:`\lambda = 3\kappa/v` (docs/physics/conventions.md#running-diffusion) in :math:`L_c` for κ
+    in :math:`cL_c`."""
     speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
     return 3.0 * np.asarray(kappa, dtype=float) / speed
 
@@ -197,7 +208,8 @@ def omega_scattering_time(
     spectral_index: float = KOLMOGOROV_INDEX,
     method: str = "integral",
 ) -> float:
-    r""":math:`\Omega\tau_s` of slab QLT, with :math:`\Omega = v/r_g` in :math:`B_\mathrm{tot}` (PHYSICS 4.4-4.6c).
+    r""":math:`\Omega\tau_s` of slab QLT, with :math:`\Omega = v/r_g` in :math:`B_\mathrm{tot}`
+    (docs/physics/mixing_ode.md#pair-time, docs/physics/transport.md#slab-qlt).
 
     :math:`\Omega\tau_s = 3\kappa_\parallel\Omega/v^2 = 3\,(\kappa_\parallel/cL_c)/(\beta\rho)`; independent of
     the speed :math:`\beta` because :math:`\kappa_\parallel\propto v`.
@@ -208,10 +220,12 @@ def omega_scattering_time(
 
 
 def diffusion_tensor(kappa_parallel: float, kappa_perpendicular: float, b_hat) -> np.ndarray:
-    r"""Diffusion tensor :math:`K = \kappa_\parallel\hat b\hat b + \kappa_\perp(I - \hat b\hat b)` (PHYSICS 3.1).
+    r"""Diffusion tensor :math:`K = \kappa_\parallel\hat b\hat b + \kappa_\perp(I - \hat b\hat b)`
+    (docs/physics/simulator.md#liouville-mapping).
 
     ``kappa_perpendicular`` is the per-component coefficient (:math:`\langle\Delta x^2\rangle = 2\kappa_\perp t`),
-    i.e. **half** the running :math:`d_\perp` of the DESIGN convention.  ``b_hat`` is normalised here.
+    i.e. **half** the running :math:`d_\perp` of the convention of docs/physics/conventions.md#running-diffusion.
+    ``b_hat`` is normalised here.
     """
     kappa_parallel = require_range("kappa_parallel", kappa_parallel, 0.0, None)
     kappa_perpendicular = require_range("kappa_perpendicular", kappa_perpendicular, 0.0, None)
@@ -225,7 +239,8 @@ def diffusion_tensor(kappa_parallel: float, kappa_perpendicular: float, b_hat) -
 
 
 def dipole_vector(tensor, gradient, speed: float = 1.0) -> np.ndarray:
-    r"""Dipole of the arrival-direction intensity :math:`\boldsymbol\delta = 3K\cdot\mathbf G/v` (PHYSICS 3.1, 3.2c).
+    r"""Dipole of the arrival-direction intensity :math:`\boldsymbol\delta = 3K\cdot\mathbf G/v`
+    (docs/physics/simulator.md#liouville-mapping, docs/physics/source.md#diffusive-dipole).
 
     Points towards higher density (the excess is in the arrival direction :math:`\hat n = -\hat p`).
     """
@@ -234,7 +249,8 @@ def dipole_vector(tensor, gradient, speed: float = 1.0) -> np.ndarray:
 
 
 def dipole_power(tensor, gradient, speed: float = 1.0) -> float:
-    r""":math:`C_1 = (4\pi/9)|\boldsymbol\delta|^2 = 4\pi|K\cdot\mathbf G|^2/v^2` (PHYSICS 2 and 3.2c)."""
+    r""":math:`C_1 = (4\pi/9)|\boldsymbol\delta|^2 = 4\pi|K\cdot\mathbf G|^2/v^2`
+    (docs/physics/conventions.md#angular-power-spectrum, docs/physics/source.md#diffusive-dipole)."""
     dipole = dipole_vector(tensor, gradient, speed)
     return float(4.0 * math.pi / 9.0 * np.dot(dipole, dipole))
 
@@ -267,7 +283,8 @@ def qlt_fieldline_diffusion(eta: float, *, lmin_over_lmax: float = 1e-3, modes_p
     :math:`d_\mathrm{FL} = \tfrac12 d\langle\Delta r_\perp^2\rangle/dz = \sum_{i=x,y}\int_0^\infty
     \langle\delta B_i(0)\delta B_i(z\hat z)\rangle/B_0^2\,dz`.  For isotropic solenoidal turbulence the transverse
     integral scale is half the longitudinal one and the trace correlation integrates to
-    :math:`\int_0^\infty R = L_c/2` (DESIGN two-sided convention), so each transverse component gives
+    :math:`\int_0^\infty R = L_c/2` (two-sided convention, docs/physics/conventions.md#correlation-length), so each
+    transverse component gives
     :math:`\delta B^2 L_c/8` and
 
     .. math:: d_\mathrm{FL} = \frac{1}{4}\,\frac{\delta B^2}{B_0^2}\,L_c = \frac{\eta}{4(1-\eta)}\,L_c.
@@ -505,7 +522,8 @@ def heuristic_perpendicular_diffusion(t, d_parallel: Callable, d_fieldline: Call
     Returns
     -------
     ndarray
-        :math:`d_\perp(t)` (DESIGN convention: twice the per-component coefficient); 0 at t = 0.
+        :math:`d_\perp(t)` (docs/physics/conventions.md#running-diffusion: twice the per-component coefficient); 0 at t
+        = 0.
     """
     if not callable(d_parallel) or not callable(d_fieldline):
         raise ParameterError("d_parallel", "d_parallel and d_fieldline must be callables")

@@ -1,7 +1,7 @@
 r"""Physical units to the reduced units of the theory and the simulator: the one place for conventions.
 
-Conventions (``DESIGN.md``, "Conventions"; ``PHYSICS.md`` sect. 6.2)
--------------------------------------------------------------------
+Conventions (docs/physics/conventions.md#units)
+-----------------------------------------------
 * ``energy`` is the **kinetic energy of the whole nucleus** in TeV; the momentum follows from
   :math:`pc = \sqrt{E_k (E_k + 2 m c^2)}` with the rest energy of ``mass_number`` nucleons (the proton mass for
   ``mass_number == 1``, atomic mass units otherwise).  At TeV energies :math:`pc \simeq E_k` to 1e-4.
@@ -21,6 +21,14 @@ Conventions (``DESIGN.md``, "Conventions"; ``PHYSICS.md`` sect. 6.2)
 
 A handy number: :math:`r_g \approx 1.081\times10^{-3}\,\mathrm{pc}\,(E/\mathrm{TeV})(|Z| B/\mu\mathrm{G})^{-1}`
 and :math:`1/\Omega \approx 1.11\times10^5` s for 1 TeV in 1 µG.
+
+Examples
+--------
+>>> from anisotropy import units
+>>> f"{units.gyroradius(1.0, 1.0):.3g}"              # pc: a 1 TeV proton in a total field of 1 muG
+'0.00108'
+>>> round(units.correlation_length(5.0, 1e-3), 3)   # two-sided L_c of L_max = 5: about L_max / 5
+1.01
 """
 
 from __future__ import annotations
@@ -135,7 +143,8 @@ def gyrofrequency(energy, b_rms, charge: int = 1, mass_number: int = 1):
 def field_components(b_rms, eta):
     r"""Split the total field into regular and turbulent parts: :math:`(B_0, \delta B)` in the units of ``b_rms``.
 
-    :math:`B_0 = B_\mathrm{tot}\sqrt{1-\eta}`, :math:`\delta B = B_\mathrm{tot}\sqrt{\eta}` (``DESIGN.md``).
+    :math:`B_0 = B_\mathrm{tot}\sqrt{1-\eta}`, :math:`\delta B = B_\mathrm{tot}\sqrt{\eta}`
+    (docs/physics/conventions.md#units).
     """
     b_rms = require_range("b_rms", b_rms, 0.0, None, low_open=True)
     eta = require_range("eta", eta, 0.0, 1.0, low_open=True)
@@ -157,7 +166,8 @@ def _lc_over_lmax(lmin_over_lmax: float, spectral_index: float) -> float:
 def correlation_length(l_max, lmin_over_lmax: float = 1e-3, spectral_index: float = KOLMOGOROV_INDEX):
     r"""Correlation length :math:`L_c` of a power-law spectrum between ``l_max * lmin_over_lmax`` and ``l_max``.
 
-    Two-sided convention of ``DESIGN.md``: :math:`L_c = (L_\max/2)\,(s-1)/s\,(1-r^s)/(1-r^{s-1})`, which tends
+    Two-sided convention of docs/physics/conventions.md#correlation-length: :math:`L_c =
+    (L_\max/2)\,(s-1)/s\,(1-r^s)/(1-r^{s-1})`, which tends
     to :math:`L_\max/5` for :math:`s=5/3,\ r\to0`.  Output in the units of ``l_max``.
     """
     l_max = require_range("l_max", l_max, 0.0, None, low_open=True)
@@ -237,7 +247,7 @@ def to_reduced(energy, b_rms, l_c, eta, charge: int = 1, mass_number: int = 1, l
     b_rms : float
         Total field :math:`\\sqrt{B_0^2+\\delta B^2}` in µG.
     l_c : float
-        Correlation length in pc (``DESIGN.md`` convention, :math:`\\approx L_\\max/5`).
+        Correlation length in pc (docs/physics/conventions.md#correlation-length, :math:`\\approx L_\\max/5`).
     eta : float
         Turbulence level in (0, 1].
     """

@@ -1,6 +1,7 @@
 r"""Wigner 3j symbols with zero projections, :math:`\begin{pmatrix}\ell_1&\ell_2&\ell_3\\0&0&0\end{pmatrix}`.
 
-They carry the angular structure of the rate matrix, ``PHYSICS.md`` (4.1) and (4.3):
+They carry the angular structure of the rate matrix, docs/physics/mixing_ode.md#mixing-matrix, eq. (4.1),
+docs/physics/mixing_ode.md#rate-matrix, eq. (4.3):
 :math:`\int_{-1}^{1} P_{\ell_1}P_{\ell_2}P_{\ell_3}\,dx = 2\,(\ell_1\,\ell_2\,\ell_3;0\,0\,0)^2`.
 
 Method
@@ -18,7 +19,8 @@ started at :math:`J = |\ell_1-\ell_2|` (where the :math:`f(J-1)` term drops out)
 integers, so the recursion has no cancellation; it runs on the squares, so no square root enters before the end.
 The unnormalised row is scaled by the sum rule :math:`\sum_{J}(2J+1)\,f(J)^2 = 1` (Edmonds 3.7.8) and the sign is
 :math:`(-1)^{(\ell_1+\ell_2+\ell_3)/2}`.  No factorial is ever formed (no overflow), and the closed form quoted in
-PHYSICS 4.2, which loses about four digits through lgamma cancellation at large ℓ, is not used.  The symbol vanishes
+docs/physics/mixing_ode.md#mixing-matrix, which loses about four digits through lgamma cancellation at large ℓ, is not
+used.  The symbol vanishes
 when :math:`\ell_1+\ell_2+\ell_3` is odd or the triangle rule fails.
 
 Accuracy: each row value collects one rounding per recursion step, so the relative error grows like
@@ -152,7 +154,7 @@ def threej_zero(l1, l2, l3):
     r"""Wigner 3j symbol :math:`(\ell_1\,\ell_2\,\ell_3;0\,0\,0)`, broadcasting over integer arrays.
 
     Implements the recursion normalised by the sum rule described in the module docstring (the symbol that enters
-    ``PHYSICS.md`` (4.1) and (4.3)).
+    docs/physics/mixing_ode.md#mixing-matrix, eq. (4.1), docs/physics/mixing_ode.md#rate-matrix, eq. (4.3)).
 
     Parameters
     ----------

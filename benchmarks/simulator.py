@@ -1,6 +1,6 @@
 """Throughput of the test-particle simulator: ns per mode per particle-step per core, and parallel scaling.
 
-Prints a table and, last, one JSON line.  Nothing is asserted (DESIGN.md, Targets: "≤ 0.4 ns per mode per
+Prints a table and, last, one JSON line.  Nothing is asserted (docs/guide/design.md#targets: "≤ 0.4 ns per mode per
 particle-step per core"; libm cos ~20 ns).  Measurements:
 
 1. Boris + plane-wave field, 1 numba thread, for each field kernel of :mod:`validation.simulator.pusher`: the default
@@ -291,7 +291,7 @@ def main(argv=None) -> dict:
          f"{fast['ns_cpu']:.3f} ns/mode/step (wall {fast['ns_wall']:.3f})"),
         ("  cycles per mode-step", f"{fast['ns_cpu'] * ghz:.2f}"),
         ("  fraction of FP peak", f"{fraction(fast['ns_cpu']):.1%} of {cpu['peak_gflops_per_core']:.1f} GFLOP/s"),
-        ("  vs DESIGN target 0.4 ns", f"{fast['ns_cpu'] / 0.4:.2f} x target"),
+        ("  vs target (docs/guide/design.md#targets) 0.4 ns", f"{fast['ns_cpu'] / 0.4:.2f} x target"),
         ("portable loop (numba default width)", f"{portable['ns_cpu']:.3f} ns/mode/step "
                                                 f"({portable['ns_cpu'] / fast['ns_cpu']:.2f} x default)"),
         ("libm twin, 1 thread", f"{libm['ns_cpu']:.3f} ns/mode/step ({libm['ns_cpu'] / fast['ns_cpu']:.1f} x slower)"),

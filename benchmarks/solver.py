@@ -1,18 +1,20 @@
-"""Benchmark of the rate matrix and the steady-state solver (DESIGN.md "Targets": Solver).
+"""Benchmark of the rate matrix and the steady-state solver (docs/guide/design.md#targets).
 
 Measures, on one core:
 
 * the reference cost: one dense 1000 x 1000 ``numpy.linalg.solve``;
-* steady-state <C_l> at lmax = 1000 *including* the rate matrix, for the toy (3j path, PHYSICS sect. 8) and for a
+* steady-state <C_l> at lmax = 1000 *including* the rate matrix, for the toy (3j path,
+  docs/physics/toy_model.md#toy-model) and for a
   rate non-analytic at x = 1 given as a function (Gauss-Legendre path), as a ratio to the reference (target < 20).
   The kinked rate uses the graded rule ``anisotropy.legendre.graded_gauss_legendre``; its nodes and the Legendre
   table are cached after the first call; both the cold and the warm cost are reported (the cold cost includes
   building the rule);
 * the accuracy of that kinked Γ against the 3j form with the exact Legendre coefficients (theory.cascade), largest
-  error relative to its column's largest entry (DESIGN target 1e-10);
+  error relative to its column's largest entry (target (docs/guide/design.md#targets) 1e-10);
 * fit-loop throughput at lmax = 200: new rate parameters -> Γ -> steady state, per second (target >= 100/s);
 * for information: :func:`anisotropy.evolve` at lmax = 1000 (one eigen-decomposition), and the build time of the
-  physical pair-rate models on the default discrete spectrum (PHYSICS 4.6: slab, isotropic with B0 = 0, isotropic
+  physical pair-rate models on the default discrete spectrum (docs/physics/pair_rates.md: slab, isotropic with B0 = 0,
+  isotropic
   with B0, the last a 4D quadrature), each with the default pair-time prefactor: what one new parameter point costs
   before ``rate_matrix``.
 
@@ -41,7 +43,8 @@ from anisotropy.solver import evolve, steady_state  # noqa: E402
 from theory.cascade import power_law_rate_coefficients  # noqa: E402
 
 D_S = 0.5
-SOURCE = (8.0 * math.pi / 3.0) * (1.0 / (3.0 * 2.0 * D_S))  # PHYSICS sect. 8: S = (8 pi/3) K |G|^2, K = v^2/(6 D_s)
+SOURCE = (8.0 * math.pi / 3.0) * (1.0 / (3.0 * 2.0 * D_S))  # docs/physics/toy_model.md#toy-model: S = (8 pi/3) K |G|^2,
+# K = v^2/(6 D_s)
 LMAX = 1000
 FIT_LMAX = 200
 

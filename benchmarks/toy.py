@@ -1,4 +1,5 @@
-"""Toy Monte Carlo (validation/toy.py, PHYSICS 8): kernel throughput and the aliasing measurement behind the default
+"""Toy Monte Carlo (validation/toy.py, docs/physics/toy_model.md#toy-model): kernel throughput and the aliasing
+measurement behind the default
 grid.
 
 Throughput: nanoseconds per cosine (random feature × direction × step) and per direction-step, for one realisation

@@ -5,6 +5,7 @@ numerical code against it.  Modules: :mod:`theory.angular` (3j, Gaunt, product a
 identities), :mod:`theory.closure` (second-order closure → mixing matrix and Γ), :mod:`theory.toy` (white-noise
 rotation toy), :mod:`theory.cascade` (untruncated steady state, ℓ^{β−4} tail), :mod:`theory.transport` (slab QLT,
 dipole, correlation length), :mod:`theory.heuristic` (field-line and heuristic perpendicular transport),
-:mod:`theory.pair_models` (direct evaluation of PHYSICS eqs. 4.6-4.7).
+:mod:`theory.pair_models` (direct evaluation of docs/physics/pair_rates.md#slab-pair-rate, eq. (4.6),
+docs/physics/pair_rates.md#isotropic-pair-rate, eq. (4.7)).
 See ``theory/README.md`` for the map from derivations to the code they protect.
 """

@@ -1,8 +1,10 @@
-r"""Exact angular algebra behind the mixing matrix (``PHYSICS.md`` sect. 4.2-4.3).
+r"""Exact angular algebra behind the mixing matrix (docs/physics/mixing_ode.md#mixing-matrix,
+docs/physics/mixing_ode.md#rate-matrix).
 
 Equations derived or checked here
 ---------------------------------
-* The 3j symbol with zero projections (PHYSICS 4.2, closed form with :math:`g = (\ell_1+\ell_2+\ell_3)/2`)::
+* The 3j symbol with zero projections (docs/physics/mixing_ode.md#mixing-matrix, closed form with :math:`g =
+  (\ell_1+\ell_2+\ell_3)/2`)::
 
       (l1 l2 l3; 0 0 0) = (-1)^g sqrt[(2g-2l1)!(2g-2l2)!(2g-2l3)!/(2g+1)!] g!/[(g-l1)!(g-l2)!(g-l3)!]
 
@@ -10,12 +12,14 @@ Equations derived or checked here
   :func:`threej_zero` the exact algebraic number ``sign * sqrt(rational)``.  Both are checked against the
   independent implementation :func:`sympy.physics.wigner.wigner_3j` (Racah formula).
 * The Legendre Gaunt integral :math:`\int_{-1}^{1}P_{\ell_1}P_{\ell_2}P_{\ell_3}\,dx = 2(\ell_1\,\ell_2\,\ell_3;000)^2`
-  (the step from the quadrature form to the 3j form of Γ, PHYSICS 4.3), by exact polynomial integration; and its
+  (the step from the quadrature form to the 3j form of Γ, docs/physics/mixing_ode.md#rate-matrix), by exact polynomial
+  integration; and its
   spherical-harmonic version :func:`sympy.physics.wigner.gaunt`.
 * The product rule :math:`P_{\ell_A}P_{\ell_0} = \sum_\ell (2\ell+1)(\ell_A\,\ell_0\,\ell;000)^2 P_\ell` and its value
   at :math:`x = 1`, the sum rule :math:`\sum_\ell(2\ell+1)(\ell\,\ell_A\,\ell_0;000)^2 = 1` (conservation of total
-  power, PHYSICS 4.2).
-* The operator identity (PHYSICS 4.2), derived for a *generic* function :math:`h` with :math:`\hat L = -i\,\mathbf
+  power, docs/physics/mixing_ode.md#mixing-matrix).
+* The operator identity (docs/physics/mixing_ode.md#mixing-matrix), derived for a *generic* function :math:`h` with
+  :math:`\hat L = -i\,\mathbf
   r\times\nabla`::
 
       L_i^A L_j^B h(A.B) = h''(x) (A x B)_i (A x B)_j - h'(x) (delta_ij x - B_i A_j),     x = A.B
@@ -78,7 +82,8 @@ def _threej_zero_squared_fraction(l1: int, l2: int, l3: int) -> Fraction:
 
 
 def threej_zero_squared(l1: int, l2: int, l3: int) -> sp.Rational:
-    r"""Exact :math:`(\ell_1\,\ell_2\,\ell_3;0\,0\,0)^2` as a sympy ``Rational`` (PHYSICS 4.2 closed form).
+    r"""Exact :math:`(\ell_1\,\ell_2\,\ell_3;0\,0\,0)^2` as a sympy ``Rational``
+    (docs/physics/mixing_ode.md#mixing-matrix closed form).
 
     Zero unless the triangle rule holds and :math:`\ell_1+\ell_2+\ell_3` is even.  Exact big-integer arithmetic, so
     it is valid (and fast, ~ms) for ℓ in the thousands.
@@ -147,7 +152,8 @@ def _poly_integral_minus1_to_1(coefficients) -> Fraction:
 def gaunt_legendre(l1: int, l2: int, l3: int) -> sp.Rational:
     r"""Exact :math:`\int_{-1}^{1}P_{\ell_1}P_{\ell_2}P_{\ell_3}\,dx` by rational polynomial integration.
 
-    Independent of the 3j closed form; PHYSICS 4.3 uses that it equals :math:`2(\ell_1\,\ell_2\,\ell_3;000)^2`.
+    Independent of the 3j closed form; docs/physics/mixing_ode.md#rate-matrix uses that it equals
+    :math:`2(\ell_1\,\ell_2\,\ell_3;000)^2`.
     """
     product = _poly_multiply(
         _poly_multiply(legendre_polynomial_coefficients(l1), legendre_polynomial_coefficients(l2)),
@@ -191,7 +197,8 @@ def product_rule_residual(l_a: int, l_0: int) -> list[Fraction]:
 
 
 def sum_rule(l_a: int, l_0: int) -> sp.Rational:
-    r"""Exact :math:`\sum_\ell(2\ell+1)(\ell\,\ell_A\,\ell_0;000)^2` (PHYSICS 4.2: equals 1; it is the product rule at
+    r"""Exact :math:`\sum_\ell(2\ell+1)(\ell\,\ell_A\,\ell_0;000)^2` (docs/physics/mixing_ode.md#mixing-matrix: equals
+    1; it is the product rule at
     :math:`x = 1`, where every :math:`P_\ell = 1`)."""
     total = sum(
         ((2 * ell + 1) * _threej_zero_squared_fraction(ell, l_a, l_0) for ell in range(abs(l_a - l_0), l_a + l_0 + 1)),
@@ -238,7 +245,8 @@ def pair_operator_tensor(h: sp.Expr | None = None) -> tuple[sp.Matrix, sp.Matrix
 
 
 def pair_tensor_formula(a: sp.Matrix, b: sp.Matrix, h) -> sp.Matrix:
-    r"""The closed form of PHYSICS 4.2: :math:`h''(A\times B)_i(A\times B)_j - h'(\delta_{ij}x - B_iA_j)`."""
+    r"""The closed form of docs/physics/mixing_ode.md#mixing-matrix: :math:`h''(A\times B)_i(A\times B)_j -
+    h'(\delta_{ij}x - B_iA_j)`."""
     x = sp.Symbol("x")
     first = sp.diff(h(x), x).subs(x, a.dot(b))
     second = sp.diff(h(x), x, 2).subs(x, a.dot(b))
@@ -253,7 +261,8 @@ def pair_operator_contraction(h=None) -> tuple[sp.Expr, sp.Matrix, sp.Matrix, sp
 
 
 def total_rotation_annihilates(h=None) -> sp.Matrix:
-    r""":math:`(\hat{\mathbf L}^A + \hat{\mathbf L}^B)h(\mathbf A\cdot\mathbf B)`, simplified (PHYSICS 4.2: zero)."""
+    r""":math:`(\hat{\mathbf L}^A + \hat{\mathbf L}^B)h(\mathbf A\cdot\mathbf B)`, simplified
+    (docs/physics/mixing_ode.md#mixing-matrix: zero)."""
     a, b = unit_vectors()
     if h is None:
         h = sp.Function("h")

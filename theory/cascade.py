@@ -1,4 +1,5 @@
-r"""Power-law pair rates, the exact untruncated steady state, and the :math:`\ell^{\beta-4}` tail (PHYSICS 4.3, 4.6).
+r"""Power-law pair rates, the exact untruncated steady state, and the :math:`\ell^{\beta-4}` tail
+(docs/physics/mixing_ode.md#ode, docs/physics/pair_rates.md).
 
 Equations derived here
 ----------------------
@@ -17,7 +18,8 @@ Equations derived here
             \qquad \ell\ge1.
 
   It needs :math:`1/k` integrable at x = 1, i.e. a rate non-analytic there (β < 2); an analytic k (β = 2, the toy
-  model) makes it diverge logarithmically: the Batchelor cascade whose low ℓ drift with ℓmax (PHYSICS 4.3).
+  model) makes it diverge logarithmically: the Batchelor cascade whose low ℓ drift with ℓmax
+  (docs/physics/mixing_ode.md#ode).
   The truncated ODE (absorbing boundary at ℓmax) approaches it from below with a deficit
   :math:`\propto\ell_\max^{\beta-2}` (checked in the tests for β = 2/3, 1, 3/2): slowly for β → 2.
   Check: :math:`k \equiv -2D_s` (no pair correlation) gives :math:`C_1 = S/(4D_s)`, :math:`C_{\ell\ge2} = 0`.
@@ -67,7 +69,8 @@ def power_law_moment(b, ell: int):
 
 
 def power_law_rate(x, beta, amplitude=1):
-    r""":math:`k(x) = -A((1-x)/2)^{\beta/2}`, the rate with :math:`-k\propto\theta^\beta` near x = 1 (PHYSICS 4.6)."""
+    r""":math:`k(x) = -A((1-x)/2)^{\beta/2}`, the rate with :math:`-k\propto\theta^\beta` near x = 1
+    (docs/physics/pair_rates.md)."""
     return -mp.mpf(amplitude) * ((1 - mp.mpf(x)) / 2) ** (mp.mpf(beta) / 2)
 
 
@@ -114,7 +117,8 @@ def steady_state_quadrature(ell: int, rate_of_separation: Callable, source, *, e
 
 
 def tail_exponent(beta):
-    r"""Predicted inertial-range exponent of :math:`\langle C_\ell\rangle\propto\ell^{\beta-4}` (PHYSICS 4.6)."""
+    r"""Predicted inertial-range exponent of :math:`\langle C_\ell\rangle\propto\ell^{\beta-4}`
+    (docs/physics/pair_rates.md)."""
     return beta - 4
 
 

@@ -1,7 +1,7 @@
 r"""The closure, derived: second-order ⟨U^A U^B⟩ on pair functions → the mixing matrix M and the rate matrix Γ.
 
-Equations derived here (``PHYSICS.md`` 4.1-4.3)
------------------------------------------------
+Equations derived here (docs/physics/mixing_ode.md#mixing-matrix, docs/physics/mixing_ode.md#rate-matrix)
+---------------------------------------------------------------------------------------------------------
 With :math:`\delta L = -i\,\delta\boldsymbol\Omega\cdot\hat{\mathbf L}` and :math:`U = T\exp[-\int\delta L]`, the
 second-order Dyson terms averaged under the isotropic closure
 :math:`\langle\delta\Omega_i^A\delta\Omega_j^B\rangle\to\frac13\delta_{ij}\langle\delta\boldsymbol\Omega^A\cdot
@@ -15,7 +15,8 @@ second-order Dyson terms averaged under the isotropic closure
 (the time-ordered self term is half the full double integral, hence the ½).  :func:`second_order_pair_action`
 evaluates the right-hand side by explicit Cartesian differentiation and reduces it to the pair variable ``x``;
 for :math:`h = P_{\ell_0}` it becomes :math:`P_{\ell_0} + \ell_0(\ell_0+1)\kappa(x)P_{\ell_0}` with
-:math:`\kappa = \tilde c(x) - \tilde c(1)` (eq. 4.2).  The Legendre projection of PHYSICS 4.1,
+:math:`\kappa = \tilde c(x) - \tilde c(1)` (eq. 4.2).  The Legendre projection of
+docs/physics/mixing_ode.md#mixing-matrix,
 :math:`M_{\ell\ell_0} = \frac{2\ell_0+1}{2}\int_{-1}^1 P_\ell(x)\,[\langle U^AU^B\rangle P_{\ell_0}](x)\,dx`, then gives
 
 .. math::
@@ -108,7 +109,8 @@ def second_order_pair_action(h: Callable, c_self: sp.Expr, c_cross: Callable) ->
 def pair_action_on_legendre(ell0: int, c_self: sp.Expr | None = None, c_cross: Callable | None = None) -> sp.Expr:
     r"""Residual :math:`(\langle U^AU^B\rangle-1)P_{\ell_0} - \ell_0(\ell_0+1)[\tilde c(x)-\tilde c(1)]P_{\ell_0}`.
 
-    Simplifies to zero for generic :math:`\tilde c` (PHYSICS 4.1-4.2: the talk's factor :math:`\ell_0(\ell_0+1)`).
+    Simplifies to zero for generic :math:`\tilde c` (docs/physics/mixing_ode.md#mixing-matrix: the talk's factor
+    :math:`\ell_0(\ell_0+1)`).
     """
     if c_self is None:
         c_self = sp.Symbol("c_self")
@@ -145,7 +147,8 @@ def rate_matrix_from_polynomial(rate: sp.Expr, lmax: int, x: sp.Symbol = X) -> s
     r"""Exact Γ for a polynomial rate :math:`k(x)` from the operator form, without 3j symbols.
 
     :math:`\Gamma_{\ell\ell_0} = -\frac{2\ell_0+1}{2}\int_{-1}^1P_\ell(x)\,k(x)\,\hat L^A\cdot\hat L^B P_{\ell_0}\,dx`
-    with :math:`\hat L^A\cdot\hat L^B h = (1-x^2)h''-2xh'` (PHYSICS 4.2); exact rational arithmetic.
+    with :math:`\hat L^A\cdot\hat L^B h = (1-x^2)h''-2xh'` (docs/physics/mixing_ode.md#mixing-matrix); exact rational
+    arithmetic.
     """
     rate = sp.Poly(sp.sympify(rate).subs(x, X), X, domain="QQ")
     legendre = [sp.Poly(legendre_sympy(ell, X), X, domain="QQ") for ell in range(lmax + 1)]
@@ -197,10 +200,11 @@ def rate_matrix_quadrature_mp(rate: Callable, lmax: int, *, singular_at_one: boo
 
 
 def power_conservation_residual(matrix) -> list:
-    r""":math:`\sum_\ell(2\ell+1)\Gamma_{\ell\ell_0}` per column (zero when :math:`k(1) = 0`, PHYSICS 4.2).
+    r""":math:`\sum_\ell(2\ell+1)\Gamma_{\ell\ell_0}` per column (zero when :math:`k(1) = 0`,
+    docs/physics/mixing_ode.md#mixing-matrix).
 
     Only columns whose whole support :math:`\ell\le\ell_0+\deg k` lies inside the matrix can vanish: the rows cut
-    off by the truncation at ℓmax carry the rest (the absorbing boundary of PHYSICS 4.3).
+    off by the truncation at ℓmax carry the rest (the absorbing boundary of docs/physics/mixing_ode.md#ode).
     """
     rows, columns = matrix.rows, matrix.cols
     return [sum((2 * ell + 1) * matrix[ell, ell0] for ell in range(rows)) for ell0 in range(columns)]

@@ -1,4 +1,5 @@
-r"""Direct high-precision evaluation of the physical pair-rate integrals, ``PHYSICS.md`` eqs. (4.6) and (4.7).
+r"""Direct high-precision evaluation of the physical pair-rate integrals, docs/physics/pair_rates.md#slab-pair-rate, eq.
+(4.6), docs/physics/pair_rates.md#isotropic-pair-rate, eq. (4.7).
 
 Equations evaluated
 -------------------

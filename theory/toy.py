@@ -1,9 +1,11 @@
-r"""The white-noise rotation toy model (``PHYSICS.md`` sect. 8): rate function, Legendre series, source, limits.
+r"""The white-noise rotation toy model (docs/physics/toy_model.md#toy-model): rate function, Legendre series, source,
+limits.
 
 Equations derived or checked here
 ---------------------------------
 * Rate function.  With :math:`\langle\delta\Omega_i(A,t)\delta\Omega_j(B,t')\rangle = 2D_s c(A\cdot B)\delta_{ij}
-  \delta(t-t')`, the correlation integral of PHYSICS (4.2) is :math:`\tilde c(x;\Delta t) = \frac13\cdot 3\cdot
+  \delta(t-t')`, the correlation integral of docs/physics/mixing_ode.md#mixing-matrix, eq. (4.2) is :math:`\tilde
+  c(x;\Delta t) = \frac13\cdot 3\cdot
   2D_s c(x)\Delta t`, so :math:`k(x) = [\tilde c(x)-\tilde c(1)]/\Delta t = 2D_s(c(x)-1)` with
   :math:`c(x) = e^{-\kappa_c(1-x)}` (:func:`toy_rate_symbolic`).
 * Legendre coefficients (Funk-Hecke / plane-wave expansion :math:`e^{\kappa x} = \sum_\ell(2\ell+1)i_\ell(\kappa)
@@ -14,7 +16,8 @@ Equations derived or checked here
   :func:`funk_hecke_residual` proves :math:`\frac12\int_{-1}^1 e^{\kappa x}P_\ell\,dx = i_\ell(\kappa)` symbolically
   (sympy, in closed elementary form, generic κ) for small ℓ; :func:`toy_legendre_coefficients` evaluates the Bessel
   form in mpmath and :func:`toy_legendre_coefficients_quadrature` the defining integral, independently.
-* Source and limits (PHYSICS 4.3, 8): :math:`\nu_1 = 2D_s`, :math:`K = v^2/(3\nu_1)`,
+* Source and limits (docs/physics/mixing_ode.md#ode, docs/physics/toy_model.md#toy-model): :math:`\nu_1 = 2D_s`,
+  :math:`K = v^2/(3\nu_1)`,
   :math:`S(T) = \frac{8\pi}{3}K|G|^2(1-e^{-\nu_1T})`; without pair correlations the steady dipole is
   :math:`C_1 = S/(4D_s) = 4\pi K^2|G|^2/v^2` (:func:`uncorrelated_dipole`), checked symbolically against
   :func:`theory.transport.dipole_power_symbolic`.
@@ -54,7 +57,7 @@ def toy_rate_symbolic():
 
 
 def toy_rate(x, D_s, kappa_c):
-    r""":math:`k(x) = 2D_s(e^{-\kappa_c(1-x)}-1)` in mpmath (PHYSICS 8)."""
+    r""":math:`k(x) = 2D_s(e^{-\kappa_c(1-x)}-1)` in mpmath (docs/physics/toy_model.md#toy-model)."""
     return 2 * mp.mpf(D_s) * mp.expm1(-mp.mpf(kappa_c) * (1 - mp.mpf(x)))
 
 
@@ -97,20 +100,23 @@ def funk_hecke_residual(ell: int) -> sp.Expr:
 
 
 def toy_diffusion_coefficient(D_s, v=1):
-    r"""Spatial diffusion coefficient :math:`K = v^2/(3\nu_1)`, dipole rate :math:`\nu_1 = 2D_s` (PHYSICS 4.3)."""
+    r"""Spatial diffusion coefficient :math:`K = v^2/(3\nu_1)`, dipole rate :math:`\nu_1 = 2D_s`
+    (docs/physics/mixing_ode.md#ode)."""
     return mp.mpf(v) ** 2 / (3 * 2 * mp.mpf(D_s))
 
 
 def toy_source(T, D_s, v=1, G=1):
-    r""":math:`S(T) = \frac{8\pi}{3}K|G|^2(1-e^{-\nu_1T})` for backtracking from f = 0 (PHYSICS 8)."""
+    r""":math:`S(T) = \frac{8\pi}{3}K|G|^2(1-e^{-\nu_1T})` for backtracking from f = 0
+    (docs/physics/toy_model.md#toy-model)."""
     nu_1 = 2 * mp.mpf(D_s)
     return 8 * mp.pi / 3 * toy_diffusion_coefficient(D_s, v) * mp.mpf(G) ** 2 * (-mp.expm1(-nu_1 * mp.mpf(T)))
 
 
 def uncorrelated_dipole(D_s, v=1, G=1):
-    r"""Steady :math:`C_1 = S/(4D_s)` without pair correlations (Γ = −2D_s ℓ(ℓ+1) on the diagonal, PHYSICS 4.3).
+    r"""Steady :math:`C_1 = S/(4D_s)` without pair correlations (Γ = −2D_s ℓ(ℓ+1) on the diagonal,
+    docs/physics/mixing_ode.md#rate-matrix).
 
-    Equals :math:`4\pi K^2|G|^2/v^2` (PHYSICS 3.2c).
+    Equals :math:`4\pi K^2|G|^2/v^2` (docs/physics/source.md#diffusive-dipole).
     """
     source = 8 * mp.pi / 3 * toy_diffusion_coefficient(D_s, v) * mp.mpf(G) ** 2
     return source / (4 * mp.mpf(D_s))

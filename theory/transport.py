@@ -1,4 +1,5 @@
-r"""Transport references (``PHYSICS.md`` 4.6c, 3.2c, 4.3): slab QLT D_μμ and κ_∥, τ_s, the diffusive dipole.
+r"""Transport references (docs/physics/transport.md#slab-qlt, docs/physics/source.md#diffusive-dipole,
+docs/physics/mixing_ode.md#ode): slab QLT D_μμ and κ_∥, τ_s, the diffusive dipole.
 
 Equations derived or checked here
 ---------------------------------
@@ -20,12 +21,13 @@ Equations derived or checked here
       kappa_par = 2 v r_g / [pi (q-1)(2-q)(4-q) (dB^2/B0^2) (k_min r_g)^(q-1)]  ->  27/(7 pi) ... at q = 5/3
 
   The :math:`v^2/8` prefactor is checked on isotropic scattering :math:`D_{\mu\mu} = D_s(1-\mu^2)`, which must give
-  :math:`K = v^2/(3\nu_1)` with :math:`\nu_1 = 2D_s` (PHYSICS 4.3).  τ_s ≡ 3κ_∥/v².
-* **Dipole** (PHYSICS 3.2c, 4.3): for :math:`\delta f = -(3/v)\hat p\cdot K\cdot G`, the pair-integral form of
+  :math:`K = v^2/(3\nu_1)` with :math:`\nu_1 = 2D_s` (docs/physics/mixing_ode.md#ode).  τ_s ≡ 3κ_∥/v².
+* **Dipole** (docs/physics/source.md#diffusive-dipole, docs/physics/mixing_ode.md#ode): for :math:`\delta f = -(3/v)\hat
+  p\cdot K\cdot G`, the pair-integral form of
   :math:`C_1` gives :math:`C_1 = 4\pi|K\cdot G|^2/v^2` (:func:`dipole_power_symbolic`, sphere integrals in sympy),
   the source :math:`S = \frac{8\pi}{3}G\cdot K\cdot G` (:func:`source_symbolic`), and the diffusion tensor with
   field direction b̂ is :math:`K_{ij} = \kappa_\perp\delta_{ij} + (\kappa_\parallel-\kappa_\perp)b_ib_j`.
-* **Correlation length** (DESIGN conventions): for the isotropic trace correlation
+* **Correlation length** (docs/physics/conventions.md#correlation-length): for the isotropic trace correlation
   :math:`R(r) = \int E(k)\,\mathrm{sinc}(kr)\,dk/\int E` with :math:`E\propto k^{-s}` on
   :math:`[2\pi/L_\max, 2\pi/L_\min]`, the two-sided :math:`L_c = 2\int_0^\infty R\,dr = \pi\int E/k\,/\int E`
   gives :math:`L_c = \frac{L_\max}{2}\frac{s-1}{s}\frac{1-r^s}{1-r^{s-1}}` (:func:`correlation_length_symbolic`).
@@ -106,7 +108,8 @@ def parallel_diffusion_symbolic():
 def isotropic_scattering_check():
     r"""κ from :math:`D_{\mu\mu} = D_s(1-\mu^2)` divided by the expected :math:`v^2/(3\nu_1)`, :math:`\nu_1 = 2D_s`.
 
-    Exactly 1 if the :math:`v^2/8` prefactor of κ_∥ is consistent with the ODE's dipole rate (PHYSICS 4.3).
+    Exactly 1 if the :math:`v^2/8` prefactor of κ_∥ is consistent with the ODE's dipole rate
+    (docs/physics/mixing_ode.md#ode).
     """
     mu = sp.Symbol("mu", real=True)
     d_s, v = sp.symbols("D_s v", positive=True)
@@ -116,7 +119,8 @@ def isotropic_scattering_check():
 
 # -------------------------------------------------------------------------------------------- slab QLT, mpmath
 def slab_dmumu(mu, spectral_index, turbulence_ratio, kmin_rg, omega=1):
-    r"""Slab QLT :math:`D_{\mu\mu}` (PHYSICS 4.6c) in mpmath; ``turbulence_ratio`` is :math:`\delta B^2/B_0^2`."""
+    r"""Slab QLT :math:`D_{\mu\mu}` (docs/physics/transport.md#slab-qlt) in mpmath; ``turbulence_ratio`` is
+    :math:`\delta B^2/B_0^2`."""
     mu, q = mp.mpf(mu), mp.mpf(spectral_index)
     return (mp.pi / 4 * (q - 1) * mp.mpf(omega) * mp.mpf(turbulence_ratio) * mp.mpf(kmin_rg) ** (q - 1)
             * (1 - mu**2) * abs(mu) ** (q - 1))
@@ -175,7 +179,7 @@ def parallel_diffusion_closed_form(spectral_index, turbulence_ratio, kmin_rg, v=
 
 
 def scattering_time(kappa_parallel, v=1):
-    r""":math:`\tau_s \equiv 3\kappa_\parallel/v^2` (PHYSICS 4.6c)."""
+    r""":math:`\tau_s \equiv 3\kappa_\parallel/v^2` (docs/physics/transport.md#slab-qlt)."""
     return 3 * mp.mpf(kappa_parallel) / mp.mpf(v) ** 2
 
 
@@ -195,7 +199,8 @@ def sphere_moment_matrix() -> sp.Matrix:
 
 def dipole_power_symbolic():
     r""":math:`C_1 = \frac1{4\pi}\sum_i(\int\hat p_i\,\delta f\,d\Omega)^2` for
-    :math:`\delta f = -(3/v)\hat p\cdot K\cdot G` with a generic symmetric K and generic G (PHYSICS 2
+    :math:`\delta f = -(3/v)\hat p\cdot K\cdot G` with a generic symmetric K and generic G
+    (docs/physics/conventions.md#angular-power-spectrum
     pair-integral form, :math:`P_1(A\cdot B) = A\cdot B`).
 
     Returns ``(C1, expected, symbols)`` where expected is :math:`4\pi|K\cdot G|^2/v^2`.
@@ -222,7 +227,7 @@ def _symbolic_speed_tensor_gradient():
 
 def source_symbolic():
     r""":math:`S` from projecting :math:`2\langle f\rangle(\hat p_A)(-v\hat p_B\cdot G)` onto ℓ = 1
-    (PHYSICS 4.3, check 1).
+    (docs/physics/mixing_ode.md#ode, check 1).
 
     Returns ``(S, expected)`` with expected :math:`\frac{8\pi}{3}G\cdot K\cdot G`.
     """
@@ -250,13 +255,14 @@ def diffusion_tensor(kappa_parallel, kappa_perpendicular, field_direction) -> mp
 
 
 def dipole_power(tensor, gradient, v=1):
-    r""":math:`C_1 = 4\pi|K\cdot G|^2/v^2` (PHYSICS 3.2c) in mpmath."""
+    r""":math:`C_1 = 4\pi|K\cdot G|^2/v^2` (docs/physics/source.md#diffusive-dipole) in mpmath."""
     flux = [sum(mp.mpf(tensor[i, j]) * mp.mpf(gradient[j]) for j in range(3)) for i in range(3)]
     return 4 * mp.pi * sum(component**2 for component in flux) / mp.mpf(v) ** 2
 
 
 def dipole_amplitude(tensor, gradient, v=1):
-    r"""Dipole amplitude :math:`\delta = 3|K\cdot G|/v`, so that :math:`C_1 = \frac{4\pi}{9}\delta^2` (PHYSICS 2)."""
+    r"""Dipole amplitude :math:`\delta = 3|K\cdot G|/v`, so that :math:`C_1 = \frac{4\pi}{9}\delta^2`
+    (docs/physics/conventions.md#angular-power-spectrum)."""
     return 3 * mp.sqrt(dipole_power(tensor, gradient, v) / (4 * mp.pi))
 
 

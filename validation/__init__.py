@@ -1,7 +1,8 @@
 """The bundled numba test-particle simulator and the theory-vs-simulation comparisons.
 
-Physics: ``PHYSICS.md`` sects. 3, 6 and 8.  Conventions (units, L_c, running diffusion coefficients) follow
-:mod:`anisotropy.units` and ``DESIGN.md``.  The main entry points::
+Physics: docs/physics/simulator.md#liouville-mapping, docs/physics/simulator.md, docs/physics/toy_model.md#toy-model.
+Conventions (units, L_c, running diffusion coefficients) follow
+:mod:`anisotropy.units` and docs/physics/conventions.md#units.  The main entry points::
 
     from validation import AnisotropyConfig, TurbulenceConfig, anisotropy_realisation, run_ensemble
     config = AnisotropyConfig(turbulence=TurbulenceConfig(kind="slab", eta=0.5), reduced_rigidity=0.3, ...)

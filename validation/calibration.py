@@ -1,7 +1,9 @@
 r"""Calibration of the pair time :math:`\Omega\Delta T = a(\Omega\tau_s)^p` against the test-particle simulator.
 
-PHYSICS.md 4.4-4.6 and 6.  The mixing-matrix theory (:class:`anisotropy.pair_rates.PairRate`) needs the pair
-decorrelation time :math:`\Delta T`; the scaling argument (PHYSICS eq. 4.5) gives :math:`\Omega\Delta T\propto
+docs/physics/mixing_ode.md#pair-time, docs/physics/pair_rates.md, docs/physics/simulator.md.  The mixing-matrix theory
+(:class:`anisotropy.pair_rates.PairRate`) needs the pair
+decorrelation time :math:`\Delta T`; the scaling argument (docs/physics/mixing_ode.md#pair-time, eq. (4.5)) gives
+:math:`\Omega\Delta T\propto
 (\Omega\tau_s)^{1/3}` with an O(1) prefactor :math:`a` to be fixed by simulation.  This module
 
 1. runs, per case (turbulence kind, :math:`\eta`, :math:`\rho = r_g/L_c`), an ensemble of backtracking
@@ -15,7 +17,9 @@ decorrelation time :math:`\Delta T`; the scaling argument (PHYSICS eq. 4.5) give
    displacement along the arrival direction and the mean squared displacement are integrals of the same velocity
    autocorrelation (Taylor-Green-Kubo): :math:`\delta_z(T)/3 = \langle n_z R_z(T)\rangle = \int_0^T
    \langle v_z(0)v_z(t)\rangle dt = d_\parallel(T) = \tfrac12 d\langle R_z^2\rangle/dT` at **every** T (v = c = 1,
-   :math:`\delta` the map's dipole vector, PHYSICS 2 and 3.1).  As :math:`T\to\infty` this is PHYSICS 3.2(c),
+   :math:`\delta` the map's dipole vector, docs/physics/conventions.md#angular-power-spectrum,
+   docs/physics/simulator.md#liouville-mapping).  As :math:`T\to\infty` this is
+   docs/physics/simulator.md#liouville-mapping,
    :math:`\langle\boldsymbol\delta\rangle = 3K\cdot\mathbf G/v`; it holds for any pitch-angle scattering law.
    The slab-QLT :math:`\kappa_\parallel` is reported next to the measured one (not an exact check);
 3. fits, per case, :math:`\Omega\Delta T` by matching the simulated shape :math:`\langle C_\ell\rangle/\langle
@@ -91,9 +95,11 @@ __all__ = [
 ]
 
 #: L_min/L_max of the simulated and theoretical spectra: k_max r_g = 13 at ρ = 0.1 resolves the gyro-resonance
-#: (PHYSICS 6.1: k_max r_g ≳ 10) and keeps the Boris step at min(r_g/30, L_min/5) affordable
+#: (docs/physics/simulator.md#plane-wave-field: k_max r_g ≳ 10) and keeps the Boris step at min(r_g/30, L_min/5)
+#: affordable
 LMIN_OVER_LMAX = 1e-2
-#: modes per decade, shared by simulator and theory.  Fewer than DESIGN's 256 (for diffusion work) to fit the budget;
+#: modes per decade, shared by simulator and theory.  Fewer than 256 (docs/physics/conventions.md#turbulence-modes) (for
+#: diffusion work) to fit the budget;
 #: fairness does not suffer because the theory is evaluated exactly on the same discrete modes
 MODES_PER_DECADE = 64
 #: ℓmax of the theory (absorbing boundary).  The slab rate on a finite k_max converges slowly in ℓmax.  Measured at
@@ -126,7 +132,7 @@ MAX_PAIR_PHASE = 8000.0
 PAIR_TIME_GRID = 15
 #: Δχ² = 1 defines the 68 % interval of the one-parameter fit (Gaussian errors)
 DELTA_CHI2 = 1.0
-#: the exponent of the scaling argument, PHYSICS eq. (4.5)
+#: the exponent of the scaling argument, docs/physics/mixing_ode.md#pair-time, eq. (4.5)
 SCALING_EXPONENT = 1.0 / 3.0
 #: default root seed of the calibration runs (recorded in the output and in anisotropy.calibration)
 DEFAULT_SEED = 20261124
@@ -187,7 +193,8 @@ FULL_CASES = (
 
 # ---------------------------------------------------------------------------------------------------- simulation
 def qlt_scattering_time(case: CalibrationCase) -> float:
-    r"""Slab QLT :math:`\tau_s = 3\kappa_\parallel/c^2` in :math:`L_c/c` (PHYSICS 4.6c), the run's time scale."""
+    r"""Slab QLT :math:`\tau_s = 3\kappa_\parallel/c^2` in :math:`L_c/c` (docs/physics/transport.md#slab-qlt), the run's
+    time scale."""
     from anisotropy.transport import parallel_diffusion
 
     return 3.0 * parallel_diffusion(case.reduced_rigidity, min(case.eta, 0.999), lmin_over_lmax=LMIN_OVER_LMAX)
@@ -212,7 +219,7 @@ def calibration_realisation(config, seed) -> dict:
     :math:`\hat C_\ell\hat C_{\ell'}` (for the covariance across realisations) and ``cl_change`` (n_T, L), the
     change of :math:`\hat C_\ell` since the previous time (row 0 zero), whose ensemble scatter gives the error of
     the convergence test; ``second_moment`` (n_T,) :math:`\langle\delta f^2\rangle_\mathrm{sky}` = variance +
-    mean², from which the running :math:`\kappa_\parallel` follows (PHYSICS 3.2b).
+    mean², from which the running :math:`\kappa_\parallel` follows (docs/physics/source.md#total-power).
     """
     from .simulator.backtrack import anisotropy_realisation
 
@@ -276,12 +283,13 @@ def theory_ratio(kind: str, reduced_rigidity: float, eta: float, pair_time: floa
                  omega_time: float | None = None, source_time: float | None = None):
     r""":math:`C_\ell/C_1`, ℓ = 0..lmax, of the mixing-matrix ODE for :math:`\Omega\Delta T` = ``pair_time``.
 
-    PHYSICS 4.3 with the pair rate of 4.6a (slab) or of isotropic turbulence with the case's B0
+    docs/physics/mixing_ode.md#ode with the pair rate of 4.6a (slab) or of isotropic turbulence with the case's B0
     (:meth:`anisotropy.pair_rates.PairRate.isotropic`) on the simulator's modes.  Without
     ``omega_time``: the steady state (what :func:`anisotropy.predict_cl` computes).  With it: the evolution from
     :math:`C = 0` to :math:`\Omega T` = ``omega_time`` (:func:`anisotropy.solver.evolve`) under the source of a
     backtracking started at :math:`T = 0`, :math:`S(t)\propto d_\parallel(t)` (the running diffusion coefficient;
-    PHYSICS 8 has the same form, :math:`K(1-e^{-\nu_1T})`), modelled as :math:`1 - e^{-t/\tau_d}` with
+    docs/physics/toy_model.md#toy-model has the same form, :math:`K(1-e^{-\nu_1T})`), modelled as :math:`1 -
+    e^{-t/\tau_d}` with
     :math:`\Omega\tau_d` = ``source_time`` (only the shape of S matters for a ratio; measured at the best fits of
     the full run, scaling :math:`\tau_d` by 0.5 or 2 moves :math:`C_{2..7}/C_1` by at most 6 %).  ``[0]`` is nan.
     """

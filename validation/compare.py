@@ -1,21 +1,25 @@
-r"""Statistics of theory against simulation for :math:`\langle C_\ell\rangle` (PHYSICS.md sects. 2, 6.5-6.7).
+r"""Statistics of theory against simulation for :math:`\langle C_\ell\rangle`
+(docs/physics/conventions.md#angular-power-spectrum, docs/physics/simulator.md#convergence-in-time,
+docs/physics/simulator.md#ensemble).
 
 What the simulator produces is an ensemble of :math:`N` turbulence realisations, each giving a :math:`\hat C_\ell(T)`
 per backtracking time :math:`T`.  This module turns that ensemble into the quantities compared with theory and
 states the error model used for every comparison.
 
-Error model (PHYSICS 6.7)
--------------------------
+Error model (docs/physics/simulator.md#ensemble)
+------------------------------------------------
 * **Ensemble scatter** (default).  The covariance of the ensemble mean is the sample covariance of the
   realisations (``ddof = 1``) divided by :math:`N`.  It is built from the per-realisation first and second moments
   (:meth:`EnsembleSpectrum.from_moments`), so any executor's aggregated means suffice.
 * **Cosmic variance** (Gaussian baseline, for reference).  If the :math:`a_{\ell m}` of one realisation were
   Gaussian, :math:`\mathrm{Var}\,\hat C_\ell = 2C_\ell^2/(2\ell+1)`; :func:`cosmic_variance` gives it and
   :func:`scatter_over_cosmic_variance` the measured ratio.  The :math:`a_{\ell m}` are not Gaussian (the ensemble mean
-  map is a dipole, and with a regular field it has an axisymmetric part, PHYSICS 7), so comparisons use the
+  map is a dipole, and with a regular field it has an axisymmetric part, docs/physics/mixing_ode.md#caveats), so
+  comparisons use the
   empirical scatter; the Gaussian value is reported only as a diagnostic.
 * **White-noise floor** (a cut, not an error term).  A map of uncorrelated pixels with the same variance has the flat
-  :math:`\hat C_\ell = 4\pi\sigma^2/N_\mathrm{pix}` (PHYSICS 2, 6.6); multipoles within
+  :math:`\hat C_\ell = 4\pi\sigma^2/N_\mathrm{pix}` (docs/physics/conventions.md#angular-power-spectrum,
+  docs/physics/simulator.md#white-noise-floor); multipoles within
   :data:`FLOOR_FACTOR` of that floor, or above :data:`NSIDE_FRACTION` :math:`\times N_\mathrm{side}` (aliasing),
   are excluded (:func:`usable_multipoles`).
 
@@ -24,7 +28,8 @@ including that of :math:`C_\ell` with :math:`C_1` across realisations, to first 
 :math:`\mathrm{Cov}(R) = J\,\Sigma\,J^\top` with :math:`\partial R_\ell/\partial C_\ell = 1/C_1`,
 :math:`\partial R_\ell/\partial C_1 = -R_\ell/C_1`.
 
-Convergence in :math:`T` (PHYSICS 6.5, :func:`convergence_in_time`) is declared per ℓ from the per-realisation
+Convergence in :math:`T` (docs/physics/simulator.md#convergence-in-time, :func:`convergence_in_time`) is declared per ℓ
+from the per-realisation
 change of :math:`\hat C_\ell` between successive times, whose ensemble scatter accounts for the strong correlation of
 one realisation's :math:`\hat C_\ell` at successive :math:`T`.
 
@@ -62,7 +67,7 @@ __all__ = [
 
 #: a multipole is compared only if ⟨C_ℓ⟩ exceeds the white-noise floor 4πσ²/N_pix by this factor: within a factor
 #: of a few of the floor the map is dominated by decorrelated pixels and by power aliased from ℓ > 2 N_side
-#: (PHYSICS 6.6: the toy's aliasing excess was 20-30 % at the resolution limit)
+#: (docs/physics/simulator.md#white-noise-floor: the toy's aliasing excess was 20-30 % at the resolution limit)
 FLOOR_FACTOR = 10.0
 #: multipoles above NSIDE_FRACTION * N_side are excluded: anafast is exact only to ~2 N_side and the pixel window
 #: (not corrected here, it would need downloaded data) suppresses C_ℓ by ~(1 - ℓ²/(4 N_side²))
@@ -202,7 +207,8 @@ def cl_ratio(spectrum: EnsembleSpectrum, reference_ell: int = 1) -> RatioSpectru
 
 
 def cosmic_variance(cl, ell) -> np.ndarray:
-    r"""Gaussian variance of one realisation's :math:`\hat C_\ell`: :math:`2C_\ell^2/(2\ell+1)` (PHYSICS 6.7)."""
+    r"""Gaussian variance of one realisation's :math:`\hat C_\ell`: :math:`2C_\ell^2/(2\ell+1)`
+    (docs/physics/simulator.md#ensemble)."""
     cl = np.asarray(cl, dtype=float)
     ell = np.asarray(ell, dtype=float)
     return 2.0 * cl**2 / (2.0 * ell + 1.0)
@@ -262,7 +268,7 @@ def chi_square(data, model, covariance, *, fitted_parameters: int = 0) -> ChiSqu
 def usable_multipoles(spectrum: EnsembleSpectrum, noise_floor: float, nside: int, *, lmin: int = 2,
                       floor_factor: float = FLOOR_FACTOR, nside_fraction: float = NSIDE_FRACTION) -> np.ndarray:
     r"""Multipoles ℓ ≥ ``lmin`` with :math:`\langle C_\ell\rangle >` ``floor_factor`` × floor and
-    :math:`\ell \le` ``nside_fraction`` × N_side (module docstring, PHYSICS 6.6).
+    :math:`\ell \le` ``nside_fraction`` × N_side (module docstring, docs/physics/simulator.md#white-noise-floor).
 
     Only the contiguous run starting at ``lmin`` is returned: once a multipole drops to the floor, higher ones
     are not trusted even if a fluctuation lifts them.
@@ -281,7 +287,8 @@ def usable_multipoles(spectrum: EnsembleSpectrum, noise_floor: float, nside: int
 
 def convergence_in_time(times, cl_mean, change_mean, change_error, *, rtol: float = CONVERGENCE_RTOL,
                         z: float = CONVERGENCE_Z) -> dict:
-    r"""Per-ℓ convergence of :math:`\langle C_\ell\rangle(T)` at the last time (PHYSICS 6.5).
+    r"""Per-ℓ convergence of :math:`\langle C_\ell\rangle(T)` at the last time
+    (docs/physics/simulator.md#convergence-in-time).
 
     ℓ is declared converged when the ensemble-mean change between the last two times satisfies
     :math:`|\Delta C_\ell| \le \mathrm{rtol}\,C_\ell(T_\mathrm{last}) + z\,\sigma(\Delta C_\ell)`, where

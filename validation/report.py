@@ -4,12 +4,15 @@ r"""The validation report: theory against simulation, with errors, as Markdown p
 is built in a temporary sibling directory which is renamed onto the target at the end; an interrupted run leaves
 the previous report untouched).  Sections:
 
-1. **Toy exact test** (PHYSICS 8): :mod:`validation.toy` Monte Carlo against :func:`anisotropy.evolve` with the
+1. **Toy exact test** (docs/physics/toy_model.md#toy-model): :mod:`validation.toy` Monte Carlo against
+   :func:`anisotropy.evolve` with the
    toy rate, per-ℓ z-scores (error model: ensemble scatter; the ODE has no statistical error and its ℓmax
    truncation is reported).
-2. **Slab and isotropic C_ℓ vs theory, ΔT calibration** (PHYSICS 4.4-4.6, 6): :func:`validation.calibration.
+2. **Slab and isotropic C_ℓ vs theory, ΔT calibration** (docs/physics/mixing_ode.md#pair-time,
+   docs/physics/pair_rates.md, docs/physics/simulator.md): :func:`validation.calibration.
    run_calibration` (its JSON and figures are copied in and summarised).
-3. **Convergence in T** (PHYSICS 6.5) from the calibration ensembles, and **in N_side** (PHYSICS 6.6) from a paired
+3. **Convergence in T** (docs/physics/simulator.md#convergence-in-time) from the calibration ensembles, and **in
+   N_side** (docs/physics/simulator.md#white-noise-floor) from a paired
    ensemble of one calibration case at three resolutions (same seeds, so the turbulence is identical and the
    difference is the resolution alone).
 4. **Transport** (issue 5 item 3): :func:`validation.transport_checks.run_transport_checks`.
@@ -53,7 +56,7 @@ DEFAULT_SEED = 20261124
 #: report sections, in order (tests check that each heading is present)
 SECTIONS = ("Toy exact test", "C_l against theory and ΔT calibration", "Convergence in T and N_side",
             "Transport", "All numbers")
-#: toy parameters of PHYSICS 8
+#: toy parameters of docs/physics/toy_model.md#toy-model
 TOY_D_S, TOY_KAPPA_C = 0.5, 5.0
 #: ODE truncation of the toy reference: C_ℓ≤10 at T ≤ 2 change by < 0.2 % from ℓmax = 320 to 640
 #: (tests/validation/test_toy.py), far below the Monte Carlo's errors
@@ -106,7 +109,8 @@ def _save(figure, path: Path) -> str:
 
 # ---------------------------------------------------------------------------------------------------- 1. toy
 def toy_exact_test(settings: ReportSettings, seed: int, out_dir: Path) -> dict:
-    """Toy Monte Carlo vs the mixing ODE (PHYSICS 8): z-scores per (T, ℓ), ℓ = 1..10, figure ``toy.png``."""
+    """Toy Monte Carlo vs the mixing ODE (docs/physics/toy_model.md#toy-model): z-scores per (T, ℓ), ℓ = 1..10, figure
+    ``toy.png``."""
     import anisotropy as an
     from validation import toy
 
@@ -158,7 +162,8 @@ def nside_convergence(settings: ReportSettings, seed: int, out_dir: Path, execut
 
     For every realisation the turbulence is the same at all resolutions, so the ratio
     :math:`\langle C_\ell\rangle_{N}/\langle C_\ell\rangle_{N_\max}` has a jackknife error that contains only the
-    resolution effect's scatter.  Compared at ℓ ≤ the smallest N_side (PHYSICS 6.6; :data:`validation.compare.
+    resolution effect's scatter.  Compared at ℓ ≤ the smallest N_side (docs/physics/simulator.md#white-noise-floor;
+    :data:`validation.compare.
     NSIDE_FRACTION`) and at the last backtracking time.
     """
     from dataclasses import replace
@@ -238,7 +243,7 @@ class _Numbers:
 
 def _toy_markdown(toy_result, numbers):
     lines = [f"## 1. {SECTIONS[0]}", "",
-             "White-noise rotation toy (PHYSICS 8; D_s = 0.5, κ_c = 5, v = |G| = 1): the Monte Carlo "
+             "White-noise rotation toy (docs/physics/toy_model.md#toy-model; D_s = 0.5, κ_c = 5, v = |G| = 1): the Monte Carlo "  # noqa: E501
              f"(`validation.toy`, {toy_result['realisations']} realisations, n_θ = {toy_result['n_theta']}, "
              f"dt = {toy_result['dt']:g}, seed {toy_result['seed']}) against the mixing-matrix ODE "
              f"(`anisotropy.evolve`, ℓmax = {TOY_ODE_LMAX}; halving ℓmax changes the compared C_ℓ by at most "
@@ -297,7 +302,7 @@ def _calibration_markdown(calibration_result, numbers):
     lines = [f"## 2. {SECTIONS[1]}", "",
              "`validation.calibration.run_calibration` (its own JSON: `calibration/calibration.json`).  Per case the "
              "simulated shape ⟨C_ℓ⟩/⟨C_1⟩ is compared with the mixing-matrix theory on the same discrete modes; "
-             "ΩΔT is fitted per case and ΩΔT = a(Ωτ_s)^p across cases (PHYSICS 4.4), separately per turbulence "
+             "ΩΔT is fitted per case and ΩΔT = a(Ωτ_s)^p across cases (docs/physics/mixing_ode.md#pair-time), separately per turbulence "  # noqa: E501
              "kind.  The isotropic cases (isotropic turbulence plus B0, η < 1) are compared with the isotropic model "
              "with B0 (`PairRate.isotropic(eta=η)`: helical orbits, isotropic tensor in the interaction picture), "
              "whose Ωτ_s is the slab-QLT value (the column κ∥ slab QLT).  "
@@ -346,14 +351,14 @@ def _calibration_markdown(calibration_result, numbers):
             lines.append(f"* {label}: a = {_fmt(fixed.get('prefactor'), fixed.get('sigma_prefactor'))} at p = 1/3 "
                          f"(cases {', '.join(fits.get('cases', []))}).")
             numbers.add("calibration", f"prefactor a, {label}, p = 1/3", fixed.get("prefactor"),
-                        fixed.get("sigma_prefactor"), "PHYSICS 4.4 (O(1))", "")
+                        fixed.get("sigma_prefactor"), "docs/physics/mixing_ode.md#pair-time (O(1))", "")
         power = fits.get("power_law")
         if power:
             lines.append(f"* {label}: free power law a = "
                          f"{_fmt(power.get('prefactor'), power.get('sigma_prefactor'))}, p = "
                          f"{_fmt(power.get('exponent'), power.get('sigma_exponent'))} (1/3 expected).")
             numbers.add("calibration", f"exponent p, {label}", power.get("exponent"), power.get("sigma_exponent"),
-                        "1/3 (PHYSICS eq. 4.5)", "")
+                        "1/3 (docs/physics/mixing_ode.md#pair-time, eq. (4.5))", "")
         excluded = fits.get("excluded_no_interior_minimum") or fits.get("excluded_no_fit_or_no_interior_minimum")
         if excluded:
             lines.append(f"* {label}: excluded (no fit or no interior χ² minimum): {', '.join(excluded)}.")
@@ -479,7 +484,7 @@ def _transport_markdown(transport_result, numbers):
         for key, path in transport_result["figures"].items():
             if key.endswith(item["name"]):
                 lines += [f"![{key}](transport/{path})", ""]
-    lines += ["High-rigidity limit: λ → 4 r_g²/L_c with the DESIGN two-sided L_c (≈ L_max/5), i.e. 2 r_g²/L_c' "
+    lines += ["High-rigidity limit: λ → 4 r_g²/L_c with the two-sided L_c of docs/physics/conventions.md#correlation-length (≈ L_max/5), i.e. 2 r_g²/L_c' "  # noqa: E501
               "with the one-sided L_c' ≈ L_max/10 (derivation in "
               "`tests/validation/simulator/test_diffusion.py`, whose slow "
               "test measured λ/(4r_g²/L_c) = 1.156 ± 0.013 at r_g = 10 L_c); the discrete modes' own "

@@ -1,12 +1,13 @@
 r"""Monte Carlo of the white-noise rotation toy model: an exact end-to-end test of the mixing-matrix ODE.
 
-Physics: ``PHYSICS.md`` sect. 8 (model, theory, how the Monte Carlo is built), sect. 2 (C_ℓ in healpy's
+Physics: docs/physics/toy_model.md#toy-model (model, theory, how the Monte Carlo is built), sect. 2 (C_ℓ in healpy's
 normalisation), sect. 3.2 (exact consequences) and sect. 6.6-6.7 (aliasing, white-noise floor, ensemble errors).
 
 The model.  A density on the sphere is carried by a random rotation field that is white in time and correlated in
 angle, :math:`\langle\delta\Omega_i(A,t)\,\delta\Omega_j(B,t')\rangle = 2D_s\,c(A\cdot B)\,\delta_{ij}\,\delta(t-t')`
 with :math:`c(x) = e^{-\kappa_c(1-x)}`.  Its pair generator is exactly
-:math:`-D_s[\hat L_A^2 + \hat L_B^2 + 2c\,\hat L^A\cdot\hat L^B]`, so the mixing-matrix ODE (PHYSICS 4.3) with
+:math:`-D_s[\hat L_A^2 + \hat L_B^2 + 2c\,\hat L^A\cdot\hat L^B]`, so the mixing-matrix ODE
+(docs/physics/mixing_ode.md#ode) with
 :math:`k(x) = 2D_s(c(x)-1)` (:meth:`anisotropy.PairRate.toy`) and the source
 :math:`S(T) = (8\pi/3)K|G|^2(1-e^{-\nu_1T})`, :math:`\nu_1 = 2D_s`, :math:`K = v^2/(3\nu_1)`, is exact for
 :math:`\langle C_\ell(T)\rangle` started from :math:`\delta f = 0`.
@@ -32,13 +33,15 @@ to first order and the scheme is weak first order.  The single-path error is tin
 amplitude decays per step by :math:`1 - D_s\ell(\ell+1)dt + [D_s\ell(\ell+1)dt]^2/2 - \ell(\ell+1)(2D_s dt)^2/24`,
 i.e. a relative rate error :math:`D_s dt/6`), but the pair dynamics that drive the cascade carry a larger
 :math:`O(dt)` bias, measured as ≈ +2·dt relative at ℓ = 5..10 (see ``DEFAULT_DT``).  Evaluating ω at the midpoint
-of the step instead removed that bias at dt = 0.05 but put a +9% bias on C_1, so the start-point rule of PHYSICS 8
+of the step instead removed that bias at dt = 0.05 but put a +9% bias on C_1, so the start-point rule of
+docs/physics/toy_model.md#toy-model
 is kept with a small step.  Because the pair statistics of the increments are exact for any :math:`N_f`, the
 number of features only enters through higher cumulants of one step, i.e. at :math:`O(dt)`.
 
 Aliasing.  The quadrature of :math:`\delta f\,Y^*_{\ell m}` is exact when :math:`\delta f` has no power above
 :math:`\ell' = 2n_\theta - 1 - \ell`; the cascade of the smooth toy pushes power to ever higher :math:`\ell'`
-(PHYSICS 4.3, 6.6), which leaks back into low :math:`\ell`.  :func:`default_resolution` picks :math:`n_\theta`
+(docs/physics/mixing_ode.md#ode, docs/physics/simulator.md#white-noise-floor), which leaks back into low :math:`\ell`.
+:func:`default_resolution` picks :math:`n_\theta`
 from the longest time requested (see its docstring for the measurement behind it).  Every run reports
 :attr:`ToyResult.unresolved_power` (map power the grid cannot resolve) and its white-noise-floor proxy
 :attr:`ToyResult.alias_floor`; :meth:`GaussLegendreGrid.coupling` gives the grid's exact coupling
@@ -76,7 +79,7 @@ DEFAULT_DT = 0.0025
 #: exact for any N_f, so N_f enters the mean only through higher cumulants at O(dt): N_f = 8, 16, 64 and 256 gave
 #: the same C_ℓ within their ≈ 4% errors even at dt = 0.05.  Cost grows ∝ N_f: a small value buys a smaller dt
 DEFAULT_N_FEATURES = 16
-#: default largest multipole returned (the range PHYSICS 8 compares with the ODE)
+#: default largest multipole returned (the range docs/physics/toy_model.md#toy-model compares with the ODE)
 DEFAULT_LMAX = 10
 #: grid nodes per work item of the parallel kernel (one block's rotation vectors stay in L1 cache)
 _BLOCK = 128
@@ -192,7 +195,8 @@ def _advance(directions, delta_f, wavevectors, phases, step_sizes, diffusion, sp
     ----------
     directions : (3, N) float64, updated in place: the backtracked X of every grid node (one row per axis, so the
         loops over nodes vectorise)
-    delta_f : (N,) float64, updated in place: δf(X_0) += -v G·X dt, trapezoidal in each step (PHYSICS 8)
+    delta_f : (N,) float64, updated in place: δf(X_0) += -v G·X dt, trapezoidal in each step
+    (docs/physics/toy_model.md#toy-model)
     wavevectors : (n_steps, 3, 3, N_f) float64, [step, rotation component i, Cartesian axis, feature n] of q_{i,n}
     phases : (n_steps, 3, N_f) float64, φ_{i,n}
     step_sizes : (n_steps,) float64
@@ -279,7 +283,8 @@ def _normalised_legendre(lmax: int, n_theta: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GaussLegendreGrid:
-    r"""Observation grid: ``n_theta`` Gauss-Legendre nodes in cos θ × ``n_phi`` uniform φ (PHYSICS 8).
+    r"""Observation grid: ``n_theta`` Gauss-Legendre nodes in cos θ × ``n_phi`` uniform φ
+    (docs/physics/toy_model.md#toy-model).
 
     The quadrature :math:`\int d\Omega\, g \approx \sum_j w_j\,(2\pi/n_\phi)\sum_k g(\theta_j,\phi_k)` is exact for
     band-limited :math:`g` of degree :math:`\le 2n_\theta - 1` in cos θ and :math:`< n_\phi` in φ, so
@@ -325,7 +330,8 @@ class GaussLegendreGrid:
         return np.repeat(theta_weights * (_TWO_PI / self.n_phi), self.n_phi)
 
     def alm(self, maps, lmax: int) -> np.ndarray:
-        r""":math:`a_{\ell m} = \int d\Omega\,\delta f\,Y^*_{\ell m}` by quadrature for m ≥ 0 (PHYSICS 2).
+        r""":math:`a_{\ell m} = \int d\Omega\,\delta f\,Y^*_{\ell m}` by quadrature for m ≥ 0
+        (docs/physics/conventions.md#angular-power-spectrum).
 
         ``maps`` has shape (..., n_theta * n_phi); the result (..., lmax+1 [ℓ], lmax+1 [m]), zero for m > ℓ.
         """
@@ -353,7 +359,8 @@ class GaussLegendreGrid:
         \,(\mathrm{mod}\,n_\phi)}|Q_{\ell m,\ell'm'}|^2` with
         :math:`Q = \sum_j w_j Y^*_{\ell m}Y_{\ell'm'}(j) = 2\pi\sum_\theta w_\theta\lambda_{\ell m}\lambda_{\ell'm'}`
         (the φ sum vanishes unless m' ≡ m mod n_φ).  W = δ for ℓ' ≤ 2n_θ - 1 - ℓ; the rest is aliasing
-        (PHYSICS 6.6).  ``(W - δ) @ C_model`` is the expected aliasing bias for a model spectrum.
+        (docs/physics/simulator.md#white-noise-floor).  ``(W - δ) @ C_model`` is the expected aliasing bias for a model
+        spectrum.
         """
         ell = require_integer("ell", ell, 0, self.n_phi // 2)
         lmax_model = require_integer("lmax_model", lmax_model, ell)
@@ -367,15 +374,16 @@ class GaussLegendreGrid:
         return row / (2 * ell + 1)
 
     def total_power(self, maps) -> np.ndarray:
-        r"""Quadrature of :math:`\int d\Omega\,\delta f^2`, which is :math:`\sum_\ell(2\ell+1)C_\ell` (PHYSICS 2)."""
+        r"""Quadrature of :math:`\int d\Omega\,\delta f^2`, which is :math:`\sum_\ell(2\ell+1)C_\ell`
+        (docs/physics/conventions.md#angular-power-spectrum)."""
         return np.asarray(maps, dtype=float) ** 2 @ self.weights()
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# exact references (PHYSICS 8 and 3.2)
+# exact references (docs/physics/toy_model.md#toy-model, docs/physics/source.md#total-power)
 # ---------------------------------------------------------------------------------------------------------------
 def toy_source(D_s: float, v: float = 1.0, gradient_norm: float = 1.0):
-    r"""The ODE's ℓ = 1 source for the toy started from δf = 0 (PHYSICS 8).
+    r"""The ODE's ℓ = 1 source for the toy started from δf = 0 (docs/physics/toy_model.md#toy-model).
 
     :math:`S(T) = (8\pi/3)K|G|^2(1 - e^{-\nu_1 T})` with :math:`\nu_1 = 2D_s`, :math:`K = v^2/(3\nu_1)`.
     Returns a vectorised callable of T.
@@ -400,7 +408,8 @@ def _integrated_correlation(rate: float, time) -> np.ndarray:
 
 
 def exact_total_power(D_s: float, times, v: float = 1.0, gradient_norm: float = 1.0) -> np.ndarray:
-    r"""Exact :math:`\langle\int d\Omega\,\delta f^2\rangle = \langle\sum_\ell(2\ell+1)C_\ell\rangle` (PHYSICS 3.2b).
+    r"""Exact :math:`\langle\int d\Omega\,\delta f^2\rangle = \langle\sum_\ell(2\ell+1)C_\ell\rangle`
+    (docs/physics/source.md#total-power).
 
     A single path has :math:`\langle X(t)\cdot G\,X(t')\cdot G\rangle = (|G|^2/3)e^{-2D_s|t-t'|}` (the ℓ = 1
     amplitude decays at :math:`D_s\ell(\ell+1)`), so
@@ -412,7 +421,8 @@ def exact_total_power(D_s: float, times, v: float = 1.0, gradient_norm: float = 
 
 
 def exact_rigid_dipole(D_s: float, times, v: float = 1.0, gradient_norm: float = 1.0) -> np.ndarray:
-    r"""Exact :math:`\langle C_1(T)\rangle` for a rigid rotation (κ_c = 0, Γ ≡ 0, PHYSICS 4.3 limits).
+    r"""Exact :math:`\langle C_1(T)\rangle` for a rigid rotation (κ_c = 0, Γ ≡ 0,
+    docs/physics/mixing_ode.md#ode-limits).
 
     δf is the pure dipole :math:`-v(\int_0^T R(t)^{\mathsf T}dt\,G)\cdot X_0`, so
     :math:`C_1 = (4\pi/9)|d|^2` with :math:`\langle|d|^2\rangle = v^2|G|^2\cdot2[T/\nu_1 - (1-e^{-\nu_1T})/\nu_1^2]`;
@@ -429,7 +439,8 @@ def default_resolution(t_max: float, lmax: int = DEFAULT_LMAX, D_s: float = 0.5,
     r"""Default ``n_theta``: a grid on which aliasing biases :math:`C_\ell` (ℓ ≤ lmax) by ≲ 1% up to ``t_max``.
 
     The quadrature is exact for map power at :math:`\ell' \le 2n_\theta - 1 - \ell`; the cascade of the toy pushes
-    power beyond that and some of it aliases back (PHYSICS 4.3, 6.6).  The expected bias is
+    power beyond that and some of it aliases back (docs/physics/mixing_ode.md#ode,
+    docs/physics/simulator.md#white-noise-floor).  The expected bias is
     :math:`\sum_{\ell'}(W_{\ell\ell'} - \delta_{\ell\ell'})\langle C_{\ell'}\rangle` with the grid's exact
     coupling :math:`W_{\ell\ell'} = \frac{1}{2\ell+1}\sum_{m,m'}|\sum_j w_j Y^*_{\ell m}Y_{\ell'm'}(j)|^2`.
     Evaluated for ℓ = 10 with the ODE spectrum (ℓmax = 400) of the D_s = 0.5, κ_c = 5 toy it is, in percent:
@@ -472,7 +483,7 @@ def default_resolution(t_max: float, lmax: int = DEFAULT_LMAX, D_s: float = 0.5,
     return max(n_theta + max(0, math.ceil((lmax - DEFAULT_LMAX) / 2)), lmax + 6)
 
 
-#: the toy on which the default grid table was measured (PHYSICS 8 parameters)
+#: the toy on which the default grid table was measured (docs/physics/toy_model.md#toy-model parameters)
 _CALIBRATION_D_S, _CALIBRATION_KAPPA_C = 0.5, 5.0
 #: (largest effective T, n_theta) keeping the expected aliasing bias of C_10 at or below 1% (default_resolution)
 _DEFAULT_GRID_TABLE = ((0.25, 24), (0.5, 32), (1.0, 40), (1.5, 48), (2.0, 56), (3.0, 64), (4.0, 64))
@@ -487,9 +498,10 @@ class ToyResult:
     times : (n_T,) backtracking times T
     mean, stderr : (n_T, lmax+1) ensemble mean of Ĉ_ℓ(T) and its standard error from the empirical scatter
     cosmic_variance_stderr : (n_T, lmax+1) the Gaussian expectation sqrt(2 C_ℓ²/((2ℓ+1) N_r)) for comparison
-        (PHYSICS 6.7; the a_ℓm are not exactly Gaussian, so ``stderr`` is the one to use)
+        (docs/physics/simulator.md#ensemble; the a_ℓm are not exactly Gaussian, so ``stderr`` is the one to use)
     cl : (N_r, n_T, lmax+1) per-realisation Ĉ_ℓ
-    total_power : (N_r, n_T) quadrature of ∫dΩ δf² (PHYSICS 3.2b; compare :func:`exact_total_power`)
+    total_power : (N_r, n_T) quadrature of ∫dΩ δf² (docs/physics/source.md#total-power; compare
+    :func:`exact_total_power`)
     unresolved_power : (N_r, n_T) ∫dΩ δf² minus Σ_{ℓ ≤ grid.exact_lmax}(2ℓ+1)Ĉ_ℓ: the power the grid cannot
         resolve.  Divided by ``grid.size`` it is the white-noise-floor proxy of what can alias into low ℓ
     alias_floor : (n_T,) ensemble mean of unresolved_power / grid.size (compare with ``stderr``)
@@ -578,7 +590,7 @@ def simulate(
     dt: float = DEFAULT_DT,
     n_features: int = DEFAULT_N_FEATURES,
 ) -> ToyResult:
-    r"""Run the toy Monte Carlo of PHYSICS 8 and return the full :class:`ToyResult`.
+    r"""Run the toy Monte Carlo of docs/physics/toy_model.md#toy-model and return the full :class:`ToyResult`.
 
     Parameters
     ----------

@@ -1,7 +1,9 @@
 r"""Transport checks of the simulator against theory: running coefficients, subdiffusion, heuristic model, λ(r_g).
 
-Issue 5 item 3; ``PHYSICS.md`` 4.6c (slab QLT), ``DESIGN.md`` "Conventions" (running coefficients, λ = 3κ/c) and
-:mod:`anisotropy.transport` (QLT, field-line and heuristic models).  Units: lengths in :math:`L_c` (DESIGN two-sided
+Issue 5 item 3; docs/physics/transport.md#slab-qlt (slab QLT), docs/physics/conventions.md#running-diffusion (running
+coefficients, λ = 3κ/c) and
+:mod:`anisotropy.transport` (QLT, field-line and heuristic models).  Units: lengths in :math:`L_c` (two-sided,
+docs/physics/conventions.md#correlation-length
 convention, :math:`L_c\approx L_\max/5`), times :math:`ct/L_c`, coefficients in :math:`cL_c`,
 :math:`\rho = r_g/L_c` with :math:`r_g` in :math:`B_\mathrm{tot}`.
 
@@ -17,12 +19,14 @@ What is measured, per :class:`TransportCase` (an ensemble of
    :math:`\tau(e^{-t_k/\tau}-e^{-t_N/\tau})/(t_N-t_k)`, 1 % at :math:`t_N = 10\tau`).  Parallel:
    :math:`\kappa_\parallel` from :math:`\langle\Delta z^2\rangle`; perpendicular (per component, the usual
    :math:`\kappa_\perp`) from :math:`\langle\Delta r_\perp^2\rangle/2`; :math:`\lambda = 3\kappa/c`.
-3. **Slab QLT** at small η (PHYSICS 4.6c): QLT's :math:`\kappa_\parallel = (v^2/8)\int(1-\mu^2)^2/D_{\mu\mu}` is
+3. **Slab QLT** at small η (docs/physics/transport.md#slab-qlt): QLT's :math:`\kappa_\parallel =
+   (v^2/8)\int(1-\mu^2)^2/D_{\mu\mu}` is
    dominated by small :math:`|\mu|`, and the discrete spectrum has no resonant mode for
    :math:`|\mu| < \mu_\mathrm{gap} = \sqrt{1-\eta}/(k_\max\rho)`.  The QLT expectation is therefore the bracket
    [QLT without the gap's contribution, full QLT] (:func:`slab_qlt_bracket`); this is the stated QLT systematic.
 4. **High-rigidity limit** (η = 1, :math:`r_g\gg L_\max`): small-angle scattering along straight paths gives
-   :math:`\lambda\to 4r_g^2/L_c` with the **two-sided** :math:`L_c` of ``DESIGN.md`` (the derivation is in
+   :math:`\lambda\to 4r_g^2/L_c` with the **two-sided** :math:`L_c` of docs/physics/conventions.md#correlation-length
+   (the derivation is in
    ``tests/validation/simulator/test_diffusion.py``: transverse integral scale :math:`(3/8)L_c`); with the one-sided
    :math:`L_c' \approx L_\max/10 \approx L_c/2` the same physics reads :math:`\lambda = 2r_g^2/L_c'`.  For
    η < 1 the scattering rate is proportional to :math:`\delta B^2/B_\mathrm{tot}^2 = \eta`, so
@@ -160,7 +164,8 @@ QUICK_CASES = (
     TransportCase("rigidity", "isotropic", 1.0, 1.0, 40.0, 128, 6, lmin_over_lmax=0.1),
     TransportCase("rigidity", "isotropic", 1.0, 3.0, 360.0, 128, 6, lmin_over_lmax=0.1),
 )
-#: full cases: DESIGN's 256 modes per decade, larger ensembles, a third QLT rigidity and ρ = 10 (r_g ≈ 2 L_max);
+#: full cases: 256 (docs/physics/conventions.md#turbulence-modes) modes per decade, larger ensembles, a third QLT
+#: rigidity and ρ = 10 (r_g ≈ 2 L_max);
 #: the subdiffusion case has 64 realisations (α ± 0.04): with 16 (the first full reports) the jackknife error was
 #: ±0.04-0.08 and α itself moved between 0.74 and 0.88 from one sample of realisations to the next
 FULL_CASES = (
@@ -330,7 +335,8 @@ def heuristic_from_measured(times, d_parallel, lengths, d_fieldline, evaluate_at
     Returns
     -------
     ndarray
-        :math:`d_\perp` in :math:`cL_c` (DESIGN convention, twice the per-component coefficient).
+        :math:`d_\perp` in :math:`cL_c` (docs/physics/conventions.md#running-diffusion, twice the per-component
+        coefficient).
     """
     times = np.asarray(times, dtype=float)
     d_parallel = np.asarray(d_parallel, dtype=float)
@@ -424,7 +430,8 @@ def heuristic_comparison(run: dict, tau_parallel: float) -> dict:
 def slab_qlt_bracket(reduced_rigidity: float, eta: float, lmin_over_lmax: float = 1e-2) -> dict:
     r"""Slab QLT :math:`\kappa_\parallel` and the same integral without the gap :math:`|\mu|<\mu_\mathrm{gap}`.
 
-    PHYSICS 4.6c; :math:`\mu_\mathrm{gap} = \sqrt{1-\eta}/(k_\max\rho)` with :math:`k_\max = 2\pi/L_\min`
+    docs/physics/transport.md#slab-qlt; :math:`\mu_\mathrm{gap} = \sqrt{1-\eta}/(k_\max\rho)` with :math:`k_\max =
+    2\pi/L_\min`
     (module item 3).  Returns ``qlt``, ``outside_gap``, ``mu_gap`` in :math:`cL_c` (κ) and dimensionless (μ).
     """
     kappa = transport.parallel_diffusion(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax)
@@ -620,7 +627,8 @@ def figure_mean_free_paths(results: list[dict]):
         label_eta = f"{kind} η={eta:g}"
         axes.errorbar(rho, item["lambda_parallel"], item["lambda_parallel_error"], fmt=marker, color="C0",
                       label=f"λ∥ {label_eta}")
-        # slab: κ⊥ = 0 (field lines do not diffuse, PHYSICS 4.6c); its running value is in the table only
+        # slab: κ⊥ = 0 (field lines do not diffuse, docs/physics/transport.md#slab-qlt); its running value is in the
+        # table only
         if kind != "slab" and item["lambda_perp"] > 0:
             axes.errorbar(rho, item["lambda_perp"], item["lambda_perp_error"], fmt=marker, color="C1", mfc="none",
                           label=f"λ⊥ {label_eta}")

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the preset's HEALPix nside (power of 2; lower is faster)")
     theory = parser.add_argument_group("theory")
     theory.add_argument("--model", choices=MODELS, default="turbulence",
-                        help="turbulence: predict_cl with free r_g/L_c (and eta for slab); toy: PHYSICS sect. 8 "
+                        help="turbulence: predict_cl with free r_g/L_c (and eta for slab); toy: docs/physics/toy_model.md#toy-model "  # noqa: E501
                         "with free kappa_c; powerlaw: C_l/C_1 = l^-slope (default %(default)s)")
     theory.add_argument("--energy", type=number("energy", 0.0, None, low_open=True), default=None,
                         help="energy in TeV for the turbulence model, > 0 (default: the spectrum's energy_tev)")

@@ -1,25 +1,30 @@
 """``cr-anisotropy simulate anisotropy|diffusion``: ensembles of the test-particle simulator from the shell.
 
 Both sub-commands run ``--realisations`` turbulence realisations (realisation ``i`` uses child ``i`` of
-``SeedSequence(--seed)``) on the chosen executor (default: a Dask ``LocalCluster``, DESIGN.md; ``serial`` when
+``SeedSequence(--seed)``) on the chosen executor (default: a Dask ``LocalCluster``, docs/guide/design.md; ``serial``
+when
 Dask is not installed), checkpoint each one to ``OUT/ensemble.h5`` (+
 ``OUT/ensemble_realisations/``) and resume when the same command is rerun.  All outputs are written atomically
 (temporary file, then rename).  Units: lengths in L_c, times in L_c/c, rigidity r_g/L_c with r_g in
-B_tot = sqrt(B0^2 + dB^2) (``DESIGN.md``).
+B_tot = sqrt(B0^2 + dB^2) (docs/physics/conventions.md#units).
 
-``simulate anisotropy`` (PHYSICS 3.1, 6) writes
+``simulate anisotropy`` (docs/physics/simulator.md#liouville-mapping, docs/physics/simulator.md) writes
 
 * ``cl.csv`` -- columns ``T,ell,cl,cl_err``: ensemble mean of the anafast C_l of the backtracked map
   δf(n̂) = G·Δr + 3 d̂·K·G for |G| = 1/L_c, and its standard error (scatter across realisations / sqrt(N));
   ℓ = 0..2 nside for every backtracking time T (cT/L_c);
-* ``cl_details.csv`` -- the same rows plus the white-noise floor 4πσ²/N_pix of each map (PHYSICS 6.6) and, with
-  ``--pairs``, the pair-estimator C_l (PHYSICS 3.2, fixed-G form) with their standard errors;
+* ``cl_details.csv`` -- the same rows plus the white-noise floor 4πσ²/N_pix of each map
+  (docs/physics/simulator.md#white-noise-floor) and, with
+  ``--pairs``, the pair-estimator C_l (docs/physics/simulator.md#pair-estimator, fixed-G form) with their standard
+  errors;
 * ``map_T00.fits``, ``map_T01.fits``, ... -- the δf map of **realisation 0** at each T (RING, nside; a typical
-  single sky -- the ensemble mean of δf is only the mean dipole, PHYSICS 7), FITS header ``BACKTIME`` = cT/L_c;
+  single sky -- the ensemble mean of δf is only the mean dipole, docs/physics/mixing_ode.md#caveats), FITS header
+  ``BACKTIME`` = cT/L_c;
 * ``run.json`` -- every parameter used, the derived ones (n_modes, dt, steps per particle, particles per
   realisation) and ``wall_seconds``.
 
-``simulate diffusion`` (DESIGN "Conventions") writes ``diffusion.csv`` with columns ``t,msd_par,msd_perp,d_par,
+``simulate diffusion`` (docs/physics/conventions.md#running-diffusion) writes ``diffusion.csv`` with columns
+``t,msd_par,msd_perp,d_par,
 d_perp`` (t in L_c/c, msd in L_c², d in c·L_c): ensemble mean squared displacements and the running coefficients
 d = ½ d⟨Δ²⟩/dt of those means (d_perp is twice the per-component value), ``fieldlines.csv`` with ``--fieldlines``,
 and ``run.json``.
@@ -66,7 +71,8 @@ def _time_list(text: str) -> tuple[float, ...]:
 
 
 def _default_executor() -> str:
-    # DESIGN.md: Dask is the default executor; it is an optional extra, so fall back to serial without it
+    # docs/guide/design.md#engineering-conventions: Dask is the default executor; it is an optional extra, so fall back
+    # to serial without it
     import importlib.util
 
     return "dask" if importlib.util.find_spec("distributed") is not None else "serial"
@@ -304,7 +310,7 @@ def _kappa(args, turbulence: TurbulenceConfig):
             args.rigidity, turbulence.eta, lmin_over_lmax=turbulence.lmin_over_lmax,
             spectral_index=turbulence.spectral_index,
         )
-        return (kappa_parallel, 0.0)  # slab QLT: no perpendicular transport (PHYSICS 4.6c)
+        return (kappa_parallel, 0.0)  # slab QLT: no perpendicular transport (docs/physics/transport.md#slab-qlt)
     if len(args.kappa) != 2:
         raise ParameterError("kappa", f"expected KAPPA_PAR KAPPA_PERP (>= 0) or 'qlt', got {' '.join(args.kappa)}")
     return tuple(require_range("kappa", value, 0.0, None) for value in args.kappa)
@@ -427,7 +433,7 @@ def _run_diffusion(args) -> int:
     result, workers = _run_ensemble(args, diffusion_realisation, config, config.particles * int(steps[-1]))
     mean = result.mean
     times = mean["times"]
-    # DESIGN definitions applied to the ensemble means: d = ½ d<Δ²>/dt
+    # definitions of docs/physics/conventions.md#running-diffusion applied to the ensemble means: d = ½ d<Δ²>/dt
     d_parallel = running_coefficient(times, mean["msd_parallel"])
     d_perpendicular = running_coefficient(times, mean["msd_perp"])
     rows = zip(times, mean["msd_parallel"], mean["msd_perp"], d_parallel, d_perpendicular)

@@ -1,12 +1,14 @@
 """``cr-anisotropy validate [--quick]``: theory vs simulation report written to ``validation-report/``.
 
-Runs :func:`validation.report.build_report`: the toy exact test (PHYSICS 8), the slab/isotropic C_ℓ comparison and
+Runs :func:`validation.report.build_report`: the toy exact test (docs/physics/toy_model.md#toy-model), the
+slab/isotropic C_ℓ comparison and
 ΔT calibration (:mod:`validation.calibration`), convergence in T and N_side, and the transport checks
 (:mod:`validation.transport_checks`), and writes ``report.md``, ``numbers.json`` and PNG figures into ``--out``
 (replaced atomically at the end).  ``--quick`` runs in minutes on 2 cores; the full report (sizes in
 ``docs/validation/README.md``) takes much longer and is best run with ``--executor process --workers N``.
 
-Units and seeds: everything in the reduced units of ``DESIGN.md``; ``--seed`` is the root seed, from which each
+Units and seeds: everything in the reduced units of docs/physics/conventions.md#units; ``--seed`` is the root seed, from
+which each
 component's seed is derived (:func:`validation.report.component_seed`) and recorded in the report header.
 """
 

@@ -2,7 +2,8 @@ r"""Fit measured pseudo-angular power spectra for turbulence parameters.
 
 The data are pseudo-:math:`\tilde C_\ell` of a ground array; the model is an all-sky theory :math:`\langle C_\ell
 \rangle` passed through the experiment's estimator (:class:`anisotropy.observatory.ForwardModel`: ring filter,
-mask, low-ℓ subtraction, shot noise).  ``PHYSICS.md`` sect. 2 (last item) and sect. 7: never compare the raw
+mask, low-ℓ subtraction, shot noise).  docs/physics/conventions.md#angular-power-spectrum (last item) and
+docs/physics/mixing_ode.md#caveats: never compare the raw
 all-sky spectrum with the data.
 
 **Model.**  :math:`C_\ell = C_1\,s_\ell(\boldsymbol\theta)` with the shape :math:`s_\ell = C_\ell/C_1` of a pluggable
@@ -10,7 +11,8 @@ all-sky spectrum with the data.
 either free (``normalisation="free"``) or anchored to the measured dipole (``"dipole"``: default
 :math:`C_1 = 2.13\times10^{-6}`, anchor ``C1_fullsky_with_deltaN``, derived from the HAWC+IceCube 10 TeV dipole
 components).  Models: :class:`PowerLawModel` (phenomenological), :class:`ToyModel` (the white-noise rotation toy
-of PHYSICS sect. 8, free :math:`\kappa_c`: cheap, for tests), :class:`TurbulenceModel` (:func:`anisotropy.predict_cl`
+of docs/physics/toy_model.md#toy-model, free :math:`\kappa_c`: cheap, for tests), :class:`TurbulenceModel`
+(:func:`anisotropy.predict_cl`
 with free :math:`r_g/L_c`, η and optionally the pair-time prefactor; Ωτ_s reported as a derived quantity),
 :class:`CallableModel` (any callable), and :class:`InterpolatedModel`, which tabulates a slow model on a grid
 (:math:`\log s_\ell`, cubic interpolation in the internal coordinates) so that fits need no ~1 s evaluations.
@@ -18,7 +20,8 @@ with free :math:`r_g/L_c`, η and optionally the pair-time prefactor; Ωτ_s rep
 **Likelihood.**  Gaussian in the pseudo-:math:`\tilde C_\ell`,
 :math:`-2\ln L = \mathbf r^T\Sigma^{-1}\mathbf r + \ln\det\Sigma`, :math:`\mathbf r = \tilde C^\mathrm{data} -
 \langle\tilde C\rangle(\boldsymbol\theta)`, with :math:`\Sigma` the forward model's covariance (cosmic variance of
-the one observed sky, PHYSICS sect. 7, plus shot noise, through the filters), optionally plus the data's own
+the one observed sky, docs/physics/mixing_ode.md#caveats, plus shot noise, through the filters), optionally plus the
+data's own
 errors (systematics).  ``covariance="fixed"`` (default) evaluates Σ at the current best fit and iterates until the
 fit is stable (the usual practice: χ² keeps its meaning, no bias from the ln det term); ``"model"`` lets Σ vary
 with the parameters.  Intervals are profile-likelihood intervals :math:`\Delta(-2\ln L) \le 1` (68.3 %, Wilks):
@@ -44,6 +47,12 @@ does not realise it: on HEALPix skies (pixelised mask edge, anafast quadrature) 
 harmonic one by factors 5 to 1e290 (measured: 200 skies, nside 16 and 32), and digitised published spectra carry
 errors far above it.  Fitting them gave χ² ~ 1e9 (or negative from round-off) and C_1 at its bound.  Presets whose
 mask contains antipodal pairs (hawc, hawc+icecube) keep every mode.
+
+Examples
+--------
+>>> from anisotropy import fit
+>>> fit.DELTA_CHI2_68   # Delta chi^2 of a 68 % interval for one parameter
+1.0
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ class Model:
 
 class PowerLawModel(Model):
     r"""Phenomenological :math:`C_\ell/C_1 = \ell^{-\alpha}` (e.g. :math:`C_\ell\propto\ell^{-\gamma-1}` of Zhang &
-    Liu, arXiv:2402.16554, PHYSICS sect. 1).  Parameter ``slope`` α in [0, 6]."""
+    Liu, arXiv:2402.16554, docs/physics/literature.md#sources).  Parameter ``slope`` α in [0, 6]."""
 
     name = "powerlaw"
 
@@ -113,7 +113,8 @@ class PowerLawModel(Model):
 
 
 class ToyModel(Model):
-    r"""Steady state of the white-noise rotation toy (PHYSICS sect. 8): :math:`k(x) = 2D_s(e^{-\kappa_c(1-x)}-1)`.
+    r"""Steady state of the white-noise rotation toy (docs/physics/toy_model.md#toy-model): :math:`k(x) =
+    2D_s(e^{-\kappa_c(1-x)}-1)`.
 
     Only :math:`\kappa_c` shapes the spectrum (:math:`\Gamma\propto D_s` and :math:`C_\ell\propto S/D_s`), so it is
     the one parameter; log-scale in [0.5, 50].

@@ -1,6 +1,6 @@
 r"""Pair-rate models :math:`k(x)`: the Markov rate of the relative angular random walk of two directions.
 
-``PHYSICS.md`` sect. 4.2: :math:`\kappa(x;\Delta t) = \tilde c(x;\Delta t) - \tilde c(1;\Delta t)` and
+docs/physics/mixing_ode.md#mixing-matrix: :math:`\kappa(x;\Delta t) = \tilde c(x;\Delta t) - \tilde c(1;\Delta t)` and
 :math:`k(x) = \kappa(x;\Delta t)/\Delta t`.  The rate matrix (4.3) needs either :math:`k(x)` as a function (for the
 Gauss-Legendre form) or its plain Legendre coefficients :math:`k_{\ell_A}` (for the 3j form).  A model provides
 whichever it knows exactly; :func:`anisotropy.rate_matrix` chooses the form from that.
@@ -8,8 +8,10 @@ whichever it knows exactly; :func:`anisotropy.rate_matrix` chooses the form from
 Every physical model satisfies :math:`k(1) = 0` (a direction paired with itself sees identical kicks), which is
 what makes the mixing conserve total power, :math:`\sum_\ell (2\ell+1)\Gamma_{\ell\ell_0} = 0`.
 
-Physical models (:meth:`PairRate.slab`, :meth:`PairRate.isotropic`; PHYSICS 4.6a-b)
------------------------------------------------------------------------------------
+Physical models (:meth:`PairRate.slab`, :meth:`PairRate.isotropic`)
+-------------------------------------------------------------------
+See docs/physics/pair_rates.md#slab-pair-rate, docs/physics/pair_rates.md#isotropic-pair-rate.
+
 Time unit :math:`1/\Omega` with :math:`\Omega = v/r_g` in the **total** field :math:`B_\mathrm{tot}`; :math:`k(x)` is
 returned in units of :math:`\Omega`, lengths are in :math:`L_c` and :math:`\rho = r_g/L_c`.  Both models are
 evaluated exactly (no Monte Carlo, no interpolation) on the discrete modes of
@@ -25,7 +27,7 @@ evaluated exactly (no Monte Carlo, no interpolation) on the discrete modes of
    from :math:`\cos\alpha\cos\beta = \frac12[\cos(\alpha+\beta)+\cos(\alpha-\beta)]` and
    :math:`\int_0^T e^{ips}ds = Te^{ipT/2}\operatorname{sinc}(pT/2)` (the removable singularities are those of sinc).
 2. **The orientation average at fixed x exactly, by the addition theorem.**  For A uniform and B on the cone
-   :math:`\hat A\cdot\hat B = x` (PHYSICS 4.6), :math:`\langle P_\ell(\mu_A)P_{\ell'}(\mu_B)\rangle_x =
+   :math:`\hat A\cdot\hat B = x` (docs/physics/pair_rates.md), :math:`\langle P_\ell(\mu_A)P_{\ell'}(\mu_B)\rangle_x =
    \delta_{\ell\ell'}P_\ell(x)/(2\ell+1)`, so with the plain Legendre coefficients :math:`F_{n\ell}` of
    :math:`F_n(\mu)` (and :math:`|F_{n\ell}|` equal for the mirrored term)
 
@@ -50,14 +52,17 @@ Properties (tested or measured; see ``tests/anisotropy/test_pair_rates.py``)
 --------------------------------------------------------------------------
 * Coherent limit :math:`T\to0`: :math:`\tilde c(x)\to(\delta\Omega^2/3)T^2` for every x, so the pair
   difference starts at :math:`\kappa(x)\to-(\delta\Omega^2/36)\,\rho^2\langle k^2\rangle(1-x)\,T^4` (smooth
-  field below :math:`L_\min`), not :math:`\propto T^2` as PHYSICS 4.4 reads for :math:`\tilde c`.
+  field below :math:`L_\min`), not :math:`\propto T^2` as docs/physics/mixing_ode.md#pair-time reads for :math:`\tilde
+  c`.
 * Markov limit :math:`T\to\infty`: :math:`\tilde c(1)/T\to2D_s`; for slab :math:`D_s =
-  \frac23\langle D_{\mu\mu}/(1-\mu^2)\rangle_\mu` of slab QLT (the 1/3 isotropisation of PHYSICS 4.2).
+  \frac23\langle D_{\mu\mu}/(1-\mu^2)\rangle_\mu` of slab QLT (the 1/3 isotropisation of
+  docs/physics/mixing_ode.md#mixing-matrix).
 * Near :math:`x = 1`: :math:`-k\propto\theta^2` (analytic) where the pair separation :math:`\rho T\theta` is below
   :math:`L_\min`; in the resolved Kolmogorov range the measured local exponent is :math:`\beta\approx1.5`-:math:`1.7`
   (slab and isotropic), consistent with :math:`\beta = 2/3 + 1 = 5/3` for frozen turbulence crossed ballistically
   (the time integral along the pair adds one power to the structure-function exponent 2/3), not the
-  :math:`\beta\approx2/3` estimated in PHYSICS 4.6.  Hence :math:`C_\ell\propto\ell^{\beta-4}\approx\ell^{-7/3}`.
+  :math:`\beta\approx2/3` estimated in docs/physics/pair_rates.md.  Hence
+  :math:`C_\ell\propto\ell^{\beta-4}\approx\ell^{-7/3}`.
 * Cost: the series length is :math:`\approx k_\max r_g\,\Omega\Delta T`; it is capped at
   :data:`MAX_SERIES_LENGTH` (memory ~ modes × length × 32 bytes).
 """

@@ -19,7 +19,8 @@ from ..spectrum import kolmogorov_modes
 from .plane_waves import pair_correlation_coefficients
 from .regular_field import REGULAR_FIELD_SERIES_LENGTH, _regular_field_interpolant
 
-#: default a in ΩΔT = a (Ωτ_s)^{1/3} (PHYSICS 4.4 [S]): the value calibrated once against the slab simulations of
+#: default a in ΩΔT = a (Ωτ_s)^{1/3} (docs/physics/mixing_ode.md#pair-time [S]): the value calibrated once against the
+#: slab simulations of
 #: validation/ (anisotropy.calibration: 2.46 ± 0.34; read its caveats: the 1/3 exponent is disfavoured at 3.2σ
 #: and the theory's shape misses the simulation at r_g/L_c ≳ 0.3)
 DEFAULT_PAIR_TIME_PREFACTOR = PAIR_TIME_PREFACTOR
@@ -27,7 +28,7 @@ DEFAULT_PAIR_TIME_PREFACTOR = PAIR_TIME_PREFACTOR
 #: default L_min/L_max of the discrete spectrum of the physical models (as anisotropy.units)
 DEFAULT_LMIN_OVER_LMAX = 1e-3
 
-#: default mode density (DESIGN.md: ≥ 256 per decade for diffusion work)
+#: default mode density (docs/physics/conventions.md#turbulence-modes: ≥ 256 per decade for diffusion work)
 DEFAULT_MODES_PER_DECADE = 256
 
 #: relative size of |k(1)| against max|k| above which a user-supplied rate is rejected (k(1) = 0 is exact physics)
@@ -35,7 +36,7 @@ K_AT_ONE_TOLERANCE = 1e-8
 
 
 class PairRate:
-    r"""A pair-rate function :math:`k(x)` on :math:`x\in[-1,1]` (PHYSICS 4.2).
+    r"""A pair-rate function :math:`k(x)` on :math:`x\in[-1,1]` (docs/physics/mixing_ode.md#mixing-matrix).
 
     Build one with the constructors :meth:`toy`, :meth:`from_function`, :meth:`from_legendre` (or the physical
     models).  Instances are immutable descriptions; evaluation is cheap.
@@ -48,7 +49,17 @@ class PairRate:
         The model's parameters, recorded in results.
     smooth : bool
         Whether :math:`k` is analytic at :math:`x = 1`.  Smooth rates give a Batchelor-like cascade whose low
-        multipoles drift with ℓmax (PHYSICS 4.3); non-smooth ones need more quadrature nodes.
+        multipoles drift with ℓmax (docs/physics/mixing_ode.md#ode); non-smooth ones need more quadrature nodes.
+
+    Examples
+    --------
+    >>> from anisotropy import PairRate
+    >>> rate = PairRate.toy(D_s=0.5, kappa_c=5.0)   # k(x) = 2 D_s (exp(-kappa_c (1 - x)) - 1)
+    >>> bool(rate(1.0) == 0)                        # a direction paired with itself sees identical kicks
+    True
+    >>> k = rate.legendre(4)                        # plain Legendre coefficients k_0..k_4
+    >>> round(float(k[0]), 6)                       # 2 D_s [(1 - exp(-2 kappa_c)) / (2 kappa_c) - 1]
+    -0.900005
     """
 
     def __init__(
@@ -96,7 +107,8 @@ class PairRate:
         that many nodes.  Default: for smooth rates :func:`default_nodes` Gauss-Legendre nodes (degree
         :math:`\ge 4\,\text{lmax}+3`); for rates not analytic at x = 1, the graded rule
         :func:`anisotropy.legendre.graded_gauss_legendre` of the same degree, which resolves the endpoint
-        singularity :math:`(1-x)^{\beta/2}` (PHYSICS 4.6) to round-off where plain Gauss-Legendre converges only
+        singularity :math:`(1-x)^{\beta/2}` (docs/physics/pair_rates.md) to round-off where plain Gauss-Legendre
+        converges only
         like :math:`n^{-2-\beta}`.
         """
         lmax = require_integer("lmax", lmax, 0)
@@ -113,7 +125,8 @@ class PairRate:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def toy(cls, D_s: float = 0.5, kappa_c: float = 5.0) -> PairRate:
-        r"""White-noise rotation field of PHYSICS sect. 8: :math:`k(x) = 2D_s(e^{-\kappa_c(1-x)} - 1)`.
+        r"""White-noise rotation field of docs/physics/toy_model.md#toy-model: :math:`k(x) = 2D_s(e^{-\kappa_c(1-x)} -
+        1)`.
 
         Closed-form coefficients :math:`k_\ell = 2D_s[e^{-\kappa_c}(2\ell+1)\,i_\ell(\kappa_c) - \delta_{\ell0}]`
         with :math:`i_\ell` the modified spherical Bessel function, evaluated as
@@ -184,7 +197,8 @@ class PairRate:
         pair_time: float | None = None,
         speed: float = 1.0,
     ) -> PairRate:
-        r"""Slab turbulence with a regular field :math:`B_0\hat z`, PHYSICS eq. (4.6).
+        r"""Slab turbulence with a regular field :math:`B_0\hat z`, docs/physics/pair_rates.md#slab-pair-rate, eq.
+        (4.6).
 
         .. math:: \tilde c(x;\Delta T) = \frac{\delta\Omega^2}{3}\int_0^{\Delta T}\!\!\int_0^{\Delta T}
                   ds_1ds_2\,\cos\Omega_0(s_1-s_2)\,\bigl\langle R\bigl(v(\mu_Bs_2-\mu_As_1)\bigr)\bigr\rangle_x,
@@ -204,7 +218,8 @@ class PairRate:
         lmin_over_lmax, modes_per_decade : float, int
             The discrete spectrum (:func:`anisotropy.spectrum.kolmogorov_modes`, :math:`q = 5/3`).
         pair_time_prefactor : float
-            :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (PHYSICS 4.4-4.5), with :math:`\tau_s`
+            :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (docs/physics/mixing_ode.md#pair-time, eq.
+            (4.5)), with :math:`\tau_s`
             from slab QLT (:func:`anisotropy.transport.omega_scattering_time`).
         pair_time : float, optional
             :math:`\Omega\Delta T` directly; overrides the prefactor rule.
@@ -226,7 +241,7 @@ class PairRate:
         for ℓ beyond ``params["series_length"]``.  Measured at ρ = 0.01, η = 0.1: :math:`C_{10}/C_1` grows by
         ~12% per doubling of ℓmax = 100…1600 with the default 1e-3, and by 10%, 7%, 5% per doubling
         (ℓmax 100→800) with 1e-5 (series length 10940 > 2ℓmax): still slow, as expected for
-        :math:`\beta\approx5/3` close to 2 (PHYSICS 4.3).
+        :math:`\beta\approx5/3` close to 2 (docs/physics/mixing_ode.md#ode).
         """
         from ..transport import omega_scattering_time
 
@@ -255,7 +270,8 @@ class PairRate:
     ) -> PairRate:
         r"""Isotropic Kolmogorov turbulence: :math:`B_0 = 0` (eq. 4.7, ``eta = 1``) or with a regular field.
 
-        **B0 = 0** (``eta = 1``, the default): ballistic orbits, PHYSICS eq. (4.7),
+        **B0 = 0** (``eta = 1``, the default): ballistic orbits, docs/physics/pair_rates.md#isotropic-pair-rate, eq.
+        (4.7),
 
         .. math:: \tilde c(x;\Delta T) = \frac{\delta\Omega^2}{3}\int_0^{\Delta T}\!\!\int_0^{\Delta T}
                   ds_1ds_2\,R\bigl(v\sqrt{s_1^2+s_2^2-2s_1s_2x}\bigr),\qquad
@@ -266,7 +282,8 @@ class PairRate:
         Its scattering time is the Markov (small-angle) limit of the same model, :math:`\tau_s = 1/(2D_s)` with
         :math:`D_s = \frac13\int_0^\infty\langle\delta\boldsymbol\Omega(0)\cdot\delta\boldsymbol\Omega(\tau)\rangle
         d\tau = \frac{\Omega^2}{3v}\int_0^\infty R(r)\,dr`, i.e. :math:`\Omega\tau_s = 3\rho/\sum_n f_n\pi/k_n
-        \approx 3\rho` (:math:`\int_0^\infty R = L_c/2` in the DESIGN convention): :math:`\lambda\propto r_g^2/L_c`,
+        \approx 3\rho` (:math:`\int_0^\infty R = L_c/2` in the convention of
+        docs/physics/conventions.md#correlation-length): :math:`\lambda\propto r_g^2/L_c`,
         valid for :math:`\rho\gtrsim1`; for :math:`\rho\ll1` particles gyrate in the local field and this model is
         only indicative.
 
@@ -301,7 +318,7 @@ class PairRate:
         3. *Interaction picture.*  With :math:`\hat p = R_z(\Omega_0s)\hat p_I`, the kick acts on :math:`\hat p_I`
            through :math:`\delta\boldsymbol\Omega_I(s) = R_z(-\Omega_0s)\,\delta\boldsymbol\Omega(\mathbf r(s))`,
            :math:`\delta\boldsymbol\Omega = \Omega\,\delta\mathbf B/B_\mathrm{tot}` (= :math:`\Omega_0\delta\mathbf
-           B/B_0`, so :math:`\delta\Omega^2 = \eta\Omega^2` as in PHYSICS 4.6).  Hence
+           B/B_0`, so :math:`\delta\Omega^2 = \eta\Omega^2` as in docs/physics/pair_rates.md).  Hence
            :math:`\delta\boldsymbol\Omega_I^A(s_1)\cdot\delta\boldsymbol\Omega_I^B(s_2) =
            \delta\boldsymbol\Omega^A\cdot R_z(\Omega_0(s_1-s_2))\,\delta\boldsymbol\Omega^B` with
            :math:`R_z(\alpha) = \hat z\hat z + \cos\alpha\,(1-\hat z\hat z) + \sin\alpha\,[\hat z\times]`: the
@@ -318,7 +335,8 @@ class PairRate:
                      - 2p_Ap_B\ell_1\ell_2\cos(\Delta\varphi - \tfrac{\Omega_0(s_1-s_2)}{2})\bigr],
 
            :math:`p_X = \sqrt{1-\mu_X^2}`, :math:`\ell_i = \ell(s_i)`, :math:`\Delta\varphi = \varphi_B-\varphi_A`.
-        4. *Pair function* (PHYSICS 4.2) with the orientation average at fixed x of PHYSICS 4.6 (A uniform, B
+        4. *Pair function* (docs/physics/mixing_ode.md#mixing-matrix) with the orientation average at fixed x of
+           docs/physics/pair_rates.md (A uniform, B
            uniform on the cone :math:`\hat p_A\cdot\hat p_B = x`), which includes the uniform common gyrophase; by
            the axial symmetry only :math:`(\mu_A, \psi)` remain (:math:`\varphi_A = 0`):
 
@@ -496,7 +514,7 @@ def _series_length_for_evaluation() -> int:
 
 
 def _pair_time(omega_tau_s: float, prefactor, pair_time) -> float:
-    """ΩΔT = prefactor (Ωτ_s)^{1/3} (PHYSICS 4.5) unless ``pair_time`` is given."""
+    """ΩΔT = prefactor (Ωτ_s)^{1/3} (docs/physics/mixing_ode.md#pair-time, eq. (4.5)) unless ``pair_time`` is given."""
     if pair_time is not None:
         return require_range("pair_time", pair_time, 0.0, None, low_open=True)
     prefactor = require_range("pair_time_prefactor", prefactor, 0.0, None, low_open=True)

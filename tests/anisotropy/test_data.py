@@ -32,7 +32,8 @@ def test_same_file_sources_resolve_to_the_preceding_repository_file():
 
 
 def test_derived_dipole_power_follows_from_the_abstract_dipole_components():
-    # C_1 = (4π/9)|δ|² (PHYSICS.md sect. 2) from the two horizontal components of arXiv:1812.05682's abstract
+    # C_1 = (4π/9)|δ|² (docs/physics/conventions.md#angular-power-spectrum) from the two horizontal components of
+    # arXiv:1812.05682's abstract
     delta_0h, delta_6h = data.anchor_value("delta_0h"), data.anchor_value("delta_6h")
     c1 = 4 * math.pi / 9 * (delta_0h**2 + delta_6h**2)
     assert c1 == pytest.approx(data.anchor_value("C1_fullsky_horizontal_only"), rel=THREE_FIGURES)

@@ -124,7 +124,8 @@ def test_interpolation_table_is_cached_and_reloaded(tmp_path):
 
 
 def test_toy_injections_are_recovered_within_three_sigma(toy_interpolated):
-    # 12 Monte Carlo skies at κ_c = 5 (PHYSICS sect. 8): each 3σ interval must contain the truth (a miss has
+    # 12 Monte Carlo skies at κ_c = 5 (docs/physics/toy_model.md#toy-model): each 3σ interval must contain the truth (a
+    # miss has
     # probability 0.27 % per injection), and the mean pull must be consistent with 0 (its error is 1/√12)
     experiment = combined_small()
     forward = ob.ForwardModel(experiment)

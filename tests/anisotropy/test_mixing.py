@@ -1,4 +1,5 @@
-"""Tests of the rate matrix Γ, PHYSICS.md (4.3), against exact limits, conservation and the two equivalent forms."""
+"""Tests of the rate matrix Γ, docs/physics/mixing_ode.md#rate-matrix, eq. (4.3), against exact limits, conservation and
+the two equivalent forms."""
 
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ from anisotropy.pair_rates import PairRate
 from anisotropy.wigner import threej_zero
 from theory import cascade
 
-#: DESIGN.md accuracy target for |3j form - quadrature form|, relative to each column's largest entry
+#: accuracy target (docs/guide/design.md#targets) for |3j form - quadrature form|, relative to each column's largest
+#: entry
 FORMS_RTOL = 1e-10
 
 #: Exact identities evaluated in double precision: a few hundred ulps of the column scale
 ROUNDING_RTOL = 1e-12
 
-D_S = 0.5  # PHYSICS sect. 8
+D_S = 0.5  # docs/physics/toy_model.md#toy-model
 
 
 def column_relative_difference(first, second):
@@ -60,7 +62,7 @@ def test_threej_form_equals_quadrature_form_for_the_toy(kappa_c):
 @pytest.mark.parametrize("count", [7, 121])  # short: (lA, l0) row order; full length 2*lmax+1: (l, l0) row order
 def test_threej_form_equals_exact_quadrature_for_polynomial_rates(count):
     # A polynomial k of degree count-1 makes the Gauss-Legendre form exact with enough nodes, so it is an
-    # independent reference for both loop orders of the 3j form (PHYSICS 4.3).
+    # independent reference for both loop orders of the 3j form (docs/physics/mixing_ode.md#rate-matrix).
     lmax = 60
     coefficients = zero_sum_coefficients(count, seed=count)
     rate = PairRate.from_legendre(coefficients)
@@ -100,7 +102,8 @@ def power_rate_and_scale(gamma):
 
 @pytest.mark.parametrize("method", ["threej", "quadrature"])
 def test_total_power_is_conserved_where_truncation_does_not_leak(method):
-    # sum_l (2l+1) Gamma_{l l0} = D_l0 sum_lA k_lA = D_l0 k(1) = 0 (PHYSICS 4.2), using sum_l (2l+1)(l lA l0)^2 = 1.
+    # sum_l (2l+1) Gamma_{l l0} = D_l0 sum_lA k_lA = D_l0 k(1) = 0 (docs/physics/mixing_ode.md#mixing-matrix), using
+    # sum_l (2l+1)(l lA l0)^2 = 1.
     # That last sum runs over l up to lA + l0, so it is complete only for l0 <= lmax - L_A (L_A = highest k_lA).
     lmax, bandwidth = 50, 6
     rate = PairRate.from_legendre(zero_sum_coefficients(bandwidth + 1, seed=5))
@@ -125,13 +128,15 @@ def test_toy_conserves_total_power_below_its_bandwidth():
 
 @pytest.mark.parametrize("method", ["threej", "quadrature"])
 def test_rigid_rotation_limit_gives_a_vanishing_rate_matrix(method):
-    # kappa_c = 0: c(x) = 1, every direction is rotated identically (PHYSICS 4.3 limits), so Gamma = 0
+    # kappa_c = 0: c(x) = 1, every direction is rotated identically (docs/physics/mixing_ode.md#ode-limits), so Gamma =
+    # 0
     gamma = rate_matrix(PairRate.toy(D_s=D_S, kappa_c=0.0), 30, method=method)
     assert np.all(gamma == 0.0)
 
 
 def no_correlation_rates():
-    """k(x) = -2 D_s for x < 1 and k(1) = 0: no pair correlation (PHYSICS 4.3); k_lA = -2 D_s delta_lA0."""
+    """k(x) = -2 D_s for x < 1 and k(1) = 0: no pair correlation (docs/physics/mixing_ode.md#ode); k_lA = -2 D_s
+    delta_lA0."""
 
     def function(x):
         return np.where(np.asarray(x) < 1.0, -2.0 * D_S, 0.0)
@@ -148,7 +153,8 @@ def no_correlation_rates():
 
 @pytest.mark.parametrize("method", ["threej", "quadrature"])
 def test_no_correlation_limit_gives_the_single_particle_decay_rates(method):
-    # Gamma = diag(-2 D_s l(l+1)): the C_l decay rate of isotropic diffusion on the sphere (PHYSICS 4.2-4.3)
+    # Gamma = diag(-2 D_s l(l+1)): the C_l decay rate of isotropic diffusion on the sphere
+    # (docs/physics/mixing_ode.md#mixing-matrix, docs/physics/mixing_ode.md#rate-matrix)
     lmax = 40
     gamma = rate_matrix(no_correlation_rates()[method], lmax, method=method)
     ell = np.arange(lmax + 1)
@@ -208,23 +214,25 @@ def test_coupling_of_a_single_legendre_coefficient_is_the_squared_3j_symbol(kern
 
 @pytest.mark.slow
 def test_threej_form_equals_quadrature_form_for_the_toy_at_lmax_1000():
-    # the DESIGN.md accuracy target at the largest lmax it names
+    # the accuracy target (docs/guide/design.md#targets) at the largest lmax it names
     toy = PairRate.toy(D_s=D_S, kappa_c=5.0)
     threej = rate_matrix(toy, 1000, method="threej")
     quadrature = rate_matrix(toy, 1000, method="quadrature")
     assert column_relative_difference(threej, quadrature) <= FORMS_RTOL
 
 
-# ---------------------------------------------------------------- rates with a kink at x = 1 (PHYSICS 4.6)
+# ---------------------------------------------------------------- rates with a kink at x = 1
+# (docs/physics/pair_rates.md)
 
 #: Accuracy of the default quadrature form for kinked rates, relative to each column's largest entry: the task's
-#: ≲ 1e-12 (100x tighter than the DESIGN target FORMS_RTOL); measured ≤ 5e-14 at ℓmax = 100 and 400.  The
+#: ≲ 1e-12 (100x tighter than the target (docs/guide/design.md#targets) FORMS_RTOL); measured ≤ 5e-14 at ℓmax = 100 and
+#: 400.  The
 #: exact reference has its own rounding, (2ℓmax+2)·eps·(column scale) ≈ 2e-13 at ℓmax = 400 at worst.
 KINK_RTOL = 1e-12
 
 
 def kink_rate(beta):
-    """k(x) = -((1-x)/2)^(β/2): -k ∝ θ^β near x = 1 (PHYSICS 4.6), known only as a function."""
+    """k(x) = -((1-x)/2)^(β/2): -k ∝ θ^β near x = 1 (docs/physics/pair_rates.md), known only as a function."""
     return PairRate.from_function(lambda x: -((1.0 - np.asarray(x, dtype=float)) / 2.0) ** (beta / 2.0))
 
 

@@ -47,7 +47,8 @@ def test_from_legendre_rejects_coefficients_not_summing_to_zero():
 
 # --------------------------------------------------------------------------------------------- helpers
 def _slab_brute_force(x, reduced_rigidity, eta, pair_time, spectrum, n_time=96, n_polar=96, n_azimuth=64):
-    r"""c̃(x) of PHYSICS (4.6) by plain quadrature, without the sinc closed form or the addition theorem.
+    r"""c̃(x) of docs/physics/pair_rates.md#slab-pair-rate, eq. (4.6) by plain quadrature, without the sinc closed form
+    or the addition theorem.
 
     The s1, s2 integrals factorise with elementary trigonometry, cos w(s1-s2) cos a(μ_B s2 - μ_A s1) =
     Σ over {cos, sin}² of X(μ_A) X(μ_B) with X(μ) = ∫_0^T trig(ws) trig(aμs) ds, each done by Gauss-Legendre.
@@ -84,7 +85,8 @@ def _slab_brute_force(x, reduced_rigidity, eta, pair_time, spectrum, n_time=96, 
 
 
 def _isotropic_brute_force(x, reduced_rigidity, pair_time, spectrum, n_time=64):
-    """c̃(x) of PHYSICS (4.7) by 2D Gauss-Legendre in (s1, s2); R(r) depends on r² analytically."""
+    """c̃(x) of docs/physics/pair_rates.md#isotropic-pair-rate, eq. (4.7) by 2D Gauss-Legendre in (s1, s2); R(r) depends
+    on r² analytically."""
     wavenumbers, fractions = spectrum
     nodes, weights = special.roots_legendre(n_time)
     s = 0.5 * pair_time * (nodes + 1.0)
@@ -184,7 +186,8 @@ def test_slab_small_pair_time_is_the_coherent_limit():
 
 
 def test_slab_markov_limit_is_isotropised_qlt_pitch_angle_scattering():
-    # T → ∞: c̃(1)/T → 2D_s with D_s = (2/3)<D_μμ/(1-μ²)>_μ of slab QLT (the 1/3 isotropisation of PHYSICS 4.2
+    # T → ∞: c̃(1)/T → 2D_s with D_s = (2/3)<D_μμ/(1-μ²)>_μ of slab QLT (the 1/3 isotropisation of
+    # docs/physics/mixing_ode.md#mixing-matrix
     # applied to the two transverse components).  The closed form at T = 1e9 is the limit to 1e-8; the discrete
     # spectrum differs from the continuous QLT by (i) no resonance for |μ| < w/a_max, a fraction ≈ (w/a_max)^{5/3}
     # of the μ-average, and (ii) the log-k rectangle rule, ≤ h = log spacing (test_spectrum).
@@ -210,7 +213,7 @@ def test_slab_default_pair_time_follows_the_one_third_scaling():
 def test_slab_rate_is_non_analytic_in_the_resolved_inertial_range_and_smooth_below_it():
     # Below the inner scale (ρ T θ ≪ L_min) the finite mode set makes k analytic, -k ∝ θ²; where the pair
     # separation ρ T θ lies inside the resolved Kolmogorov range the local slope must be clearly below 2
-    # (PHYSICS 4.6 expects a non-analytic power; the measured value is reported, not asserted).
+    # (docs/physics/pair_rates.md expects a non-analytic power; the measured value is reported, not asserted).
     rate = PairRate.slab(0.02, 0.3)
     theta = np.array([1e-4, 1.2e-4, 0.3, 0.36])
     values = -rate(np.cos(theta))
@@ -267,7 +270,8 @@ def test_unaffordable_series_length_is_refused_with_the_resolution_parameter_nam
 
 
 def test_physical_rates_conserve_total_power_in_the_rate_matrix():
-    # k(1) = 0 exactly ⇒ Σ_ℓ (2ℓ+1) Γ_{ℓℓ0} = 0 for ℓ0 well below ℓmax - series length (PHYSICS 4.2)
+    # k(1) = 0 exactly ⇒ Σ_ℓ (2ℓ+1) Γ_{ℓℓ0} = 0 for ℓ0 well below ℓmax - series length
+    # (docs/physics/mixing_ode.md#mixing-matrix)
     from anisotropy.mixing import rate_matrix
 
     lmax = 120
@@ -286,7 +290,7 @@ def test_isotropic_exponent_near_one_is_the_frozen_turbulence_value_not_two_thir
     # In the resolved Kolmogorov range (L_min ≪ ρTθ ≪ L_max) −k ∝ θ^β with β = 2/3 + 1 for frozen turbulence
     # crossed ballistically (module docstring).  Finite-range corrections pull the local slope down away from the
     # inner scale (measured 1.57–1.63 at θ = 3e-3–1e-2 here), so only the window (4/3, 2) is asserted: it excludes
-    # both the analytic value 2 and the 2/3 of the PHYSICS 4.6 estimate.
+    # both the analytic value 2 and the 2/3 of the docs/physics/pair_rates.md estimate.
     rate = PairRate.isotropic(0.3, lmin_over_lmax=1e-4, modes_per_decade=32)
     theta = np.array([3e-3, 1e-2])
     values = -rate(np.cos(theta))

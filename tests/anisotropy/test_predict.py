@@ -1,4 +1,5 @@
-"""anisotropy.predict against independent expectations: the uncorrelated dipole limit (PHYSICS 3.2c), the |G|²
+"""anisotropy.predict against independent expectations: the uncorrelated dipole limit
+(docs/physics/source.md#diffusive-dipole), the |G|²
 normalisation, invariance under the choice of time and length units, the slab angle dependence, exact round trips
 of the written files, and one-line errors for bad input."""
 
@@ -30,7 +31,8 @@ def quick(**options) -> ClResult:
 
 
 def uncorrelated_rate(self_rate: float) -> PairRate:
-    r"""k(x) = -2 D_s for x < 1 (no pair correlation): Legendre coefficients -2 D_s δ_{ℓA,0} (PHYSICS 4.3 limits).
+    r"""k(x) = -2 D_s for x < 1 (no pair correlation): Legendre coefficients -2 D_s δ_{ℓA,0}
+    (docs/physics/mixing_ode.md#ode-limits).
 
     Built directly (not ``from_legendre``) because k(1) = 0 only on the set x = 1 of measure zero.
     """
@@ -46,7 +48,7 @@ def uncorrelated_rate(self_rate: float) -> PairRate:
 # ------------------------------------------------------------------------------------------ dipole limit
 @pytest.mark.parametrize("tensor_kind", ["isotropic", "parallel_only"])
 def test_uncorrelated_rate_gives_pure_dipole_with_c1_equal_4pi_kg_squared_over_v_squared(tensor_kind):
-    # PHYSICS 3.2c: C_1 = 4π|K·G|²/v² when K = v²/(3ν_1), ν_1 = 2 D_s, and no power in ℓ ≥ 2
+    # docs/physics/source.md#diffusive-dipole: C_1 = 4π|K·G|²/v² when K = v²/(3ν_1), ν_1 = 2 D_s, and no power in ℓ ≥ 2
     self_rate, speed = 0.7, 1.3
     kappa = speed**2 / (6.0 * self_rate)
     b_hat = np.array([0.0, 0.0, 1.0])
@@ -63,7 +65,8 @@ def test_uncorrelated_rate_gives_pure_dipole_with_c1_equal_4pi_kg_squared_over_v
 def test_predict_without_pair_correlations_gives_c1_of_the_requested_dipole(monkeypatch):
     # Full chain (units -> transport -> |G| from the dipole -> S in ODE units) with the pair correlations switched
     # off: the uncorrelated rate with ν_1 = 1/τ_s, i.e. D_s/Ω = 1/(2 Ωτ_s) from transport's own Ωτ_s, must return
-    # C_1 = (4π/9) δ² exactly (PHYSICS 2 and 3.2c); this tests the K conversion c L_c -> L_c² Ω.
+    # C_1 = (4π/9) δ² exactly (docs/physics/conventions.md#angular-power-spectrum,
+    # docs/physics/source.md#diffusive-dipole); this tests the K conversion c L_c -> L_c² Ω.
     def no_correlation_rate(model, reduced, modes_per_decade, pair_time_prefactor):
         omega_tau_s = transport.omega_scattering_time(reduced.reduced_rigidity, reduced.eta,
                                                       lmin_over_lmax=reduced.lmin_over_lmax)
@@ -78,7 +81,8 @@ def test_predict_without_pair_correlations_gives_c1_of_the_requested_dipole(monk
 
 
 def test_converge_doubles_lmax_until_the_low_multipoles_settle_for_a_kinked_rate():
-    # k = -2 D_s ((1-x)/2)^(β/2) with β = 1/2 converges quickly in ℓmax (PHYSICS 4.3: < 0.5 % from 100 to 400)
+    # k = -2 D_s ((1-x)/2)^(β/2) with β = 1/2 converges quickly in ℓmax (docs/physics/mixing_ode.md#ode: < 0.5 % from
+    # 100 to 400)
     def kinked(x):
         return -2.0 * 0.5 * ((1.0 - x) / 2.0) ** 0.25
 
@@ -116,7 +120,8 @@ def test_cl_do_not_depend_on_the_time_or_length_unit(time_scale, length_scale):
 
 
 def test_cl_depend_on_physical_inputs_only_through_the_reduced_parameters():
-    # DESIGN reduced units: with the dipole fixed, C_l depend on (r_g/L_c, η, L_min/L_max) only; r_g ∝ pc/(|Z| B)
+    # reduced units (docs/physics/conventions.md#correlation-length): with the dipole fixed, C_l depend on (r_g/L_c, η,
+    # L_min/L_max) only; r_g ∝ pc/(|Z| B)
     reference = quick(energy=10.0, b_rms=3.0, l_c=1.0)
     gyroradius = units.gyroradius(10.0, 3.0)
     # the same r_g in twice the field, and twice the r_g with twice L_c (kinetic energy is not ∝ momentum)
@@ -131,7 +136,8 @@ def test_cl_depend_on_physical_inputs_only_through_the_reduced_parameters():
 
 
 def test_slab_cl_at_fixed_gradient_scale_as_cos_squared_of_the_angle_to_b0():
-    # slab QLT: K = κ_∥ b̂b̂, so S = (8π/3) κ_∥ |G|² cos²θ, and the isotropised Γ does not depend on θ (PHYSICS 4.5)
+    # slab QLT: K = κ_∥ b̂b̂, so S = (8π/3) κ_∥ |G|² cos²θ, and the isotropised Γ does not depend on θ
+    # (docs/physics/mixing_ode.md#closure)
     reference = quick(gradient=1e-2, gradient_angle=0.0)
     for angle in (30.0, 75.0, 135.0):
         tilted = quick(gradient=1e-2, gradient_angle=angle)
@@ -170,10 +176,10 @@ def test_recorded_transport_matches_physical_unit_qlt_and_definitions():
     # κ_∥ through physical units (m²/s) against κ_∥ converted to L_c²Ω and back
     assert derived["kappa_parallel_cm2_per_s"] == pytest.approx(1e4 * physical["kappa_parallel_m2_s"], rel=ROUTE_RTOL)
     assert derived["omega_tau_s"] == pytest.approx(physical["omega_tau_s"], rel=ROUTE_RTOL)
-    # in ODE units v = r_g/L_c, so Ωτ_s = 3 K_∥ / v² (PHYSICS 4.6c)
+    # in ODE units v = r_g/L_c, so Ωτ_s = 3 K_∥ / v² (docs/physics/transport.md#slab-qlt)
     speed = derived["reduced_rigidity"]
     assert derived["omega_tau_s"] == pytest.approx(3.0 * derived["kappa_parallel"] / speed**2, rel=ROUTE_RTOL)
-    # the dipole is the diffusive one, 3|K·G|/v (PHYSICS 3.1)
+    # the dipole is the diffusive one, 3|K·G|/v (docs/physics/simulator.md#liouville-mapping)
     flux = np.asarray(derived["diffusion_tensor"]) @ np.asarray(derived["gradient_vector"])
     assert 3.0 * np.linalg.norm(flux) / speed == pytest.approx(predict.DEFAULT_DIPOLE, rel=1e-12)
     assert result.params["package"]["version"]
@@ -181,12 +187,13 @@ def test_recorded_transport_matches_physical_unit_qlt_and_definitions():
 
 @pytest.mark.parametrize("energy", [1.0, 10.0, 1e3, 1e5])
 def test_automatic_inner_scale_resolves_the_gyroresonance(energy):
-    # k_max r_g = 2π r_g / L_min with L_min = ratio · L_max(L_c, ratio) (DESIGN convention), from units alone
+    # k_max r_g = 2π r_g / L_min with L_min = ratio · L_max(L_c, ratio)
+    # (docs/physics/conventions.md#correlation-length), from units alone
     gyroradius = units.gyroradius(energy, predict.DEFAULT_B_RMS)
     ratio = predict._auto_lmin_over_lmax(gyroradius, predict.DEFAULT_L_C)
     k_max_r_g = 2.0 * math.pi * gyroradius / (ratio * units.outer_scale(predict.DEFAULT_L_C, ratio))
     assert 0.0 < ratio <= predict.MAX_AUTO_LMIN_OVER_LMAX
-    assert k_max_r_g >= 10.0  # resonance resolved (PHYSICS 6, item 1)
+    assert k_max_r_g >= 10.0  # resonance resolved (docs/physics/simulator.md, item 1)
     if ratio < predict.MAX_AUTO_LMIN_OVER_LMAX:
         assert k_max_r_g == pytest.approx(predict.K_MAX_GYRORADIUS_TARGET, rel=1e-6)
 
@@ -305,7 +312,8 @@ def test_isotropic_model_cl_do_not_depend_on_the_gradient_direction():
 
 
 def test_isotropic_model_diffusion_is_isotropic_with_small_angle_scattering_time():
-    # B0 = 0 small-angle QLT: Ωτ_s = 3 r_g / (2 ∫R dr) = 3 r_g/L_c in the DESIGN convention (∫_0^∞ R = L_c/2)
+    # B0 = 0 small-angle QLT: Ωτ_s = 3 r_g / (2 ∫R dr) = 3 r_g/L_c in the convention of
+    # docs/physics/conventions.md#correlation-length (∫_0^∞ R = L_c/2)
     derived = predict_cl(**ISOTROPIC).params["derived"]
     rigidity = derived["reduced_rigidity"]
     assert derived["omega_tau_s"] == pytest.approx(3.0 * rigidity, rel=DISCRETE_SPECTRUM_RTOL)

@@ -1,4 +1,5 @@
-"""Tests of the <C_l> solver, PHYSICS.md (4.4): closed-form limits, published numbers, conservation, convergence."""
+"""Tests of the <C_l> solver, docs/physics/mixing_ode.md#ode, eq. (4.4): closed-form limits, published numbers,
+conservation, convergence."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from anisotropy.mixing import column_weights, rate_matrix
 from anisotropy.pair_rates import PairRate
 from anisotropy.solver import LmaxConvergenceWarning, converge_lmax, evolve, steady_state
 
-# PHYSICS sect. 8 toy parameters
+# docs/physics/toy_model.md#toy-model toy parameters
 D_S, SPEED, GRADIENT, KAPPA_C = 0.5, 1.0, 1.0, 5.0
-DIFFUSION = SPEED**2 / (3.0 * 2.0 * D_S)  # K = v^2/(3 nu_1), nu_1 = 2 D_s (PHYSICS 4.3)
+DIFFUSION = SPEED**2 / (3.0 * 2.0 * D_S)  # K = v^2/(3 nu_1), nu_1 = 2 D_s (docs/physics/mixing_ode.md#ode)
 SOURCE = (8.0 * math.pi / 3.0) * DIFFUSION * GRADIENT**2  # S = (8 pi/3) G.K.G
 
 #: Closed forms evaluated in double precision; the modal solution adds a few hundred ulps
@@ -28,7 +29,8 @@ ALGORITHMS_RTOL = 1e-9
 
 
 def no_correlation_rate(method):
-    """k(x) = -2 D_s for x < 1, k(1) = 0: pair kicks uncorrelated (PHYSICS 4.3); k_lA = -2 D_s delta_lA0."""
+    """k(x) = -2 D_s for x < 1, k(1) = 0: pair kicks uncorrelated (docs/physics/mixing_ode.md#ode); k_lA = -2 D_s
+    delta_lA0."""
 
     def function(x):
         return np.where(np.asarray(x) < 1.0, -2.0 * D_S, 0.0)
@@ -45,7 +47,7 @@ def no_correlation_rate(method):
 
 
 def kink_rate(beta):
-    """k = -2 D_s ((1 - x)/2)^(beta/2): non-analytic at x = 1 (PHYSICS 4.6)."""
+    """k = -2 D_s ((1 - x)/2)^(beta/2): non-analytic at x = 1 (docs/physics/pair_rates.md)."""
     return PairRate.from_function(lambda x: -2.0 * D_S * ((1.0 - x) / 2.0) ** (beta / 2.0), name=f"kink{beta:.3g}")
 
 
@@ -72,7 +74,8 @@ def augmented_reference(gamma, times, source_amplitude, source_rate=None):
 # ---------------------------------------------------------------------------------------------------- limits
 @pytest.mark.parametrize("method", ["threej", "quadrature"])
 def test_no_correlation_steady_state_is_the_diffusive_dipole(method):
-    # PHYSICS 3.2c / 4.3: only a dipole, C_1 = S/(4 D_s) = 4 pi |K.G|^2 / v^2
+    # docs/physics/source.md#diffusive-dipole, docs/physics/mixing_ode.md#ode: only a dipole, C_1 = S/(4 D_s) = 4 pi
+    # |K.G|^2 / v^2
     gamma = rate_matrix(no_correlation_rate(method), 40, method=method)
     cl = steady_state(gamma, SOURCE)
     assert np.isnan(cl[0])
@@ -91,7 +94,8 @@ def test_no_correlation_evolution_with_constant_source_is_exponential_relaxation
 
 @pytest.mark.parametrize("method", ["threej", "quadrature"])
 def test_no_correlation_evolution_with_finite_backtracking_source_matches_closed_form(method):
-    # S(t) = S0 (1 - e^{-nu t}) with nu = nu_1 = 2 D_s (PHYSICS 4.3, 8); C1' = -g C1 + S(t), g = 4 D_s:
+    # S(t) = S0 (1 - e^{-nu t}) with nu = nu_1 = 2 D_s (docs/physics/mixing_ode.md#ode,
+    # docs/physics/toy_model.md#toy-model); C1' = -g C1 + S(t), g = 4 D_s:
     # C1 = S0 [(1 - e^{-g t})/g - (e^{-nu t} - e^{-g t})/(g - nu)]
     gamma = rate_matrix(no_correlation_rate(method), 20, method=method)
     nu, decay = 2.0 * D_S, 4.0 * D_S
@@ -104,7 +108,8 @@ def test_no_correlation_evolution_with_finite_backtracking_source_matches_closed
 
 
 def test_rigid_rotation_has_no_steady_state_and_only_a_growing_dipole():
-    # kappa_c = 0: Gamma = 0; C_l>=2 stay 0 and C_1 integrates the source (random walk of the dipole, PHYSICS 4.3)
+    # kappa_c = 0: Gamma = 0; C_l>=2 stay 0 and C_1 integrates the source (random walk of the dipole,
+    # docs/physics/mixing_ode.md#rate-matrix)
     gamma = rate_matrix(PairRate.toy(D_s=D_S, kappa_c=0.0), 10)
     with pytest.raises(ParameterError):
         steady_state(gamma, SOURCE)
@@ -117,7 +122,8 @@ def test_rigid_rotation_has_no_steady_state_and_only_a_growing_dipole():
 
 
 # ---------------------------------------------------------------------------------------------------- published
-# PHYSICS 4.3: "In the kappa_c = 5 toy of Sect. 8, C_10 = 0.0134, 0.0183, 0.0226, 0.0264, 0.0297 for l_max = 40, 80,
+# docs/physics/mixing_ode.md#ode: "In the kappa_c = 5 toy of Sect. 8, C_10 = 0.0134, 0.0183, 0.0226, 0.0264, 0.0297 for
+# l_max = 40, 80,
 # 160, 320, 640" -- with the toy's own source S = (8 pi/3) K |G|^2 (this normalisation reproduces all five).
 PUBLISHED_TOY_C10 = {40: 0.0134, 80: 0.0183, 160: 0.0226, 320: 0.0264, 640: 0.0297}
 #: the published values carry three significant digits: half a unit in the last place
@@ -130,13 +136,15 @@ def test_toy_steady_state_reproduces_the_published_lmax_drift_of_c10(lmax):
     assert abs(cl[10] - PUBLISHED_TOY_C10[lmax]) <= PUBLISHED_ROUNDING
 
 
-# PHYSICS 4.6 table, local slopes at l_max = 800 over l = 30..100 for k = -2 D_s ((1-x)/2)^(beta/2)
+# docs/physics/mixing_ode.md#inertial-range, local slopes at l_max = 800 over l = 30..100 for k = -2 D_s
+# ((1-x)/2)^(beta/2)
 PUBLISHED_SLOPES = {2.0 / 3.0: -3.32, 1.0: -3.02}
 #: published slopes have two decimals (+-0.005) and do not say whether "local slope" is a fit or the end-point
 #: ratio (they differ by 0.003 here)
 PUBLISHED_SLOPE_TOLERANCE = 0.01
 #: distance to the asymptotic beta - 4 allowed at l = 30..100: the subleading correction shrinks from ~0.08 at
-#: l = 10..30 to ~0.02 at l = 30..100 (PHYSICS 4.6 table); 0.05 still separates the two betas (1/3 apart) cleanly
+#: l = 10..30 to ~0.02 at l = 30..100 (docs/physics/mixing_ode.md#inertial-range); 0.05 still separates the two betas
+#: (1/3 apart) cleanly
 ASYMPTOTIC_SLOPE_TOLERANCE = 0.05
 
 
@@ -189,7 +197,7 @@ def test_non_symmetric_rate_matrix_uses_the_general_path_correctly():
 
 def test_steady_state_solves_the_linear_system_when_the_coupling_is_indefinite():
     # k = 0.2 + 0.3 P_1 - 0.5 P_2 is positive somewhere (not a physical rate): A' is indefinite, so the symmetric
-    # indefinite solver is used; the reference is a plain LU solve of PHYSICS (4.4) by numpy
+    # indefinite solver is used; the reference is a plain LU solve of docs/physics/mixing_ode.md#ode, eq. (4.4) by numpy
     lmax = 20
     gamma = rate_matrix(PairRate.from_legendre([0.2, 0.3, -0.5]), lmax)
     coupling_eigenvalues = np.linalg.eigvalsh(gamma[1:, 1:] / column_weights(lmax)[None, 1:])
@@ -199,7 +207,8 @@ def test_steady_state_solves_the_linear_system_when_the_coupling_is_indefinite()
 
 
 def test_total_power_grows_at_three_times_the_source_up_to_the_power_absorbed_past_lmax():
-    # PHYSICS 3.2b: d/dt sum_l (2l+1) C_l = 8 pi G.K.G = 3 S, the monopole included, except for the power that the
+    # docs/physics/source.md#total-power: d/dt sum_l (2l+1) C_l = 8 pi G.K.G = 3 S, the monopole included, except for
+    # the power that the
     # truncation absorbs: sum_l0 [sum_l (2l+1) Gamma_{l l0}] C_l0, non-zero only for l0 > lmax - L_A.  While the
     # cascade front grows, that loss up to time t is at most t times its current rate.
     lmax = 200
@@ -226,7 +235,8 @@ def test_toy_spectrum_is_real_non_positive_and_the_steady_state_positive():
 
 # ---------------------------------------------------------------------------------------------------- convergence
 def test_nonanalytic_rate_converges_in_lmax():
-    # PHYSICS 4.3: for k = -2 D_s ((1-x)/2)^(1/2), C_2..C_4 change by <~ 2% between lmax = 100 and 400
+    # docs/physics/mixing_ode.md#ode: for k = -2 D_s ((1-x)/2)^(1/2), C_2..C_4 change by <~ 2% between lmax = 100 and
+    # 400
     result = converge_lmax(kink_rate(1.0), SOURCE, ells=(2, 3, 4), rtol=0.02, lmax_start=100, lmax_limit=400)
     assert result.converged
     assert result.lmax_values == (100, 200, 400)
@@ -237,7 +247,8 @@ def test_nonanalytic_rate_converges_in_lmax():
 
 
 def test_smooth_toy_is_reported_as_not_converged():
-    # PHYSICS 4.3: the analytic toy drifts logarithmically; the published C_10 changes by 12-37% per doubling
+    # docs/physics/mixing_ode.md#ode: the analytic toy drifts logarithmically; the published C_10 changes by 12-37% per
+    # doubling
     with pytest.warns(LmaxConvergenceWarning):
         result = converge_lmax(PairRate.toy(D_s=D_S, kappa_c=KAPPA_C), SOURCE, ells=(10,), rtol=0.05,
                                lmax_start=40, lmax_limit=640)

@@ -27,7 +27,8 @@ def test_mode_count_follows_modes_per_decade_and_has_a_minimum_of_two():
 @pytest.mark.parametrize("ratio", [1e-3, 1e-2])
 def test_wavenumbers_span_outer_to_inner_scale_in_units_of_lc(ratio):
     wavenumbers, _ = kolmogorov_modes(ratio, 64)
-    # L_max in units of L_c, from the DESIGN convention L_c = correlation_length(L_max)
+    # L_max in units of L_c, from the convention of docs/physics/conventions.md#correlation-length L_c =
+    # correlation_length(L_max)
     l_max = 1.0 / correlation_length(1.0, ratio)
     assert wavenumbers[0] == pytest.approx(2 * math.pi / l_max, rel=ROUNDING)
     assert wavenumbers[-1] == pytest.approx(2 * math.pi / (ratio * l_max), rel=ROUNDING)
@@ -50,7 +51,8 @@ def test_correlations_are_one_at_zero_separation():
 
 def test_isotropic_correlation_integrates_to_the_design_correlation_length():
     # ∫_{-∞}^{∞} sin(kr)/(kr) dr = π/k exactly per mode, so L_c(discrete) = Σ f_n π/k_n; the continuous spectrum
-    # gives L_c = 1 in these units (DESIGN two-sided convention).  The log-k rectangle rule (both ends at full
+    # gives L_c = 1 in these units (two-sided convention, docs/physics/conventions.md#correlation-length).  The log-k
+    # rectangle rule (both ends at full
     # weight) differs from the integral by the endpoint term ≤ h q/2 < h, h = log spacing.
     wavenumbers, fractions = kolmogorov_modes(1e-3, 256)
     discrete_length = float(np.sum(fractions * np.pi / wavenumbers))

@@ -18,7 +18,8 @@ ROUNDING = 1e-12
 
 
 def _general_q_parallel_diffusion(reduced_rigidity, eta, q, lmin_over_lmax, speed):
-    """κ_∥ from ∫_{-1}^{1}(1-μ²)|μ|^{1-q}dμ = 2[1/(2-q) - 1/(4-q)], written out by hand (PHYSICS 4.6c)."""
+    """κ_∥ from ∫_{-1}^{1}(1-μ²)|μ|^{1-q}dμ = 2[1/(2-q) - 1/(4-q)], written out by hand
+    (docs/physics/transport.md#slab-qlt)."""
     l_max = 1.0 / correlation_length(1.0, lmin_over_lmax, q)
     k_min = 2 * math.pi / l_max
     regular = math.sqrt(1 - eta)
@@ -87,7 +88,7 @@ def test_diffusion_tensor_eigenvectors_and_dipole_power():
     perpendicular = np.cross(b_hat, [0.0, 0.0, 1.0])
     assert np.allclose(tensor @ b_hat, 3.0 * b_hat, atol=ROUNDING)
     assert np.allclose(tensor @ perpendicular, 0.5 * perpendicular, atol=ROUNDING)
-    # isotropic K = κ I: C_1 = 4π κ²|G|²/v² (PHYSICS 3.2c) and δ = 3κG/v
+    # isotropic K = κ I: C_1 = 4π κ²|G|²/v² (docs/physics/source.md#diffusive-dipole) and δ = 3κG/v
     isotropic = transport.diffusion_tensor(2.0, 2.0, [0, 0, 1])
     gradient = np.array([0.3, -0.1, 0.2])
     assert np.allclose(transport.dipole_vector(isotropic, gradient, 0.5), 12.0 * gradient, atol=ROUNDING)

@@ -18,11 +18,12 @@ def test_gyroradius_of_a_1_tev_proton_in_1_microgauss_matches_si_definition():
     # kinetic 1 TeV: pc differs from E_k by m_p c^2 ~ 1e-3 relative
     momentum_tev = math.sqrt(1.0 * (1.0 + 2 * 0.93827208816e-3))
     assert units.gyroradius(1.0, 1.0) == pytest.approx(expected_pc * momentum_tev, rel=1e-12)
-    assert units.gyroradius(1.0, 1.0) == pytest.approx(1.08e-3, rel=2e-3)  # PHYSICS 6.2 handy number
+    assert units.gyroradius(1.0, 1.0) == pytest.approx(1.08e-3, rel=2e-3)  # docs/physics/conventions.md#units handy
+    # number
 
 
 def test_gyrotime_of_1_tev_in_1_microgauss_is_about_1p1e5_seconds():
-    assert 1.0 / units.gyrofrequency(1.0, 1.0) == pytest.approx(1.11e5, rel=5e-3)  # PHYSICS 6.2
+    assert 1.0 / units.gyrofrequency(1.0, 1.0) == pytest.approx(1.11e5, rel=5e-3)  # docs/physics/conventions.md#units
 
 
 def test_gyroradius_scales_as_energy_over_charge_times_field_at_high_energy():
@@ -57,7 +58,7 @@ def test_field_components_recover_eta_and_total_field():
 
 
 def test_correlation_length_tends_to_one_fifth_of_outer_scale_for_wide_kolmogorov_range():
-    # DESIGN.md: L_c -> L_max/5 for s = 5/3 and L_min/L_max -> 0
+    # docs/physics/conventions.md#correlation-length: L_c -> L_max/5 for s = 5/3 and L_min/L_max -> 0
     assert units.correlation_length(1.0, lmin_over_lmax=1e-9) == pytest.approx(0.2, rel=1e-5)
     # and the closed form at a finite range, written out independently
     s, r = 5 / 3, 0.01

@@ -1,4 +1,5 @@
-"""Tests of anisotropy.wigner against exact sympy values and the Gaunt integral (PHYSICS 4.2-4.3)."""
+"""Tests of anisotropy.wigner against exact sympy values and the Gaunt integral
+(docs/physics/mixing_ode.md#mixing-matrix, docs/physics/mixing_ode.md#ode)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from anisotropy.errors import ParameterError
 from anisotropy.legendre import gauss_legendre, legendre_table
 from anisotropy.wigner import threej_zero, threej_zero_row, threej_zero_squared_row
 
-#: DESIGN.md accuracy target: 3j against exact sympy values, relative, up to l = 1000
+#: accuracy target (docs/guide/design.md#targets): 3j against exact sympy values, relative, up to l = 1000
 EXACT_RTOL = 1e-12
 
 #: Gauss-Legendre quadrature of a polynomial is exact; what remains is rounding in the Legendre recurrence and the
@@ -68,7 +69,8 @@ def test_threej_matches_exact_sympy_for_central_l1000():
 
 
 def test_squared_symbols_equal_the_gaunt_integral_of_three_legendre_polynomials():
-    # int P_l1 P_l2 P_l3 dx = 2 (l1 l2 l3;000)^2, evaluated by exact Gauss-Legendre quadrature (PHYSICS 4.3)
+    # int P_l1 P_l2 P_l3 dx = 2 (l1 l2 l3;000)^2, evaluated by exact Gauss-Legendre quadrature
+    # (docs/physics/mixing_ode.md#ode)
     lmax = 60
     nodes, weights = gauss_legendre(2 * lmax)
     table = legendre_table(lmax, nodes)

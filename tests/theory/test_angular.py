@@ -1,4 +1,5 @@
-"""Exact angular algebra (theory.angular) and anisotropy.wigner against it (PHYSICS 4.2-4.3)."""
+"""Exact angular algebra (theory.angular) and anisotropy.wigner against it (docs/physics/mixing_ode.md#mixing-matrix,
+docs/physics/mixing_ode.md#ode)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from anisotropy import wigner
 from anisotropy.errors import ParameterError
 from theory import angular
 
-#: DESIGN target: recursion 3j vs exact ≤ 1e-12 relative up to ℓ = 1000 (the module documents ~sqrt(ℓ)·eps growth)
+#: target (docs/guide/design.md#targets): recursion 3j vs exact ≤ 1e-12 relative up to ℓ = 1000 (the module documents
+#: ~sqrt(ℓ)·eps growth)
 THREEJ_RTOL = 1e-12
 
 #: small-ℓ range checked exhaustively in the default run

@@ -1,4 +1,5 @@
-"""The closure derivation (theory.closure) and anisotropy.mixing.rate_matrix against it (PHYSICS 4.1-4.3)."""
+"""The closure derivation (theory.closure) and anisotropy.mixing.rate_matrix against it
+(docs/physics/mixing_ode.md#mixing-matrix, docs/physics/mixing_ode.md#ode)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""anisotropy.pair_rates against exact references: polynomial rates, Legendre series, and PHYSICS eqs. (4.6)/(4.7)."""
+"""anisotropy.pair_rates against exact references: polynomial rates, Legendre series, and
+docs/physics/pair_rates.md#slab-pair-rate, eq. (4.6), docs/physics/pair_rates.md#isotropic-pair-rate, eq. (4.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The white-noise rotation toy (theory.toy, PHYSICS 8) and the numerical toy rate and solver against it."""
+"""The white-noise rotation toy (theory.toy, docs/physics/toy_model.md#toy-model) and the numerical toy rate and solver
+against it."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def test_closed_form_coefficients_equal_the_defining_integral(D_s, kappa_c):
 
 
 def test_uncorrelated_dipole_equals_the_diffusive_dipole_formula():
-    # C_1 = S/(4 D_s) must equal 4π|K·G|²/v² (PHYSICS 3.2c) for K = v²/(3ν1), ν1 = 2D_s
+    # C_1 = S/(4 D_s) must equal 4π|K·G|²/v² (docs/physics/source.md#diffusive-dipole) for K = v²/(3ν1), ν1 = 2D_s
     with mp.workdps(DIGITS):
         for D_s in (0.1, 0.5, 2):
             tensor = transport.diffusion_tensor(toy.toy_diffusion_coefficient(D_s), toy.toy_diffusion_coefficient(D_s),
@@ -96,7 +97,7 @@ def test_steady_state_of_the_toy_matches_high_precision_solve():
 
 def test_steady_state_without_pair_correlation_is_the_diffusive_dipole():
     lmax, D_s = 6, 0.5
-    # c̃(x<1) = 0: k_ℓ = −2D_s δ_ℓ0, Γ = −2D_s ℓ(ℓ+1) on the diagonal (PHYSICS 4.3 limits)
+    # c̃(x<1) = 0: k_ℓ = −2D_s δ_ℓ0, Γ = −2D_s ℓ(ℓ+1) on the diagonal (docs/physics/mixing_ode.md#ode-limits)
     gamma = np.diag([-2 * D_s * ell * (ell + 1) for ell in range(lmax + 1)]).astype(float)
     with mp.workdps(DIGITS):
         source = float(8 * mp.pi / 3 * toy.toy_diffusion_coefficient(D_s))

@@ -28,7 +28,8 @@ SLAB_CASES = [(0.01, 0.5, 1e-3, 5.0 / 3.0), (0.1, 0.1, 1e-3, 5.0 / 3.0), (0.03, 
 
 
 def _k_min(lmin_over_lmax: float, spectral_index: float):
-    """k_min = 2π/L_max in 1/L_c from the derived L_c(L_max) of theory.transport (DESIGN convention)."""
+    """k_min = 2π/L_max in 1/L_c from the derived L_c(L_max) of theory.transport
+    (docs/physics/conventions.md#correlation-length)."""
     length, symbols = reference.correlation_length_symbolic()
     ratio = length.subs({symbols["r"]: sp.Float(lmin_over_lmax, 40), symbols["s"]: sp.nsimplify(spectral_index)})
     per_unit_lmax = sp.N(ratio.subs(symbols["L_max"], 1), DIGITS)
@@ -36,7 +37,7 @@ def _k_min(lmin_over_lmax: float, spectral_index: float):
 
 
 def _regular_field(rho, eta):
-    """DESIGN conventions: Ω0/Ω = sqrt(1-η), r_g0 = r_g/sqrt(1-η), δB²/B0² = η/(1-η)."""
+    """docs/physics/conventions.md#units: Ω0/Ω = sqrt(1-η), r_g0 = r_g/sqrt(1-η), δB²/B0² = η/(1-η)."""
     regular = mp.sqrt(1 - mp.mpf(eta))
     return regular, mp.mpf(rho) / regular, mp.mpf(eta) / (1 - mp.mpf(eta))
 
@@ -180,7 +181,7 @@ def test_diffusion_tensor_dipole_vector_and_power():
     assert transport.dipole_power(tensor, gradient, speed) == pytest.approx(float(exact_power), rel=CLOSED_FORM_RTOL)
     dipole = transport.dipole_vector(tensor, gradient, speed)
     assert np.linalg.norm(dipole) == pytest.approx(float(exact_amplitude), rel=CLOSED_FORM_RTOL)
-    # towards higher density: δ ∥ +K·G (PHYSICS 3.1 sign check)
+    # towards higher density: δ ∥ +K·G (docs/physics/simulator.md#liouville-mapping sign check)
     assert np.dot(dipole, tensor @ np.asarray(gradient)) > 0
 
 

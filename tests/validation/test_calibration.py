@@ -3,8 +3,10 @@
 Independent references: synthetic data drawn from a known power law ΩΔT = a(Ωτ_s)^p with known Gaussian errors
 (the fitted errors must describe the scatter of the estimates: unit-variance pulls, 68 % coverage of Δχ² = 1
 intervals); the Taylor-Green-Kubo identity δ_z(T)/3 = d_∥(T) of the simulator (exact for static homogeneous
-turbulence, PHYSICS 3.2 and validation/calibration.py step 2); C_ℓ≥2 ∝ δB² ∝ η as η → 0 (uniform-field
-backtracking gives a pure dipole, PHYSICS 3.2 "perfect correlation" limit); and the slab mixing-matrix theory
+turbulence, docs/physics/source.md#total-power and validation/calibration.py step 2); C_ℓ≥2 ∝ δB² ∝ η as η → 0
+(uniform-field
+backtracking gives a pure dipole, docs/physics/source.md#total-power "perfect correlation" limit); and the slab
+mixing-matrix theory
 at the stored calibrated prefactor (anisotropy/calibration.py).
 """
 
@@ -140,7 +142,8 @@ def test_stored_prefactor_is_positive_with_an_uncertainty():
 
 # ---------------------------------------------------------------------------------------------------- simulation
 def test_higher_multipoles_vanish_as_turbulence_vanishes():
-    """C_ℓ≥2 ∝ η for η → 0: the uniform-field helix backtracks to a pure dipole (PHYSICS 3.2, 4.3 limits)."""
+    """C_ℓ≥2 ∝ η for η → 0: the uniform-field helix backtracks to a pure dipole (docs/physics/source.md#total-power,
+    docs/physics/mixing_ode.md#ode-limits)."""
     from validation.simulator.config import AnisotropyConfig, TurbulenceConfig
 
     power = {}
@@ -232,7 +235,8 @@ def full_calibration(tmp_path_factory):
 
 @pytest.mark.slow
 def test_full_calibration_exponent_is_one_third(full_calibration):
-    """Full run: the fitted exponent p of slab ΩΔT = a(Ωτ_s)^p is within 3σ of 1/3 (PHYSICS eq. 4.5)."""
+    """Full run: the fitted exponent p of slab ΩΔT = a(Ωτ_s)^p is within 3σ of 1/3
+    (docs/physics/mixing_ode.md#pair-time, eq. (4.5))."""
     power = full_calibration["fits"][calibration.PRIMARY_COMPARISON]["slab"]["power_law"]
     assert abs(power["exponent_pull_scaled"]) < 3.0, power
 

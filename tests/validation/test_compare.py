@@ -126,7 +126,8 @@ def test_ratio_of_reference_multipole_is_one_with_zero_error():
 
 
 def test_gaussian_alm_scatter_equals_cosmic_variance():
-    """Gaussian a_ℓm with ⟨|a_ℓm|²⟩ = C_ℓ through healpy.alm2cl: Var Ĉ_ℓ = 2C_ℓ²/(2ℓ+1) (PHYSICS 6.7)."""
+    """Gaussian a_ℓm with ⟨|a_ℓm|²⟩ = C_ℓ through healpy.alm2cl: Var Ĉ_ℓ = 2C_ℓ²/(2ℓ+1)
+    (docs/physics/simulator.md#ensemble)."""
     import healpy as hp
 
     lmax, realisations = 10, 800

@@ -2,7 +2,8 @@ r"""validation.report: the quick report (`cr-anisotropy validate --quick`) end t
 
 One quick report is built per test session of this module (module-scoped fixture, a few minutes of 2 cores); the
 tests then check that every section, figure and number is there, and the physics that the quick report can assert
-with its stated error model: the toy Monte Carlo against the exact mixing ODE (PHYSICS 8).  Error model of that
+with its stated error model: the toy Monte Carlo against the exact mixing ODE (docs/physics/toy_model.md#toy-model).
+Error model of that
 check: ensemble scatter of the Monte Carlo (24 realisations); per multipole z = (MC − ODE)/σ follows a Student t
 with 23 degrees of freedom, P(|t| > Z_LIMIT = 4) ≈ 5e-4, i.e. ≈ 1.6 % for the 30 multipoles of the report if
 independent.  Seeds are fixed (the report's default), so the outcome is reproducible.

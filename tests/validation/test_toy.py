@@ -1,6 +1,7 @@
 r"""validation.toy: the white-noise rotation toy Monte Carlo against exact limits and the mixing-matrix ODE.
 
-PHYSICS 8 (the model and the claim to reproduce), 4.3 (the ODE, its limits and the ℓmax drift of the smooth toy),
+docs/physics/toy_model.md#toy-model (the model and the claim to reproduce), 4.3 (the ODE, its limits and the ℓmax drift
+of the smooth toy),
 2 (C_ℓ normalisation), 3.2b (total power) and 6.6-6.7 (aliasing, ensemble errors); issue 5 items 1 and 5.
 
 Error model used by every statistical test here.  Each realisation r gives Ĉ_ℓ^(r)(T).  The ensemble mean has the
@@ -34,8 +35,8 @@ import anisotropy as an
 from anisotropy.errors import ParameterError
 from validation import toy
 
-D_S, KAPPA_C, SPEED = 0.5, 5.0, 1.0  # PHYSICS 8 parameters (|G| = 1 along z)
-LMAX = 10  # multipoles compared (PHYSICS 8)
+D_S, KAPPA_C, SPEED = 0.5, 5.0, 1.0  # docs/physics/toy_model.md#toy-model parameters (|G| = 1 along z)
+LMAX = 10  # multipoles compared (docs/physics/toy_model.md#toy-model)
 
 #: |z| limit per multipole (false-alarm ≈ 0.5% each for t with ≥ 39 dof; module docstring)
 Z_LIMIT = 3.0
@@ -146,18 +147,19 @@ def test_grid_transform_recovers_spectrum_of_band_limited_map():
         coefficients = rng.normal(size=2 * ell + 1)
         for coefficient, m in zip(coefficients, range(-ell, ell + 1)):
             field_map += coefficient * _real_harmonic(ell, m, theta, phi)
-        # real orthonormal harmonics: C_ℓ = Σ_m c_m² / (2ℓ+1) (PHYSICS 2)
+        # real orthonormal harmonics: C_ℓ = Σ_m c_m² / (2ℓ+1) (docs/physics/conventions.md#angular-power-spectrum)
         expected[ell] = np.sum(coefficients**2) / (2 * ell + 1)
     measured = grid.power_spectrum(field_map, band_limit)
     assert np.allclose(measured, expected, rtol=TRANSFORM_TOLERANCE, atol=0)
-    # Parseval (PHYSICS 2): ∫ δf² = Σ(2ℓ+1) C_ℓ, exact for this band limit
+    # Parseval (docs/physics/conventions.md#angular-power-spectrum): ∫ δf² = Σ(2ℓ+1) C_ℓ, exact for this band limit
     parseval = np.sum((2 * np.arange(band_limit + 1) + 1) * expected)
     assert grid.total_power(field_map) == pytest.approx(parseval, rel=TRANSFORM_TOLERANCE)
     assert grid.weights().sum() == pytest.approx(4.0 * math.pi, rel=TRANSFORM_TOLERANCE)
 
 
 def test_grid_coupling_matches_pair_sum_and_is_exact_below_limit():
-    # W_ℓℓ' = (2ℓ'+1)/(16π²) Σ_ij w_i w_j P_ℓ(X_i·X_j) P_ℓ'(X_i·X_j), by the addition theorem (PHYSICS 2)
+    # W_ℓℓ' = (2ℓ'+1)/(16π²) Σ_ij w_i w_j P_ℓ(X_i·X_j) P_ℓ'(X_i·X_j), by the addition theorem
+    # (docs/physics/conventions.md#angular-power-spectrum)
     grid = toy.GaussLegendreGrid(6)
     ell, lmax_model = 3, 30
     directions, weights = grid.directions(), grid.weights()
@@ -179,11 +181,12 @@ def test_grid_coupling_matches_pair_sum_and_is_exact_below_limit():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# exact limits of the Monte Carlo (PHYSICS 4.3 limits, 3.2b, 8)
+# exact limits of the Monte Carlo (docs/physics/mixing_ode.md#ode-limits, 3.2b, 8)
 # ---------------------------------------------------------------------------------------------------------------
 def test_rigid_rotation_keeps_higher_multipoles_zero_and_dipole_random_walk():
     times = (0.5, 1.0, 2.0)
-    # κ_c = 0: ω independent of X, a rigid rotation of the sky; Γ ≡ 0 (PHYSICS 4.3), δf stays a pure dipole
+    # κ_c = 0: ω independent of X, a rigid rotation of the sky; Γ ≡ 0 (docs/physics/mixing_ode.md#rate-matrix), δf stays
+    # a pure dipole
     result = toy.simulate(D_S, 0.0, times, 200, resolution=8, seed=3, dt=0.01, n_features=8, lmax=7)
     assert np.all(result.cl[:, :, 2:] < RIGID_LEAK_TOLERANCE * result.cl[:, :, 1:2])
     exact = toy.exact_rigid_dipole(D_S, times, SPEED)
@@ -198,13 +201,15 @@ def test_rigid_rotation_keeps_higher_multipoles_zero_and_dipole_random_walk():
 def test_single_path_diffusion_and_total_power_are_exact():
     times = (0.25, 0.5, 1.0, 2.0)
     result = toy.simulate(D_S, KAPPA_C, times, 200, resolution=8, seed=4, dt=0.01, n_features=16, lmax=4)
-    # ⟨X(t)·X(0)⟩ = e^{-2 D_s t}: the ℓ = 1 amplitude decays at D_s ℓ(ℓ+1) (PHYSICS 4.3, 8)
+    # ⟨X(t)·X(0)⟩ = e^{-2 D_s t}: the ℓ = 1 amplitude decays at D_s ℓ(ℓ+1) (docs/physics/mixing_ode.md#ode,
+    # docs/physics/toy_model.md#toy-model)
     correlation = result.dipole_correlation
     z_dipole = (correlation.mean(axis=0) - np.exp(-2.0 * D_S * np.asarray(times))) / (
         correlation.std(axis=0, ddof=1) / math.sqrt(result.realisations)
     )
     assert np.all(np.abs(z_dipole) < Z_LIMIT), z_dipole
-    # ⟨∫ δf²⟩ = 4π v²|G|²/3 · 2[T/ν_1 - (1 - e^{-ν_1 T})/ν_1²]; slope 8πK|G|² at late times (PHYSICS 3.2b)
+    # ⟨∫ δf²⟩ = 4π v²|G|²/3 · 2[T/ν_1 - (1 - e^{-ν_1 T})/ν_1²]; slope 8πK|G|² at late times
+    # (docs/physics/source.md#total-power)
     power = result.total_power
     z_power = (power.mean(axis=0) - toy.exact_total_power(D_S, times, SPEED)) / (
         power.std(axis=0, ddof=1) / math.sqrt(result.realisations)
@@ -213,7 +218,7 @@ def test_single_path_diffusion_and_total_power_are_exact():
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the end-to-end test of the mixing-matrix ODE (PHYSICS 8)
+# the end-to-end test of the mixing-matrix ODE (docs/physics/toy_model.md#toy-model)
 # ---------------------------------------------------------------------------------------------------------------
 def test_ode_truncation_is_negligible_at_compared_multipoles(quick_run, quick_reference):
     coarse = _ode_reference(QUICK_TIMES, ODE_LMAX // 2)
@@ -233,7 +238,8 @@ def _paired_grid_change(reference_run, n_theta, realisations, **options):
     its one-sided 97.5% confidence half-width (t quantile × standard error of the paired differences).
 
     The random draws do not depend on the grid, so the same seed gives the same δf map seen on a different grid:
-    the change is the difference of the two grids' aliasing (PHYSICS 6.6).  Aliasing also varies between
+    the change is the difference of the two grids' aliasing (docs/physics/simulator.md#white-noise-floor).  Aliasing
+    also varies between
     realisations (which adds to the ensemble scatter), hence the confidence interval.
     """
     other = toy.simulate(
@@ -254,13 +260,15 @@ def test_default_grid_aliasing_is_below_statistical_error(quick_run):
     # statistical error at 97.5% confidence: |mean change| + half-width < stderr
     change, half_width = _paired_grid_change(quick_run, quick_run.grid.n_theta + 16, QUICK_REFINEMENT_REALISATIONS)
     assert np.all(np.abs(change[:, 1:]) + half_width[:, 1:] < quick_run.stderr[:, 1:]), change / quick_run.stderr
-    # and the white-noise floor of the unresolved power (PHYSICS 6.6: E[Ĉ_ℓ] = ∫δf²_unresolved / N_nodes for a
+    # and the white-noise floor of the unresolved power (docs/physics/simulator.md#white-noise-floor: E[Ĉ_ℓ] =
+    # ∫δf²_unresolved / N_nodes for a
     # decorrelated remainder) is below the error of the smallest multipole compared
     assert np.all(quick_run.alias_floor < quick_run.stderr[:, LMAX]), quick_run.alias_floor / quick_run.stderr[:, LMAX]
 
 
 def test_coarse_grid_aliasing_is_detected(quick_run):
-    # the refinement check can fail: a grid exact only to ℓ' = 21 inflates C_10 at T = 2 (PHYSICS 6.6) by more
+    # the refinement check can fail: a grid exact only to ℓ' = 21 inflates C_10 at T = 2
+    # (docs/physics/simulator.md#white-noise-floor) by more
     # than the statistical error, at 97.5% confidence
     change, half_width = _paired_grid_change(quick_run, 16, QUICK_REFINEMENT_REALISATIONS)
     assert -change[-1, LMAX] - half_width[-1, LMAX] > quick_run.stderr[-1, LMAX]
@@ -341,7 +349,8 @@ def test_toy_monte_carlo_matches_mixing_ode_full():
 
 @pytest.mark.slow
 def test_toy_monte_carlo_matches_mixing_ode_at_long_times():
-    # Long T: the smooth toy has no ℓmax-converged steady state (PHYSICS 4.3: its low-ℓ steady state drifts up with
+    # Long T: the smooth toy has no ℓmax-converged steady state (docs/physics/mixing_ode.md#ode: its low-ℓ steady state
+    # drifts up with
     # ℓmax), and the Monte Carlo has no truncation, so the right reference at long T is the ODE evolved to T with
     # ℓmax converged at that T.  Checked here at T = 3 and 4, where C_10 has grown to ≈ 3× its T = 2 value.
     times = (3.0, 4.0)

@@ -1,10 +1,11 @@
 r"""Observer backtracking to arrival-direction maps :math:`\delta f(\hat n)` and their :math:`C_\ell(T)`.
 
-PHYSICS.md sects. 3.1, 3.2(a) and 6 (protocol items 3-8).  Units: lengths in :math:`L_c`, times :math:`cT/L_c`,
+docs/physics/simulator.md#liouville-mapping, docs/physics/simulator.md (protocol items 3-8).  Units: lengths in
+:math:`L_c`, times :math:`cT/L_c`,
 :math:`v = c = 1`, :math:`|\mathbf G| = 1/L_c` (every :math:`C_\ell` scales as :math:`|G|^2`).
 
-Backtracking convention (PHYSICS 3.1, DESIGN "Conventions")
------------------------------------------------------------
+Backtracking convention (docs/physics/simulator.md#liouville-mapping, docs/physics/conventions.md)
+--------------------------------------------------------------------------------------------------
 A cosmic ray arriving from direction :math:`\hat n` has physical momentum :math:`\hat p = -\hat n`.  Its past
 trajectory :math:`\mathbf r(-s)` is integrated forward in :math:`s` as the *reversed* particle: charge
 :math:`-q`, initial direction :math:`\hat d(0) = +\hat n`, position :math:`\mathbf R(s) = \mathbf r(-s)` and
@@ -18,20 +19,25 @@ with :math:`K = \mathrm{diag}(\kappa_\perp, \kappa_\perp, \kappa_\parallel)` for
 (:func:`anisotropy.transport.diffusion_tensor`)
 (``AnisotropyConfig.diffusion_tensor = (kappa_parallel, kappa_perp)``; :math:`\kappa_\perp` is the tensor element
 :math:`K_{xx}`, defined by :math:`\langle\Delta x^2\rangle\to 2K_{xx}t`, i.e. *half* the running :math:`d_\perp` of
-DESIGN.md).  Without a tensor the second term is dropped (valid for :math:`T\gg\tau_s`).  The observer is at the
+docs/guide/design.md).  Without a tensor the second term is dropped (valid for :math:`T\gg\tau_s`).  The observer is at
+the
 origin.
 
-Map estimator (PHYSICS 2, 6.4, 6.6)
------------------------------------
+Map estimator
+-------------
+See docs/physics/conventions.md#angular-power-spectrum, docs/physics/simulator.md#delta-f-map,
+docs/physics/simulator.md#white-noise-floor.
+
 One particle per HEALPix pixel centre, or the mean over the ``subpixel**2`` centres of the finer
 :math:`N_\mathrm{side}\cdot` ``subpixel`` pixels nested inside each pixel.  :math:`C_\ell` by
 ``healpy.anafast`` (RING map, no pixel weights, no pixel window: nothing is downloaded) for
 :math:`\ell\le 2N_\mathrm{side}`.  Next to it the white-noise floor :math:`4\pi\sigma^2/N_\mathrm{pix}` of a
-fully decorrelated map with the same pixel variance :math:`\sigma^2` (PHYSICS 2 and 6.6): only multipoles well
+fully decorrelated map with the same pixel variance :math:`\sigma^2`
+(docs/physics/conventions.md#angular-power-spectrum, docs/physics/simulator.md#white-noise-floor): only multipoles well
 above that floor are resolved.
 
-Pair estimator (PHYSICS 3.2a, generalised to fixed :math:`\mathbf G` and the full eq. 3.1)
------------------------------------------------------------------------------------------
+Pair estimator (docs/physics/simulator.md#pair-estimator, generalised to fixed :math:`\mathbf G` and the full eq. 3.1)
+----------------------------------------------------------------------------------------------------------------------
 For :math:`\ell\ge1`, :math:`2\delta f_A\delta f_B = \delta f_A^2 + \delta f_B^2 - (\delta f_A-\delta f_B)^2`
 and the squares project onto :math:`\ell = 0` only, so for any single realisation
 
@@ -124,14 +130,16 @@ def delta_f(positions, directions, gradient, tensor=None) -> np.ndarray:
 
 
 def angular_power(sky_map: np.ndarray, lmax: int) -> np.ndarray:
-    r""":math:`C_\ell`, :math:`\ell = 0..` ``lmax``, of a RING map by ``healpy.anafast`` (PHYSICS 2 normalisation)."""
+    r""":math:`C_\ell`, :math:`\ell = 0..` ``lmax``, of a RING map by ``healpy.anafast``
+    (docs/physics/conventions.md#angular-power-spectrum normalisation)."""
     return np.asarray(hp.anafast(np.asarray(sky_map, dtype=np.float64), lmax=lmax, pol=False), dtype=np.float64)
 
 
 def white_noise_floor(sky_map: np.ndarray) -> float:
     r"""Flat :math:`\hat C_\ell` of uncorrelated pixels with the map's variance: :math:`4\pi\sigma^2/N_\mathrm{pix}`.
 
-    PHYSICS 2 ("A map whose pixels are uncorrelated ...") and 6.6; :math:`\sigma^2` is the pixel variance about
+    docs/physics/conventions.md#angular-power-spectrum ("A map whose pixels are uncorrelated ...") and
+    docs/physics/simulator.md#white-noise-floor; :math:`\sigma^2` is the pixel variance about
     the map mean.
     """
     sky_map = np.asarray(sky_map, dtype=np.float64)
@@ -186,7 +194,7 @@ def pair_directions(generator: np.random.Generator, pairs: int, separations_deg)
 def pair_angular_power(structure: np.ndarray, separations_deg, lmax: int) -> np.ndarray:
     r"""Pair estimator :math:`C_\ell = -\pi\sum_j w_j P_\ell(x_j)\langle(\delta f_A-\delta f_B)^2\rangle_{x_j}`.
 
-    PHYSICS (3.2), fixed-G form generalised to the full eq. (3.1) (module notes).
+    docs/physics/simulator.md#pair-estimator, eq. (3.2), fixed-G form generalised to the full eq. (3.1) (module notes).
 
     Parameters
     ----------
@@ -245,7 +253,8 @@ def _build_field(config: AnisotropyConfig, seed: np.random.SeedSequence):
 def _advance(field, positions, directions, reduced_rigidity, dt, n_steps):
     from .pusher import advance
 
-    # backtracking = forward integration of the reversed particle, charge sign -1 (PHYSICS 3.1)
+    # backtracking = forward integration of the reversed particle, charge sign -1
+    # (docs/physics/simulator.md#liouville-mapping)
     advance(field, positions, directions, reduced_rigidity, -1, dt, int(n_steps))
 
 
@@ -253,7 +262,8 @@ def backtrack_states(field, directions, reduced_rigidity, dt, steps, on_output, 
     """Backtrack ``directions`` (arrival directions) from the origin, calling ``on_output(k, slice, R, d)``.
 
     Particles are integrated in chunks of :data:`CHUNK_PARTICLES`; at cumulative step ``steps[k]`` the callback
-    receives the chunk's slice and its reversed-particle positions and directions (PHYSICS 3.1 convention).
+    receives the chunk's slice and its reversed-particle positions and directions
+    (docs/physics/simulator.md#liouville-mapping convention).
     """
     total = directions.shape[0]
     for start in range(0, total, CHUNK_PARTICLES):
@@ -293,9 +303,22 @@ def anisotropy_realisation(
         ``maps`` (n_T, 12 nside²) float32, :math:`\delta f` in RING order for :math:`|G| = 1/L_c`;
         ``cl`` (n_T, 2 nside + 1) anafast :math:`C_\ell`, ``ell`` (2 nside + 1,);
         ``noise_floor`` (n_T,) :math:`4\pi\sigma^2/N_\mathrm{pix}`;
-        ``map_variance`` (n_T,); ``dipole`` (n_T, 3) the map's dipole vector :math:`\delta` (PHYSICS 2);
+        ``map_variance`` (n_T,); ``dipole`` (n_T, 3) the map's dipole vector :math:`\delta`
+        (docs/physics/conventions.md#angular-power-spectrum);
         ``cl_pair`` (n_T, 2 nside + 1) and ``pair_structure`` (n_T, n_sep) if ``config.pairs > 0``;
         ``particle_steps`` total Boris steps of this realisation; ``dt`` the step used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import AnisotropyConfig, TurbulenceConfig, anisotropy_realisation
+    >>> turbulence = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    >>> config = AnisotropyConfig(turbulence=turbulence, reduced_rigidity=0.3, nside=2, times=(0.5, 1.0))
+    >>> out = anisotropy_realisation(config, np.random.SeedSequence(1))
+    >>> out["cl"].shape   # one C_l (l = 0..2 nside) per backtracking time
+    (2, 5)
+    >>> bool(np.all(out["cl"] >= 0))
+    True
     """
     if not isinstance(config, AnisotropyConfig):
         raise ParameterError("config", f"expected an AnisotropyConfig, got {type(config).__name__}")

@@ -1,6 +1,6 @@
 r"""Run configurations of the test-particle simulator: frozen, validated, JSON round-trippable.
 
-Everything is in the reduced units of :mod:`anisotropy.units` (``DESIGN.md``, "Conventions"):
+Everything is in the reduced units of :mod:`anisotropy.units` (docs/physics/conventions.md#units):
 
 * lengths in :math:`L_c` (two-sided convention, :math:`L_c \approx L_\max/5`),
 * times as :math:`ct/L_c` (particles move at :math:`v = c`),
@@ -9,7 +9,8 @@ Everything is in the reduced units of :mod:`anisotropy.units` (``DESIGN.md``, "C
 * the reduced rigidity is :math:`r_g/L_c` with :math:`r_g` in :math:`B_\mathrm{tot}`.
 
 The configurations hold no seeds: a realisation is a pure function of ``(config, SeedSequence)`` and the seed is
-recorded next to the outputs (``DESIGN.md``, "Randomness").  Each class validates itself on construction (also
+recorded next to the outputs (docs/guide/design.md#engineering-conventions).  Each class validates itself on
+construction (also
 after :func:`dataclasses.replace`) and raises :class:`anisotropy.errors.ParameterError` naming the field.
 ``to_dict()`` gives plain JSON types; ``from_dict()`` inverts it exactly.
 """
@@ -41,7 +42,8 @@ TURBULENCE_KINDS = ("isotropic", "slab")
 
 #: c·dt ≤ r_g / GYRO_STEPS_PER_RADIUS: Ω dt ≤ 1/30, Boris phase error (Ω dt)²/12 ≈ 1e-4 rad per radian of gyration
 GYRO_STEPS_PER_RADIUS = 30.0
-#: c·dt ≤ L_min / STEPS_PER_SMALLEST_SCALE: the smallest wave is crossed in ≥ 5 steps (DESIGN.md default)
+#: c·dt ≤ L_min / STEPS_PER_SMALLEST_SCALE: the smallest wave is crossed in ≥ 5 steps
+#: (docs/physics/simulator.md#integrator)
 STEPS_PER_SMALLEST_SCALE = 5.0
 #: field-line RK4 step ds ≤ L_min / FIELDLINE_STEPS_PER_SMALLEST_SCALE: k_max ds ≤ 2π/10, RK4 local error
 #: (k_max ds)^5/120 ≈ 8e-4 of the smallest mode's (already small) contribution per step
@@ -54,7 +56,8 @@ def smallest_scale(lmin_over_lmax: float, spectral_index: float = KOLMOGOROV_IND
 
 
 def default_timestep(reduced_rigidity: float, lmin_over_lmax: float, spectral_index: float = KOLMOGOROV_INDEX) -> float:
-    r"""Default Boris step :math:`c\,\Delta t = \min(r_g/30,\ L_\min/5)` in :math:`L_c/c` (``DESIGN.md``, Integrator).
+    r"""Default Boris step :math:`c\,\Delta t = \min(r_g/30,\ L_\min/5)` in :math:`L_c/c`
+    (docs/physics/simulator.md#integrator).
 
     Parameters
     ----------
@@ -129,7 +132,8 @@ class _ConfigMixin:
 
 @dataclass(frozen=True)
 class TurbulenceConfig(_ConfigMixin):
-    r"""Plane-wave turbulence :math:`\mathbf B = B_0\hat z + \delta\mathbf B` (PHYSICS 6.1 item 1).
+    r"""Plane-wave turbulence :math:`\mathbf B = B_0\hat z + \delta\mathbf B`
+    (docs/physics/simulator.md#plane-wave-field item 1).
 
     Attributes
     ----------
@@ -141,9 +145,16 @@ class TurbulenceConfig(_ConfigMixin):
         :math:`L_\min/L_\max` in (0, 1).
     modes_per_decade : int
         Log-spaced modes per decade of wavenumber (≥ 256 for diffusion work, ≥ 500 for field lines at
-        :math:`\eta\le 0.1`; ``DESIGN.md``).
+        :math:`\eta\le 0.1`; docs/physics/conventions.md#units).
     spectral_index : float
         :math:`q` in :math:`S(k)\propto k^{-q}` (5/3 Kolmogorov).
+
+    Examples
+    --------
+    >>> from validation import TurbulenceConfig
+    >>> config = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    >>> config.kind, config.eta
+    ('slab', 0.5)
     """
 
     kind: str = "isotropic"
@@ -198,8 +209,10 @@ def _check_timestep(instance):
 class AnisotropyConfig(_ConfigMixin):
     r"""One backtracking run for the arrival-direction map :math:`\delta f(\hat n)` and :math:`C_\ell(T)`.
 
-    PHYSICS 3.1 and 6 (protocol items 3-8).  The observer sits at the origin; one particle per HEALPix pixel centre
-    (times ``subpixel**2``), backtracked by forward integration with reversed charge (PHYSICS 3.1).
+    docs/physics/simulator.md#liouville-mapping, docs/physics/simulator.md (protocol items 3-8).  The observer sits at
+    the origin; one particle per HEALPix pixel centre
+    (times ``subpixel**2``), backtracked by forward integration with reversed charge
+    (docs/physics/simulator.md#liouville-mapping).
 
     Attributes
     ----------
@@ -220,13 +233,22 @@ class AnisotropyConfig(_ConfigMixin):
     dt : float or None
         Boris step :math:`c\,\Delta t/L_c`; ``None`` means :func:`default_timestep`.
     pairs : int
-        Number of particle pairs per separation for the pair estimator (PHYSICS 3.2a); 0 disables it.
+        Number of particle pairs per separation for the pair estimator (docs/physics/simulator.md#pair-estimator); 0
+        disables it.
     pair_separations : tuple of float
         Pair opening angles in degrees, (0, 180], strictly increasing.
     diffusion_tensor : tuple of float or None
         :math:`(\kappa_\parallel, \kappa_\perp)` in :math:`c L_c` for the second term of (3.1),
         :math:`-(3/v)\,\hat p(-T)\cdot K\cdot\mathbf G`; ``None`` drops that term (valid for
         :math:`T\gg\tau_s`).
+
+    Examples
+    --------
+    >>> from validation import AnisotropyConfig, TurbulenceConfig
+    >>> config = AnisotropyConfig(turbulence=TurbulenceConfig(kind="slab", eta=0.5), reduced_rigidity=0.3, nside=4,
+    ...                           times=(1.0, 2.0))
+    >>> config.nside, config.times
+    (4, (1.0, 2.0))
     """
 
     turbulence: TurbulenceConfig = field(default_factory=TurbulenceConfig)
@@ -292,7 +314,8 @@ class AnisotropyConfig(_ConfigMixin):
 
 @dataclass(frozen=True)
 class DiffusionConfig(_ConfigMixin):
-    r"""One realisation of the running diffusion coefficients and of field-line diffusion (``DESIGN.md``).
+    r"""One realisation of the running diffusion coefficients and of field-line diffusion
+    (docs/physics/conventions.md#running-diffusion).
 
     Attributes
     ----------
@@ -317,6 +340,13 @@ class DiffusionConfig(_ConfigMixin):
         RK4 arc-length step in :math:`L_c`; ``None`` means :func:`default_fieldline_step`.
     first_time : float or None
         First output time :math:`ct/L_c`, in (0, ``time``]; ``None`` means ``time / 1000`` (three decades).
+
+    Examples
+    --------
+    >>> from validation import DiffusionConfig, TurbulenceConfig
+    >>> config = DiffusionConfig(turbulence=TurbulenceConfig(kind="isotropic", eta=1.0), particles=100, time=10.0)
+    >>> config.particles, config.time
+    (100, 10.0)
     """
 
     turbulence: TurbulenceConfig = field(default_factory=TurbulenceConfig)

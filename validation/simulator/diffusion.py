@@ -1,4 +1,4 @@
-r"""Running diffusion coefficients of test particles and field-line wandering (``DESIGN.md``, "Conventions").
+r"""Running diffusion coefficients of test particles and field-line wandering (docs/physics/conventions.md).
 
 Definitions (reduced units: lengths in :math:`L_c`, time as :math:`ct/L_c`, :math:`v = c`):
 
@@ -8,7 +8,7 @@ Definitions (reduced units: lengths in :math:`L_c`, time as :math:`ct/L_c`, :mat
 
 so :math:`d_\perp` is twice the usual per-component coefficient, and for :math:`t\to\infty`
 :math:`d_\parallel\to\kappa_\parallel`, :math:`d_\perp\to 2\kappa_\perp`; mean free paths :math:`\lambda = 3\kappa/c`
-(``DESIGN.md``).  Field lines: :math:`d_\mathrm{FL}(z) = \tfrac12\,d\langle\Delta r_\perp^2\rangle/dz`.
+(docs/guide/design.md).  Field lines: :math:`d_\mathrm{FL}(z) = \tfrac12\,d\langle\Delta r_\perp^2\rangle/dz`.
 
 **Derivative on the log grid.** Outputs sit on log-spaced times :math:`t_i`.  With :math:`y = \langle\Delta^2\rangle`,
 
@@ -89,7 +89,8 @@ def _running_or_nan(abscissa, mean_squared):
 
 
 def mean_free_path(kappa):
-    r"""Mean free path :math:`\lambda = 3\kappa/c` in :math:`L_c` for :math:`\kappa` in :math:`cL_c` (``DESIGN.md``)."""
+    r"""Mean free path :math:`\lambda = 3\kappa/c` in :math:`L_c` for :math:`\kappa` in :math:`cL_c`
+    (docs/physics/conventions.md#running-diffusion)."""
     return 3.0 * np.asarray(kappa, dtype=float)
 
 
@@ -165,6 +166,16 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
         :math:`\langle\Delta r_\perp^2\rangle(s)`, and ``d_fieldline`` :math:`\tfrac12 d\langle\Delta
         r_\perp^2\rangle/dz` evaluated against :math:`z = \langle\Delta z\rangle(s)` (needs :math:`B_0 > 0` so that
         it increases; NaN otherwise), ``fieldline_step``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import DiffusionConfig, TurbulenceConfig, diffusion_realisation
+    >>> turbulence = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    >>> config = DiffusionConfig(turbulence=turbulence, reduced_rigidity=0.3, particles=16, time=2.0, n_times=4)
+    >>> out = diffusion_realisation(config, np.random.SeedSequence(1))
+    >>> out["msd_parallel"].shape, bool(np.all(out["msd_parallel"] > 0))
+    ((4,), True)
     """
     if not isinstance(config, DiffusionConfig):
         raise ParameterError("config", f"expected a DiffusionConfig, got {type(config).__name__}")

@@ -1,4 +1,4 @@
-"""Ensembles of turbulence realisations on any ``concurrent.futures.Executor`` (PHYSICS.md sect. 6.7).
+"""Ensembles of turbulence realisations on any ``concurrent.futures.Executor`` (docs/physics/simulator.md#ensemble).
 
 One realisation is a **pure function** ``realisation_function(config, seed) -> dict of arrays`` of its
 configuration and its ``SeedSequence`` child: realisation ``i`` always receives child ``i`` of
@@ -176,6 +176,13 @@ def make_executor(
         Address of a running Dask scheduler; only with ``kind="dask"``.
     dask_processes : bool
         Local Dask workers as processes (default; spawned, one thread each) or as threads of this process.
+
+    Examples
+    --------
+    >>> from validation import make_executor
+    >>> with make_executor("serial") as executor:
+    ...     executor.submit(pow, 2, 10).result()
+    1024
     """
     if kind not in EXECUTORS:
         raise ParameterError("executor", f"must be one of {', '.join(EXECUTORS)}, got {kind!r}")
@@ -197,7 +204,8 @@ class EnsembleResult:
     ----------
     mean, standard_error : dict
         ``{name: array}``; the standard error is the sample standard deviation across realisations (``ddof=1``)
-        divided by ``sqrt(count)`` -- the empirical scatter of PHYSICS.md sect. 6.7 (NaN for one realisation).
+        divided by ``sqrt(count)`` -- the empirical scatter of docs/physics/simulator.md#ensemble (NaN for one
+        realisation).
     count : int
         Number of realisations aggregated.
     root_seed : int
@@ -309,6 +317,16 @@ def run(
     -----
     ``KeyboardInterrupt`` cancels the pending tasks and propagates; every realisation finished before it is in the
     store, so rerunning the same call resumes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import run_ensemble
+    >>> def realisation(config, seed):   # any f(config, SeedSequence) -> dict of arrays
+    ...     return {"x": np.random.default_rng(seed).normal(size=config["size"])}
+    >>> result = run_ensemble(realisation, {"size": 3}, seed=1, realisations=4, progress=False)
+    >>> result.mean["x"].shape, result.standard_error["x"].shape
+    ((3,), (3,))
     """
     realisations = require_integer("realisations", realisations, 1)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)

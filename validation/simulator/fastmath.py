@@ -1,6 +1,7 @@
-r"""Branch-free polynomial cosine in double precision for the plane-wave field (``DESIGN.md``, Targets).
+r"""Branch-free polynomial cosine in double precision for the plane-wave field (docs/guide/design.md#targets).
 
-The plane-wave sum of PHYSICS 6.1 spends almost all its time in :math:`\cos(k_n\hat\kappa_n\cdot\mathbf r+\beta_n)`.
+The plane-wave sum of docs/physics/simulator.md#plane-wave-field spends almost all its time in
+:math:`\cos(k_n\hat\kappa_n\cdot\mathbf r+\beta_n)`.
 numba's ``math.cos`` calls libm (no SVML here: ~20 ns per call), which also blocks vectorisation across modes.
 Here the phase is carried in **turns**, :math:`t = \phi/2\pi`, computed in double precision by the caller, and
 
@@ -12,7 +13,7 @@ Here the phase is carried in **turns**, :math:`t = \phi/2\pi`, computed in doubl
   (relative 1e-16, i.e. absolute :math:`\sim 10^{-16}|t|`: below 1e-9 rad for :math:`|t| < 10^6` turns).
 * :math:`P` interpolates :math:`\cos(2\pi\sqrt{s})` at the 7 Chebyshev nodes of :math:`s = u^2\in[0, 1/4]`
   (coefficients solved in 40-digit mpmath, rounded to double).  Max abs error over the full period:
-  :data:`MAX_ABS_ERROR` = 1.11e-8, inside the 1e-7 budget of ``DESIGN.md`` (tested against libm in
+  :data:`MAX_ABS_ERROR` = 1.11e-8, inside the 1e-7 budget of docs/guide/design.md (tested against libm in
   ``tests/validation/simulator/test_pusher.py``); degree 5 would give 8e-7, hence degree 6.
 * Cost: ``rint`` + one subtraction + one multiplication + 6 FMAs, no branch and no table, so LLVM vectorises a loop
   over modes (AVX-512: 8 modes per instruction).

@@ -1,6 +1,7 @@
 r"""numba kernels of the test-particle simulator: plane-wave field, Boris pusher, RK4 field-line tracer.
 
-Reduced units (``DESIGN.md``, "Conventions"): positions in :math:`L_c`, time as :math:`ct/L_c`, the particle speed
+Reduced units (docs/physics/conventions.md#correlation-length): positions in :math:`L_c`, time as :math:`ct/L_c`, the
+particle speed
 is :math:`c` (so :math:`|\hat p| = 1` is the state), and fields in units of :math:`B_\mathrm{tot}`.  The equation of
 motion of a particle of reduced rigidity :math:`\rho = r_g/L_c` (gyroradius in :math:`B_\mathrm{tot}`) is
 
@@ -11,22 +12,24 @@ with :math:`\sigma = \pm1` the sign of the charge and :math:`\mathbf b = \mathbf
 field :math:`|\mathbf b| = 1` the gyration frequency is :math:`\Omega = c/r_g`, i.e. :math:`1/\rho` per unit
 :math:`ct/L_c`.
 
-**Backtracking** (PHYSICS 3.1, last item; ``DESIGN.md``).  For a magnetostatic field, let
+**Backtracking** (docs/physics/simulator.md#liouville-mapping, last item; docs/guide/design.md).  For a magnetostatic
+field, let
 :math:`\mathbf R(\tau) = \mathbf r(-\tau)` and :math:`\hat W(\tau) = -\hat p(-\tau)` be the physical trajectory run
 backwards.  Then :math:`d\mathbf R/d\tau = \hat W` and :math:`d\hat W/d\tau = (-\sigma/\rho)\,\hat W\times\mathbf b`:
 (P1) with the charge reversed.  So a particle arriving with physical momentum :math:`\hat p(0)`, i.e. from the
 arrival direction :math:`\hat n = -\hat p(0)`, is backtracked by integrating (P1) **forward** with
 ``charge_sign = -σ`` from :math:`\hat W(0) = \hat n`; after time :math:`T` the position is :math:`\mathbf r(-T)` and
-the physical momentum is :math:`\hat p(-T) = -\hat W(T)` (PHYSICS 6 item 3).
+the physical momentum is :math:`\hat p(-T) = -\hat W(T)` (docs/physics/simulator.md item 3).
 
-Field (PHYSICS 6.1): :math:`\mathbf b(\mathbf r) = \mathbf b_0 + \sum_n \mathbf a_n\cos(2\pi t_n)`, with the phase
+Field (docs/physics/simulator.md#plane-wave-field): :math:`\mathbf b(\mathbf r) = \mathbf b_0 + \sum_n \mathbf
+a_n\cos(2\pi t_n)`, with the phase
 in turns :math:`t_n = \boldsymbol\nu_n\cdot\mathbf r + \theta_n`, :math:`\boldsymbol\nu_n = k_n\hat\kappa_n/2\pi`,
 :math:`\theta_n = \beta_n/2\pi`, :math:`\mathbf a_n = A_n\hat\xi_n`.  The modes are passed as one C-contiguous
 ``(7, N)`` array (rows :math:`\nu_x,\nu_y,\nu_z,\theta,a_x,a_y,a_z`: contiguous structure of arrays, so the loop
 over modes vectorises) built by :meth:`validation.simulator.turbulence.TurbulenceField.kernel_arrays`, padded with
 zero-amplitude modes to whole 8-lane vectors.
 
-Integrators (``DESIGN.md``, "Integrator"):
+Integrators (docs/physics/simulator.md#integrator):
 
 * **Boris** (Boris 1970; Birdsall & Langdon 1991, sect. 4-4): with :math:`\mathbf t = (\sigma\Delta/2\rho)\,
   \mathbf b(\mathbf r_n)` and :math:`\mathbf s = 2\mathbf t/(1+t^2)`,
@@ -47,9 +50,8 @@ polynomial, 3 FMAs for the sum (26 FLOPs; ``benchmarks/simulator.py``).
 * ``"portable"``: the same arithmetic as a numba loop that LLVM vectorises (256-bit on Intel server cores, where
   LLVM prefers 256-bit vectors; ``vrndscalepd`` + subtraction for the reduction): the fallback on every other CPU
   and the twin the ``"simd"`` kernel is tested against (they agree to summation order).
-* ``"libm"``: libm's cosine, the reference for both (agreement to :data:`validation.simulator.fastmath.MAX_ABS_ERROR`
-per
-  mode).
+* ``"libm"``: libm's cosine, the reference for both (agreement to
+  :data:`validation.simulator.fastmath.MAX_ABS_ERROR` per mode).
 
 All kernels update their inputs in place (no histories), so callers loop over output times with bounded memory.
 They do no validation; :func:`advance` and :func:`trace_fieldlines` are the thin checked Python entry points.
@@ -354,6 +356,16 @@ def advance(field, positions, directions, reduced_rigidity, charge_sign, step, n
         Number of steps (≥ 0).
     kernel : {"auto", "simd", "portable", "libm"}
         Field evaluation (:func:`kernel_selector`); ``"libm"`` is the slow reference twin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import TurbulenceConfig, TurbulenceField, advance
+    >>> field = TurbulenceField(TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8), seed=1)
+    >>> positions, directions = np.zeros((2, 3)), np.array([[1.0, 0.0, 0.0], [0.0, 0.6, 0.8]])
+    >>> advance(field, positions, directions, reduced_rigidity=0.3, charge_sign=1, step=0.01, n_steps=100)
+    >>> bool(np.allclose(np.linalg.norm(directions, axis=1), 1.0, rtol=0, atol=1e-12))   # Boris keeps |v|
+    True
     """
     selector = kernel_selector(kernel)
     rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)

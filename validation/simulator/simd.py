@@ -1,6 +1,7 @@
-r"""Explicit AVX-512 plane-wave sum: the simulator's hot loop written in LLVM vector IR (``DESIGN.md``, Targets).
+r"""Explicit AVX-512 plane-wave sum: the simulator's hot loop written in LLVM vector IR (docs/guide/design.md#targets).
 
-The field of PHYSICS 6.1, :math:`\mathbf b(\mathbf r) = \mathbf b_0 + \sum_n \mathbf a_n\cos(2\pi t_n)` with the
+The field of docs/physics/simulator.md#plane-wave-field, :math:`\mathbf b(\mathbf r) = \mathbf b_0 + \sum_n \mathbf
+a_n\cos(2\pi t_n)` with the
 phase in turns :math:`t_n = \boldsymbol\nu_n\cdot\mathbf r + \theta_n` (:mod:`validation.simulator.pusher`), costs
 per mode
 and particle 3 FMAs for the phase, the range reduction, the polynomial of

@@ -1,6 +1,6 @@
 """Checkpoint store for ensembles of turbulence realisations: HDF5, atomic, resumable.
 
-Layout (``DESIGN.md``, "Storage")::
+Layout (docs/guide/design.md#engineering-conventions)::
 
     <store>.h5                      manifest: run attributes, external links to every finished realisation,
                                     and (once a run completes) the ensemble mean and standard error

@@ -1,10 +1,12 @@
-r"""Plane-wave synthetic turbulence (Giacalone & Jokipii 1999; Tautz & Dosch 2013), PHYSICS 6.1 item 1.
+r"""Plane-wave synthetic turbulence (Giacalone & Jokipii 1999; Tautz & Dosch 2013),
+docs/physics/simulator.md#plane-wave-field item 1.
 
 .. math:: \mathbf B(\mathbf r) = B_0\hat z + \sum_{n=1}^{N} A_n\,\hat\xi_n\cos(k_n\hat\kappa_n\cdot\mathbf r+\beta_n),
           \qquad A_n^2 = 2\langle\delta B^2\rangle f_n,
 
 in units of :math:`B_\mathrm{tot}`: :math:`B_0 = \sqrt{1-\eta}`, :math:`\langle\delta B^2\rangle = \eta`
-(``DESIGN.md``).  The wavenumbers :math:`k_n` (in :math:`1/L_c`) and power fractions :math:`f_n` come from
+(docs/physics/conventions.md#correlation-length).  The wavenumbers :math:`k_n` (in :math:`1/L_c`) and power fractions
+:math:`f_n` come from
 :func:`anisotropy.spectrum.kolmogorov_modes`, the same modes the theory uses.
 
 * ``"isotropic"``: :math:`\hat\kappa_n` uniform on the sphere; :math:`\hat\xi_n = \cos\alpha_n\,\hat e_\theta +
@@ -35,7 +37,8 @@ __all__ = ["TurbulenceField", "as_seed_sequence"]
 
 
 def as_seed_sequence(seed) -> np.random.SeedSequence:
-    """A :class:`numpy.random.SeedSequence` from a SeedSequence or a non-negative int (``DESIGN.md``, Randomness)."""
+    """A :class:`numpy.random.SeedSequence` from a SeedSequence or a non-negative int
+    (docs/guide/design.md#engineering-conventions)."""
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
@@ -44,7 +47,8 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
 
 
 class TurbulenceField:
-    r"""One realisation of plane-wave turbulence plus the regular field (PHYSICS 6.1 item 1).
+    r"""One realisation of plane-wave turbulence plus the regular field (docs/physics/simulator.md#plane-wave-field item
+    1).
 
     Parameters
     ----------
@@ -66,6 +70,19 @@ class TurbulenceField:
         :math:`\beta_n` in radians.
     b0 : ndarray (3,)
         Regular field :math:`(0, 0, \sqrt{1-\eta})`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from validation import TurbulenceConfig, TurbulenceField
+    >>> config = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    >>> field = TurbulenceField(config, seed=1)
+    >>> field.n_modes
+    16
+    >>> field(np.zeros((1, 3))).shape   # B at the origin, in units of B_tot
+    (1, 3)
+    >>> round(field.turbulent_power(), 12)   # <dB^2> = sum of A_n^2 / 2 = eta
+    0.5
     """
 
     def __init__(self, config: TurbulenceConfig, seed):
@@ -166,7 +183,8 @@ class TurbulenceField:
         return 0.5 * float(np.sum(self.polarisations**2))
 
     def correlation_length(self) -> float:
-        r"""Correlation length of this realisation's modes in :math:`L_c`, in the ``DESIGN.md`` convention.
+        r"""Correlation length of this realisation's modes in :math:`L_c`, in the convention of
+        docs/physics/conventions.md#correlation-length.
 
         :math:`L_c = \int_{-\infty}^{\infty} R(r)\,dr` (two-sided), with the isotropic trace correlation
         :math:`R(r) = \sum_n w_n \sin(k_n r)/(k_n r)` (:func:`anisotropy.spectrum.isotropic_correlation`, weights

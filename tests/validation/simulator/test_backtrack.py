@@ -1,8 +1,13 @@
-"""Backtracking maps, C_l(T) and the pair estimator (validation/simulator/backtrack.py; PHYSICS 3.1, 3.2, 6).
+"""Backtracking maps, C_l(T) and the pair estimator (validation/simulator/backtrack.py;
+docs/physics/simulator.md#liouville-mapping, docs/physics/simulator.md#pair-estimator, docs/physics/simulator.md).
 
-Independent references: the exact helix in a uniform field (PHYSICS 3.1 with known trajectories), the dipole
-formula C_1 = (4π/9)|δ|² (PHYSICS 2), Gauss-Legendre exactness for polynomial structure functions, the white-noise
-floor of uncorrelated pixels (PHYSICS 2, 6.6), and the map-vs-pair agreement of PHYSICS 3.2(a) in turbulence.
+Independent references: the exact helix in a uniform field (docs/physics/simulator.md#liouville-mapping with known
+trajectories), the dipole
+formula C_1 = (4π/9)|δ|² (docs/physics/conventions.md#angular-power-spectrum), Gauss-Legendre exactness for polynomial
+structure functions, the white-noise
+floor of uncorrelated pixels (docs/physics/conventions.md#angular-power-spectrum,
+docs/physics/simulator.md#white-noise-floor), and the map-vs-pair agreement of
+docs/physics/simulator.md#liouville-mapping in turbulence.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ class UniformField:
 def helix_delta_f(arrival, time, rigidity, gradient, kappa_parallel, kappa_perpendicular):
     """Eq. (3.1) on the exact backtracked helix in b = ẑ (reversed positive charge gyrates counter-clockwise).
 
-    Reversed particle (PHYSICS 3.1): starts at the origin with direction n̂, rotates about +ẑ at Ω = 1/ρ.
+    Reversed particle (docs/physics/simulator.md#liouville-mapping): starts at the origin with direction n̂, rotates
+    about +ẑ at Ω = 1/ρ.
     """
     omega = 1.0 / rigidity
     phase = omega * time
@@ -124,7 +130,8 @@ def test_uniform_field_map_is_a_pure_dipole_with_the_closed_form_amplitude():
         dipole = helix_dipole(time, config.reduced_rigidity, config.gradient_angle, *config.diffusion_tensor)
         tolerance = _boris_tolerance(config, time) + MAP_STORAGE_TOLERANCE
         np.testing.assert_allclose(result["dipole"][k], dipole, rtol=0, atol=tolerance)
-        c1_formula = 4.0 * math.pi / 9.0 * float(result["dipole"][k] @ result["dipole"][k])  # PHYSICS 2
+        c1_formula = 4.0 * math.pi / 9.0 * float(result["dipole"][k] @ result["dipole"][k])
+        # docs/physics/conventions.md#angular-power-spectrum
         assert result["cl"][k, 1] == pytest.approx(c1_formula, rel=ANAFAST_DIPOLE_TOLERANCE)
         assert np.all(result["cl"][k, 2:] < ANAFAST_LEAKAGE_TOLERANCE * result["cl"][k, 1])
 
@@ -189,7 +196,8 @@ def test_pair_estimator_requires_gauss_legendre_separations():
 
 
 def test_white_noise_floor_is_the_flat_spectrum_of_uncorrelated_pixels():
-    # E[C_l] = 4πσ²/N_pix for independent pixels (PHYSICS 2); the (2l+1)-weighted mean over l = 1..64 has
+    # E[C_l] = 4πσ²/N_pix for independent pixels (docs/physics/conventions.md#angular-power-spectrum); the
+    # (2l+1)-weighted mean over l = 1..64 has
     # relative Gaussian error sqrt(2 / Σ(2l+1)) ≈ 2.2 %
     nside = 32
     sky = np.random.default_rng(5).normal(0.0, 3.0, hp.nside2npix(nside))
@@ -244,7 +252,8 @@ def test_realisation_is_a_pure_function_of_config_and_seed():
 
 
 def test_map_and_pair_estimators_agree_within_ensemble_errors():
-    """PHYSICS 3.2(a): the pair estimator and anafast estimate the same per-realisation C_l (l >= 1).
+    """docs/physics/simulator.md#liouville-mapping: the pair estimator and anafast estimate the same per-realisation C_l
+    (l >= 1).
 
     Error model: both estimators are computed on the same turbulence realisations, so the comparison uses the
     paired difference map - pair per realisation; its mean over realisations is tested against its empirical

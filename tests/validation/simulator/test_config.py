@@ -1,4 +1,5 @@
-"""validation.simulator.config: validation of every field, exact JSON round trips, DESIGN.md default time step."""
+"""validation.simulator.config: validation of every field, exact JSON round trips, default time step
+(docs/physics/simulator.md#integrator)."""
 
 import dataclasses
 import json
@@ -83,7 +84,8 @@ def test_from_dict_rejects_unknown_field():
 
 
 def test_smallest_scale_is_lmin_over_lmax_times_outer_scale_in_units_of_lc():
-    # independent: L_c/L_max from the DESIGN.md formula via anisotropy.units.correlation_length
+    # independent: L_c/L_max from the formula of docs/physics/conventions.md#correlation-length via
+    # anisotropy.units.correlation_length
     ratio = 1e-3
     assert smallest_scale(ratio) == pytest.approx(ratio / correlation_length(1.0, ratio), rel=1e-14)
 

@@ -111,7 +111,8 @@ def test_same_seed_reproduces_the_realisation_and_fieldlines_are_reported():
 
 @pytest.mark.slow
 def test_high_rigidity_mean_free_path_tends_to_four_rg_squared_over_lc():
-    r"""λ → 4 r_g²/L_c for r_g ≫ L_max in pure turbulence (η = 1), with L_c in the DESIGN two-sided convention.
+    r"""λ → 4 r_g²/L_c for r_g ≫ L_max in pure turbulence (η = 1), with L_c in the two-sided convention
+    (docs/physics/conventions.md#correlation-length).
 
     Small-angle scattering along a straight path: d⟨θ²⟩/ds = (1/ρ²)∫ <δb⊥(0)·δb⊥(s)> ds over (-∞, ∞)
     = (1/ρ²)(2/3)(2 L_T), with the transverse integral scale L_T = (3/8) L_c for isotropic solenoidal turbulence,
@@ -120,8 +121,10 @@ def test_high_rigidity_mean_free_path_tends_to_four_rg_squared_over_lc():
 
     Measured (ρ = 10, L_min/L_max = 0.1, 3 × 700 particles, t = 5λ): λ/(4ρ²L_c) = 1.021 ± 0.009 with 1024 modes
     per decade; 1.156 ± 0.013 with 256, and 1.33 ± 0.02 at ρ = 20 with 256 (the upward bias of a finite set of
-    plane waves noted in DESIGN.md: it shrinks with more modes and grows with ρ).  Reading "4 r_g²/L_c" with the
-    one-sided L_c (≈ L_max/10) would predict 8 r_g²/L_c in the DESIGN convention, a factor 2 off: the two-sided
+    plane waves noted in docs/physics/conventions.md#correlation-length: it shrinks with more modes and grows with ρ).
+    Reading "4 r_g²/L_c" with the
+    one-sided L_c (≈ L_max/10) would predict 8 r_g²/L_c in the convention of
+    docs/physics/conventions.md#correlation-length, a factor 2 off: the two-sided
     L_c is the convention in which λ → 4 r_g²/L_c.
     """
     reduced_rigidity = 10.0
@@ -139,7 +142,8 @@ def test_high_rigidity_mean_free_path_tends_to_four_rg_squared_over_lc():
     # <Δr²>(t) = 2λt - 2λ²(1 - exp(-t/λ)); solve it for λ by fixed-point iteration (a contraction for t = 5λ)
     msd_total = ensemble["msd_parallel"][:, -1] + ensemble["msd_perp"][:, -1]
     time = ensemble["times"][0, -1]
-    # the modes' own L_c (π Σ f_n/k_n, within Δ/2 of the DESIGN formula) is the length scale of the derivation
+    # the modes' own L_c (π Σ f_n/k_n, within Δ/2 of the formula of docs/physics/conventions.md#correlation-length) is
+    # the length scale of the derivation
     guess = expected_lambda * TurbulenceField(turbulence, 0).correlation_length()
     per_realisation = []
     for value in msd_total:
@@ -157,7 +161,8 @@ def test_high_rigidity_mean_free_path_tends_to_four_rg_squared_over_lc():
 
 @pytest.mark.slow
 def test_slab_parallel_diffusion_at_small_eta_lies_between_qlt_with_and_without_the_resonance_gap():
-    r"""κ_∥ in slab turbulence, η = 0.05, r_g/L_c = 0.1, vs slab QLT (PHYSICS 4.6c, anisotropy.transport).
+    r"""κ_∥ in slab turbulence, η = 0.05, r_g/L_c = 0.1, vs slab QLT (docs/physics/transport.md#slab-qlt,
+    anisotropy.transport).
 
     QLT's κ_∥ = (v²/8)∫(1-μ²)²/D_μμ dμ is dominated by small |μ| (D_μμ ∝ |μ|^{2/3}): here 49% of it comes from
     |μ| < μ_gap = 1/(k_max r_g0) = 0.074, where the discrete spectrum has no resonant mode and scattering through

@@ -15,7 +15,7 @@ from validation.simulator.fastmath import MAX_ABS_ERROR, cos_turns_array
 from validation.simulator.pusher import KERNELS, advance, evaluate_field, kernel_selector, trace_fieldlines
 from validation.simulator.turbulence import TurbulenceField
 
-#: DESIGN.md budget of the polynomial cosine
+#: budget (docs/guide/design.md#targets) of the polynomial cosine
 COS_BUDGET = 1e-7
 
 
@@ -54,7 +54,7 @@ def test_fast_field_equals_libm_field_within_the_summed_cosine_bound():
 
 
 def _direct_sum(field, points):
-    # PHYSICS 6.1 item 1 written out with numpy: Σ_n A_n ξ̂_n cos(k_n κ̂_n·r + β_n)
+    # docs/physics/simulator.md#plane-wave-field item 1 written out with numpy: Σ_n A_n ξ̂_n cos(k_n κ̂_n·r + β_n)
     return np.cos(points @ field.wavevectors.T + field.phases) @ field.polarisations
 
 

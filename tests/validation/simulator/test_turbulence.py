@@ -23,7 +23,8 @@ ROUNDING = 1e-12
 @pytest.mark.parametrize("eta", [0.05, 0.5, 1.0])
 def test_mode_power_sums_to_eta_and_regular_field_is_sqrt_one_minus_eta(kind, eta):
     field = TurbulenceField(TurbulenceConfig(kind=kind, eta=eta), 3)
-    # <δB²> = Σ A_n² <cos²> = Σ A_n²/2 = η in units of B_tot (PHYSICS 6.1, DESIGN conventions)
+    # <δB²> = Σ A_n² <cos²> = Σ A_n²/2 = η in units of B_tot (docs/physics/simulator.md#plane-wave-field,
+    # docs/physics/conventions.md#units)
     assert field.turbulent_power() == pytest.approx(eta, rel=ROUNDING)
     np.testing.assert_allclose(field.b0, [0.0, 0.0, math.sqrt(1.0 - eta)], atol=ROUNDING)
 
@@ -76,7 +77,7 @@ def test_mode_amplitudes_follow_kolmogorov_slope():
     field = TurbulenceField(TurbulenceConfig(eta=0.5, modes_per_decade=50), 4)
     amplitude_squared = np.sum(field.polarisations**2, axis=1)
     slope, _ = np.polyfit(np.log(field.wavenumbers), np.log(amplitude_squared), 1)
-    # A_n² ∝ S(k_n) Δk_n ∝ k_n^{1-q} on a log grid (PHYSICS 6.1), q = 5/3
+    # A_n² ∝ S(k_n) Δk_n ∝ k_n^{1-q} on a log grid (docs/physics/simulator.md#plane-wave-field), q = 5/3
     assert slope == pytest.approx(1.0 - 5.0 / 3.0, abs=1e-10)
 
 
@@ -114,7 +115,8 @@ def test_measured_isotropic_correlation_matches_sinc_sum_of_the_modes():
     base = field(points)
     for distance in [0.1, 0.5, 1.0, 2.0]:
         products = np.sum(base * field(points + distance * directions), axis=1)
-        # over random directions each mode contributes f_n sin(k r)/(k r), whatever its κ̂_n (PHYSICS 4.6b)
+        # over random directions each mode contributes f_n sin(k r)/(k r), whatever its κ̂_n
+        # (docs/physics/pair_rates.md#isotropic-pair-rate)
         expected = isotropic_correlation(distance, field.wavenumbers, np.sum(field.polarisations**2, 1) / 2.0)
         assert abs(products.mean() - expected) < N_SIGMA * products.std() / math.sqrt(samples)
 
@@ -124,17 +126,20 @@ def test_correlation_length_of_the_modes_tends_to_the_design_formula(modes_per_d
     ratio, q = 1e-3, 5.0 / 3.0
     field = TurbulenceField(TurbulenceConfig(lmin_over_lmax=ratio, modes_per_decade=modes_per_decade), 1)
     # L_c(modes) = π Σ f_n/k_n is a ratio of two sums over a grid in x = ln k with spacing Δ and both ends at full
-    # weight; in the continuum it is the DESIGN.md formula, i.e. 1 in units of L_c.  Euler-Maclaurin for
+    # weight; in the continuum it is the formula of docs/physics/conventions.md#correlation-length, i.e. 1 in units of
+    # L_c.  Euler-Maclaurin for
     # Σ Δ e^{-p x} over [ln k_min, ln k_max]: ∫ (1 + (pΔ/2)(1+e)/(1-e) + (pΔ)²/12 + O(Δ⁴)), e = end/start ratio
     spacing = math.log(field.wavenumbers[1] / field.wavenumbers[0])
 
     def euler_maclaurin(power, end_ratio):
         return 1.0 + 0.5 * power * spacing * (1 + end_ratio) / (1 - end_ratio) + (power * spacing) ** 2 / 12.0
 
-    # continuum two-sided integral π<1/k> over the field's own k range, by quadrature: must be L_c = 1 (DESIGN.md)
+    # continuum two-sided integral π<1/k> over the field's own k range, by quadrature: must be L_c = 1
+    # (docs/physics/conventions.md#correlation-length)
     k_min, k_max = field.wavenumbers[0], field.wavenumbers[-1]
     continuum = math.pi * quad(lambda k: k ** (-q - 1.0), k_min, k_max)[0] / quad(lambda k: k**-q, k_min, k_max)[0]
-    formula = correlation_length(2.0 * math.pi / k_min, ratio)  # DESIGN.md formula for the field's L_max
+    formula = correlation_length(2.0 * math.pi / k_min, ratio)  # formula of
+    # docs/physics/conventions.md#correlation-length for the field's L_max
     assert continuum == pytest.approx(formula, rel=1e-9)  # quad tolerance
     assert formula == pytest.approx(1.0, rel=1e-12)  # and lengths are indeed in units of L_c
     expected = continuum * euler_maclaurin(q, ratio**q) / euler_maclaurin(q - 1.0, ratio ** (q - 1.0))
