@@ -24,7 +24,7 @@ displacement of the particle that left the observer along :math:`\hat d(0)`,
   backwards), and :math:`\mathcal G(s)` the pair generator at age s, piecewise constant on an age grid.
 
 Then, with :math:`w(s) = (1-e^{-\nu_1s})/\nu_1` and :math:`y(t) = \Phi_\Gamma(t)e_1` in the Γ representation of
-PHYSICS (4.3) (:func:`anisotropy.rate_matrix`),
+docs/physics/mixing_ode.md#rate-matrix, eq. (4.3) (:func:`anisotropy.rate_matrix`),
 
 .. math:: C_\ell(T) = \frac{8\pi v^2|G|^2}{9}\int_0^T w(T-t)\,y_\ell(t)\,dt .
 
@@ -37,7 +37,8 @@ A symmetric): :math:`\int_0^\Delta w(u-s)e^{\lambda s}ds = [\Delta\varphi_1(\lam
 e^{-\nu_1u}\Delta\varphi_1((\lambda+\nu_1)\Delta)]/\nu_1`.
 
 The pair generators (:func:`slab_pair_increments`, :func:`generator_from_increments`): the second-order pair
-integrals :math:`\tilde c(x;t)` of PHYSICS (4.6) along unperturbed orbits (:mod:`anisotropy.pair_rates`) give,
+integrals :math:`\tilde c(x;t)` of docs/physics/pair_rates.md#slab-pair-rate, eq. (4.6) along unperturbed orbits
+(:mod:`anisotropy.pair_rates`) give,
 per age piece :math:`[t_i, t_{i+1}]`, the increments :math:`\Delta\tilde c_\ell` and :math:`\Delta\tilde c(1)`;
 three closures (:data:`CLOSURES`) turn them into a rate :math:`k(x)` on the piece.
 """
@@ -129,7 +130,8 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
 
     Examples
     --------
-    The white-noise toy (PHYSICS 8) has an age-independent generator; its C_ℓ(T) are those of the mixing-matrix ODE:
+    The white-noise toy (docs/physics/toy_model.md#toy-model) has an age-independent generator; its C_ℓ(T) are those of
+    the mixing-matrix ODE:
 
     >>> import anisotropy as an
     >>> gamma = an.rate_matrix(an.PairRate.toy(D_s=0.5, kappa_c=5.0), 20)
@@ -198,7 +200,7 @@ class PairIncrements:
     ages : ndarray (N,)
         :math:`t_i` in units of :math:`1/\Omega`.
     cross : ndarray (N, 2 lmax + 1)
-        Legendre coefficients of :math:`\tilde c(x;t_i)` (PHYSICS 4.6), plain normalisation.
+        Legendre coefficients of :math:`\tilde c(x;t_i)` (docs/physics/pair_rates.md), plain normalisation.
     self_correlation : ndarray (N,)
         :math:`\tilde c(1;t_i)`.
     markov_self_rate : float
@@ -226,7 +228,8 @@ def _lorentzian_rule(width: float):
 
 def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *, lmin_over_lmax: float,
                          modes_per_decade: int, broadening: float = 0.0) -> PairIncrements:
-    r"""Slab pair integrals :math:`\tilde c(x;t)` of PHYSICS (4.6) at the ages ``ages`` (units :math:`1/\Omega`).
+    r"""Slab pair integrals :math:`\tilde c(x;t)` of docs/physics/pair_rates.md#slab-pair-rate, eq. (4.6) at the ages
+    ``ages`` (units :math:`1/\Omega`).
 
     The same discrete modes as :meth:`anisotropy.pair_rates.PairRate.slab`; coefficients ℓ ≤ 2ℓmax only (the rate
     matrix needs no more), with enough Gauss nodes for the band limit :math:`k_\max r_g t` of the orbit integrals.
@@ -300,9 +303,10 @@ def generator_from_increments(increments: PairIncrements, piece: int, closure: s
       field, which makes :math:`\langle C_1\rangle\ge(4\pi/9)|\langle\delta\rangle|^2` hold exactly.
 
     * ``"secant"``: :math:`k = \kappa(x;\bar t)/\bar t` with κ averaged over the piece's ends and :math:`\bar t`
-      its midpoint (the one-ΔT rate of PHYSICS 4.4 at ΔT = the age).
+      its midpoint (the one-ΔT rate of docs/physics/mixing_ode.md#pair-time at ΔT = the age).
 
-    Every form has :math:`k(1) = 0` for the untruncated series (power conservation, PHYSICS 4.2).
+    Every form has :math:`k(1) = 0` for the untruncated series (power conservation,
+    docs/physics/mixing_ode.md#mixing-matrix).
     """
     if closure not in CLOSURES:
         raise ParameterError("closure", f"must be one of {CLOSURES}, got {closure!r}")

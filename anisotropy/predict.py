@@ -95,7 +95,8 @@ CONVERGE_RTOL = 0.01
 CONVERGE_LMAX_LIMIT = 2048
 MODES_PER_DECADE = 256
 MODELS = ("slab", "isotropic")
-#: closures of the pair dynamics: the one-ΔT Markov rate (PHYSICS 4.4, needs the pair-time prefactor) and the
+#: closures of the pair dynamics: the one-ΔT Markov rate (docs/physics/mixing_ode.md#ode, eq. (4.4), needs the pair-time
+#: prefactor) and the
 #: age-dependent pair-correlation closure (anisotropy.pair_correlation, "normalised"; no pair time)
 CLOSURES = ("markov", "age-dependent")
 #: highest charge number accepted (uranium)
@@ -430,7 +431,7 @@ def predict_cl(
         ℓmax = 2048; :func:`anisotropy.solver.converge_lmax`, which warns if they do not) and return ℓ ≤ ``lmax``
         of the last solve.  ``params["derived"]`` records ``lmax_solved``, ``converged`` and the last change.
     closure : {"markov", "age-dependent"}
-        ``"markov"`` (default): one rate k(x) = κ(x; ΔT)/ΔT at the pair time ΔT (PHYSICS 4.4).
+        ``"markov"`` (default): one rate k(x) = κ(x; ΔT)/ΔT at the pair time ΔT (docs/physics/mixing_ode.md#pair-time).
         ``"age-dependent"``: the steady state of the pair-correlation closure
         (:func:`anisotropy.pair_correlation.age_dependent_steady_state`, ``docs/physics/pair_correlation.md``): a
         generator that depends on the pair's age, the dipole decay and the source from the same

@@ -23,7 +23,8 @@ from anisotropy.pair_correlation import (
 from anisotropy.pair_rates import PairRate
 from anisotropy.solver import evolve, steady_state
 
-# PHYSICS sect. 8 toy: white-noise rotations, Markov pair process, single-particle dipole rate nu_1 = 2 D_s
+# docs/physics/toy_model.md#toy-model toy: white-noise rotations, Markov pair process, single-particle dipole rate nu_1
+# = 2 D_s
 D_S, KAPPA_C, SPEED = 0.5, 5.0, 1.0
 NU_1 = 2.0 * D_S
 TIMES = (0.5, 1.0, 2.0)
@@ -41,7 +42,8 @@ BOUND_RTOL = 1e-12
 
 
 def toy_source(t):
-    """S(t) = (8 pi/3) K(t) |G|^2 with the running K(t) = v^2 (1 - e^{-nu_1 t})/(3 nu_1) (PHYSICS 8)."""
+    """S(t) = (8 pi/3) K(t) |G|^2 with the running K(t) = v^2 (1 - e^{-nu_1 t})/(3 nu_1)
+    (docs/physics/toy_model.md#toy-model)."""
     return 8.0 * math.pi / 3.0 * SPEED**2 * -math.expm1(-NU_1 * t) / (3.0 * NU_1)
 
 
@@ -152,7 +154,8 @@ def test_slab_pair_coefficients_are_non_negative_and_the_self_term_bounds_them()
 
 @pytest.mark.parametrize("closure", CLOSURES)
 def test_every_closure_conserves_total_power_away_from_the_truncation(closure):
-    # k(1) = 0: sum_l (2l+1) Γ_{l l0} = 0 (PHYSICS 4.2) for columns whose coupling band stays inside ℓ ≤ ℓmax.  Here
+    # k(1) = 0: sum_l (2l+1) Γ_{l l0} = 0 (docs/physics/mixing_ode.md#mixing-matrix) for columns whose coupling band
+    # stays inside ℓ ≤ ℓmax.  Here
     # k_max r_g t = 2.5 at the last age, so the pair series ends near ℓ = 35 (< 2 ℓmax: nothing is cut off) and
     # columns ℓ0 ≤ 10 couple only to ℓ ≤ 45 < ℓmax
     lmax = 48

@@ -264,7 +264,8 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
 
 
 def _backtrack_advance(field, positions, directions, reduced_rigidity, dt, n_steps):
-    # backtracking = forward integration of the reversed particle, charge sign -1 (PHYSICS 3.1)
+    # backtracking = forward integration of the reversed particle, charge sign -1
+    # (docs/physics/simulator.md#liouville-mapping)
     advance(field, positions, directions, reduced_rigidity, -1, dt, int(n_steps))
 
 

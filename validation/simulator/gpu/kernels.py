@@ -15,7 +15,8 @@ The same equations and the same arithmetic as the CPU kernels of :mod:`validatio
 * Boris push (Boris 1970; Birdsall & Langdon 1991, sect. 4-4), :math:`\mathbf t = (\sigma\Delta/2\rho)\mathbf b`,
   :math:`\mathbf s = 2\mathbf t/(1+t^2)`, :math:`\hat p' = \hat p + \hat p\times\mathbf t`,
   :math:`\hat p_+ = \hat p + \hat p'\times\mathbf s`, :math:`\mathbf r_{n+1} = \mathbf r_n + \Delta\hat p_+`;
-  ``half_angle_scale`` :math:`=\sigma\Delta/2\rho` carries the charge sign (−1 backtracks, PHYSICS 3.1).
+  ``half_angle_scale`` :math:`=\sigma\Delta/2\rho` carries the charge sign (−1 backtracks,
+  docs/physics/simulator.md#liouville-mapping).
 
 Per mode and particle: 3 FMAs (phase), 2 additions + 1 subtraction (reduction), 1 multiplication + 6 FMAs
 (polynomial), 3 FMAs (sum): 16 FP64 instructions, 26 FLOPs in the CPU's accounting (``benchmarks/gpu.py``).
