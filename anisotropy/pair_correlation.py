@@ -102,6 +102,14 @@ def age_grid(final_age: float, first: float = FIRST_AGE, per_decade: int = AGES_
     return np.geomspace(first, final_age, count)
 
 
+def _symmetric_decomposition(matrix, weights):
+    """Eigen-decomposition of Γ = A·diag(D) (ℓ ≥ 1) in the symmetric form D^{1/2} A D^{1/2}."""
+    root = np.sqrt(weights)
+    coupling = np.asarray(matrix, dtype=float)[1:, 1:] / weights[None, :]
+    symmetric = root[:, None] * (0.5 * (coupling + coupling.T)) * root[None, :]
+    return scipy.linalg.eigh(symmetric, check_finite=False)
+
+
 def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *, speed: float = 1.0,
                         gradient: float = 1.0) -> np.ndarray:
     r"""⟨C_ℓ⟩(T) of the factorised two-time closure with a piecewise-constant age-dependent generator (module doc).
@@ -152,13 +160,7 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
     lmax = np.asarray(generators[0]).shape[0] - 1
     weights = column_weights(lmax)[1:]
     root = np.sqrt(weights)
-    decompositions = []
-    for matrix in generators:
-        block = np.asarray(matrix, dtype=float)[1:, 1:]
-        coupling = block / weights[None, :]
-        symmetric = root[:, None] * (0.5 * (coupling + coupling.T)) * root[None, :]
-        eigenvalues, vectors = scipy.linalg.eigh(symmetric, check_finite=False)
-        decompositions.append((eigenvalues, vectors))
+    decompositions = [_symmetric_decomposition(matrix, weights) for matrix in generators]
     out = np.full((times.size, lmax + 1), np.nan)
     first_unit = np.zeros(lmax)
     first_unit[0] = 1.0
