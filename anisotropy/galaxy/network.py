@@ -73,7 +73,7 @@ def build_network(primaries=None, secondaries=DEFAULT_SECONDARIES, cross_section
     --------
     >>> from anisotropy.galaxy.network import build_network
     >>> build_network().names
-    ['16O', '14N', '12C', '11B', '10Be', '10B', '9Be', '7Be', '7Li', '6Li']
+    ['16O', '14N', '12C', '11B', '10Be', '10B', '9Be', '7Li', '7Be', '6Li']
     """
     primaries = dict(DEFAULT_PRIMARIES if primaries is None else primaries)
     radioactive = dict(RADIOACTIVE if radioactive is None else radioactive)

@@ -18,12 +18,13 @@ Discretisation
   :math:`q/\Gamma + A\cosh kz + B\sinh kz`, :math:`k^2 = \Gamma/\kappa`), so the closed form of
   :func:`anisotropy.galaxy.two_zone_density` is reproduced to rounding error at any resolution, and the general
   case (sources varying in z) converges at second order.
-* **u = ln T**: the coupling between energy cells is lumped at the z nodes (control volume = half of each
-  adjacent disk interval), so that the many energy steps do not accumulate a z smoothing; finite volumes of width :math:`\Delta u`, the loss flux at each face taken upwind (from the cell
-  above, since losses only lower T) with linear (second-order) upwind reconstruction
-  :math:`M_{j+1/2} = \tfrac32 M_{j+1} - \tfrac12 M_{j+2}` (first order on the face below the top cell); at the top face the
-  inflow carries the top cell's own value (zero gradient in M), where losses are negligible against escape.  The scheme is conservative (the face fluxes telescope) and marches from the highest
-  energy down: each (energy, species) step is one tridiagonal solve in z.
+* **u = ln T**: finite volumes of width :math:`\Delta u`; the loss flux through each face is taken upwind (from
+  the cell above, since losses only lower T) with the linear (second-order) reconstruction
+  :math:`M_{j+1/2} = \tfrac32 M_{j+1} - \tfrac12 M_{j+2}` (first order on the face below the top cell; the top face
+  carries the top cell's own value, zero gradient, where losses are negligible against escape).  The face fluxes
+  telescope (conservative scheme), and the solution is marched from the highest energy down, one tridiagonal solve
+  in z per (energy, species).  The coupling between energy cells is lumped at the z nodes (control volume: half of
+  each adjacent disk interval) so that the many energy steps do not accumulate a smoothing in z.
 
 Convergence: second order in :math:`\Delta z` and in :math:`\Delta u` (measured in ``benchmarks/galaxy.py``).
 """
@@ -111,7 +112,7 @@ class GalaxyModel:
     def energies(self):
         """Cell centres in T (GeV/n), uniform in ln T, and the cell width in ln T."""
         decades = np.log10(self.energy_max / self.energy_min)
-        cells = max(2, int(round(decades * self.energies_per_decade)))
+        cells = max(2, round(decades * self.energies_per_decade))
         faces = np.geomspace(self.energy_min, self.energy_max, cells + 1)
         return np.sqrt(faces[:-1] * faces[1:]), faces, np.log(faces[1] / faces[0])
 
@@ -155,8 +156,8 @@ def _fitting_weights(kappa, rate, width):
     small = x < _SERIES_ARGUMENT
     xs = np.where(small, 1.0, x)
     big = xs > 600.0
-    x_over_sinh = np.where(small, 1.0 - x**2 / 6.0,
-                           np.where(big, 2.0 * xs * np.exp(-np.minimum(xs, 700.0)), xs / np.sinh(np.minimum(xs, 700.0))))
+    clipped = np.minimum(xs, 700.0)
+    x_over_sinh = np.where(small, 1.0 - x**2 / 6.0, np.where(big, 2.0 * xs * np.exp(-clipped), xs / np.sinh(clipped)))
     x_over_tanh = np.where(small, 1.0 + x**2 / 3.0, xs / np.tanh(xs))
     tanh_half_ratio = np.where(small, 1.0 - x**2 / 12.0, np.tanh(0.5 * xs) / (0.5 * xs))
     return kappa / width * x_over_sinh, kappa / width * x_over_tanh, 0.5 * width * tanh_half_ratio

@@ -1,4 +1,4 @@
-r"""Transport coefficients of the Galactic model: kinematics, diffusion coefficient, decay, ionisation and Coulomb losses.
+r"""Transport coefficients of the Galactic model: kinematics, diffusion, decay, ionisation and Coulomb losses.
 
 Conventions: kinetic energy per nucleon ``T`` in GeV/n, rigidity in GV, lengths kpc, times Myr, gas densities cm⁻³.
 The nucleon rest energy is the atomic mass unit (so that :math:`\gamma = 1 + T/m_u c^2` for every isotope; the
