@@ -46,7 +46,7 @@ def _add_model_options(parser):
                        help="CSV of production cross sections (columns parent, child, energy, sigma_mb) that "
                        "replace the shipped Evoli et al. 2019 fits channel by channel")
     grid = parser.add_argument_group("resolution")
-    grid.add_argument("--energies-per-decade", type=integer("energies_per_decade", 2, 1000), default=16,
+    grid.add_argument("--energies-per-decade", type=integer("energies_per_decade", 2, 1000), default=32,
                       help="energy cells per decade, 2..1000 (default %(default)d)")
     grid.add_argument("--disk-intervals", type=integer("disk_intervals", 1, 10000), default=8,
                       help="z intervals in the disk, >= 1 (default %(default)d)")

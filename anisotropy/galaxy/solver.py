@@ -79,7 +79,7 @@ class GalaxyModel:
     network: Network | None = None
     energy_min: float = 0.01
     energy_max: float = 1000.0
-    energies_per_decade: int = 16
+    energies_per_decade: int = 32
     disk_intervals: int = 8
     halo_intervals: int = 48
     energy_losses: bool = True
