@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import solve_banded
+from scipy.linalg.lapack import dgtsv
 
 from anisotropy.errors import ParameterError, require_integer, require_range
 
@@ -167,24 +167,22 @@ def _interval_mean(nodal):
     return 0.5 * (nodal[:-1] + nodal[1:])
 
 
-def _solve_column(kappa, rate, source, widths, node_rate=None, node_source=None):
-    """Nodal M on 0..H (last node 0) for piecewise-constant kappa, rate and interval sources (symmetry at z=0);
-    ``node_rate`` and ``node_source`` (already multiplied by the node's control volume) are lumped at the nodes."""
+def _assemble(kappa, rate, widths):
+    """Tridiagonal matrices of all energies at once: (main diagonal, off-diagonal, interval source weights),
+    shapes (nT, n), (nT, n - 1), (nT, n) for n intervals (unknowns: nodes 0 .. n-1; the node at H is 0)."""
     off, diag, weight = _fitting_weights(kappa, rate, widths)
-    n = widths.size  # unknowns: nodes 0 .. n-1
-    banded = np.zeros((3, n))
     main = diag.copy()
-    main[1:] += diag[:-1]
-    banded[1] = main
-    banded[0, 1:] = -off[:-1]
-    banded[2, :-1] = -off[:-1]
-    rhs = source * weight
-    rhs[1:] += (source * weight)[:-1]
-    if node_rate is not None:
-        banded[1] += node_rate
-        rhs += node_source
-    values = solve_banded((1, 1), banded, rhs, check_finite=False, overwrite_ab=True, overwrite_b=True)
-    return np.append(values, 0.0)
+    main[:, 1:] += diag[:, :-1]
+    return main, -off[:, :-1], weight
+
+
+def _solve_tridiagonal(main, off, rhs):
+    """Symmetric tridiagonal solve (LAPACK gtsv, no pivoting needed: the matrix is diagonally dominant)."""
+    _, _, _, values, info = dgtsv(off, main, off, rhs, overwrite_dl=False, overwrite_d=False, overwrite_du=False,
+                                  overwrite_b=True)
+    if info != 0:
+        raise FloatingPointError(f"tridiagonal solve failed (LAPACK info {info})")
+    return values
 
 
 def solve(model: GalaxyModel | None = None, **parameters) -> Solution:
@@ -238,17 +236,24 @@ def solve(model: GalaxyModel | None = None, **parameters) -> Solution:
     disk_nodes[:-1] += 0.5 * widths[:-1] * disk_factor[:-1]
     disk_nodes[1:] += 0.5 * widths[:-1] * disk_factor[:-1]
     disk_nodes[-1] += 0.5 * widths[-1] * disk_factor[-1]
+    disk_kappa = np.where(in_disk, model.alpha, 1.0)
+    matrices = {}
+    for item in network.species:
+        kappa, decay, collisions = coefficients[item.name][:3]
+        matrices[item.name] = _assemble(kappa[:, None] * disk_kappa, decay[:, None] + collisions[:, None] * disk_factor,
+                                        widths)
     for j in range(n_energy - 1, -1, -1):
         for item in network.species:
-            kappa, decay, collisions, face_rate, injection, production, feeding = coefficients[item.name]
-            kappa_intervals = kappa[j] * np.where(in_disk, model.alpha, 1.0)
-            rate = decay[j] + collisions[j] * disk_factor
+            _, _, _, face_rate, injection, production, feeding = coefficients[item.name]
+            main, off, weight = (array[j] for array in matrices[item.name])
             source = injection[j] * disk_factor
             for parent, value in production.items():
                 source = source + value[j] * disk_factor * _interval_mean(density[parent][:, j])
             for parent, value in feeding.items():
                 source = source + value[j] * _interval_mean(density[parent][:, j])
-            node_rate = node_source = None
+            weighted = source * weight
+            rhs = weighted.copy()
+            rhs[1:] += weighted[:-1]
             if model.energy_losses:
                 # nodal (lumped) coupling between energy cells, so that repeated steps do not smooth in z.
                 # lower face (upwind cell j): |a| (3/2 M_j - 1/2 M_{j+1}), first order for the top cell, whose
@@ -256,12 +261,11 @@ def solve(model: GalaxyModel | None = None, **parameters) -> Solution:
                 column = density[item.name]
                 outflow, inflow = -face_rate[j] / step, -face_rate[j + 1] / step
                 if j + 1 == n_energy:
-                    node_rate = disk_nodes * (outflow - inflow)
-                    node_source = np.zeros(z.size - 1)
+                    main = main + disk_nodes * (outflow - inflow)
                 else:
                     above = column[:-1, j + 1]
                     face_value = 1.5 * above - 0.5 * column[:-1, j + 2] if j + 2 < n_energy else above
-                    node_rate = disk_nodes * 1.5 * outflow
-                    node_source = disk_nodes * (0.5 * outflow * above + inflow * face_value)
-            density[item.name][:, j] = _solve_column(kappa_intervals, rate, source, widths, node_rate, node_source)
+                    main = main + disk_nodes * 1.5 * outflow
+                    rhs += disk_nodes * (0.5 * outflow * above + inflow * face_value)
+            density[item.name][:-1, j] = _solve_tridiagonal(main, off, rhs)
     return Solution(z, energy, {name: values / energy for name, values in density.items()}, model)
