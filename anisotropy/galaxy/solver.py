@@ -137,7 +137,7 @@ class Solution:
         return self.density[name][0]
 
     def flux(self, name):
-        """Interstellar flux :math:`J = v N/4\\pi` at z = 0 (units of N times kpc/Myr per sr)."""
+        """Interstellar flux :math:`J = \\beta N/4\\pi` at z = 0 (velocity in units of c; per sr)."""
         return speed(self.energy) * self.local(name) / (4 * np.pi)
 
     def element(self, charge):

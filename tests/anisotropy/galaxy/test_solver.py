@@ -141,3 +141,24 @@ def test_model_rejects_bad_geometry_and_transport_with_the_parameter_named():
     with pytest.raises(ParameterError) as error:
         solve(GalaxyModel(**SMALL)).local("12Q")
     assert error.value.name == "isotope"
+
+
+def test_be10_decay_feeds_b10_everywhere_and_the_b10_balance_closes():
+    # 10Be injected in the disk decays (at 1/(gamma tau), in disk and halo) into 10B: for every energy, the decay
+    # source integrated over 0 < z < H equals 10B's inelastic losses in the disk plus its escape flux at H
+    network = build_network(primaries={"10Be": 1.0}, secondaries=("10B",))
+    model = GalaxyModel(alpha=0.2, network=network, energy_losses=False, energy_min=0.1, energy_max=10.0,
+                        energies_per_decade=2, disk_intervals=64, halo_intervals=512)
+    solution = solve(model)
+    z = solution.z
+    disk = z <= model.h + 1e-12
+    T = solution.energy
+    decay_source = decay_rate(T) * np.trapezoid(solution.density["10Be"], z, axis=0)
+    boron = solution.density["10B"]
+    assert np.all(boron[np.searchsorted(z, 1.0)] > 0)  # fed in the halo too
+    loss = model.medium.n_hydrogen * inelastic_cross_section(T, 5, 10) * speed(T) * _RATE_PER_CM3_MB
+    sinks = loss * np.trapezoid(boron[disk], z[disk], axis=0)
+    dz = z[-1] - z[-2]
+    kappa = diffusion_coefficient(T, 5, 10, kappa0=model.kappa0, delta=model.delta)
+    escape = -kappa * (3 * boron[-1] - 4 * boron[-2] + boron[-3]) / (2 * dz)
+    np.testing.assert_allclose(decay_source, sinks + escape, rtol=TRAPEZOID_RTOL)
