@@ -174,7 +174,9 @@ def run_predict(args) -> int:
         lines += [f"{energy:.6g}," + ",".join(f"{table[name][i]:.8g}" for name in args.ratios)
                   for i, energy in enumerate(energies)]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    parameters = {"alpha": args.alpha, "phi": args.phi, "model": model.to_dict(), **_provenance()}
+    parameters = {"alpha": args.alpha, "phi": args.phi, "model": model.to_dict(),
+                  "cross_sections_file": None if args.cross_sections is None else str(args.cross_sections),
+                  **_provenance()}
     write_json(args.out / "params.json", parameters)
     written = [args.out / "ratios.csv", args.out / "params.json"]
     if not args.no_plot:
@@ -225,7 +227,9 @@ def run_fit(args) -> int:
     result = {"data": str(args.data), "sources": sorted({item.source for item in data}),
               "stage1_secondary_over_primary": stage1.to_dict(),
               "stage2_all": stage2.to_dict() if stage2 else None, "H": args.H, "free_H": args.free_H,
-              "phi_prior": args.phi_prior, "model": base.to_dict(), **_provenance()}
+              "phi_prior": args.phi_prior, "model": base.to_dict(),
+              "cross_sections_file": None if args.cross_sections is None else str(args.cross_sections),
+              **_provenance()}
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
     if args.mcmc_steps:
