@@ -29,7 +29,6 @@ def test_noise_free_injection_is_recovered_exactly():
     assert stage1.to_dict()["parameters"]["delta"] == pytest.approx(TRUTH["delta"], abs=0.05)
 
 
-@pytest.mark.slow
 def test_noisy_injection_is_recovered_within_its_errors_and_alpha_below_one_is_preferred():
     # AMS-like precision (B/C 2 %, 10Be/9Be 5 %, 12 points each) and a 0.1 GV Gaussian prior on phi: without the
     # prior phi and alpha are degenerate (both shift 10Be/9Be at low energy)
