@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "simulate": ("anisotropy.cli.simulate", "test-particle simulation: anisotropy maps or diffusion"),
     "validate": ("anisotropy.cli.validate", "theory vs simulation report (validation-report/)"),
     "fit": ("anisotropy.cli.fit", "fit a measured angular power spectrum"),
+    "galaxy": ("anisotropy.cli.galaxy", "two-zone Galactic transport: B/C and 10Be/9Be with suppressed disk diffusion"),
 }
 
 

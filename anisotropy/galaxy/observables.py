@@ -1,0 +1,60 @@
+"""Observable ratios at Earth from a :class:`~anisotropy.galaxy.solver.Solution`: B/C, Be/B, ¹⁰Be/⁹Be, ...
+
+Every isotope is modulated with its own Z/A (:func:`anisotropy.galaxy.modulation.force_field`) and the isotopes of
+an element are then summed at equal kinetic energy per nucleon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anisotropy.errors import ParameterError
+
+from .cross_sections import ELEMENT_SYMBOLS, isotope, isotope_name
+from .modulation import force_field, interpolate_loglog
+
+__all__ = ["RATIOS", "modulated_flux", "ratio"]
+
+#: ratios the CLI and the fit know by name: name -> (numerator, denominator), each an element symbol or an isotope
+RATIOS = {"B/C": ("B", "C"), "Be/B": ("Be", "B"), "Be/C": ("Be", "C"), "Li/C": ("Li", "C"),
+          "10Be/9Be": ("10Be", "9Be"), "10Be/Be": ("10Be", "Be")}
+_SYMBOL_CHARGE = {symbol: charge for charge, symbol in ELEMENT_SYMBOLS.items()}
+
+
+def _members(solution, label):
+    if label in _SYMBOL_CHARGE:
+        charge = _SYMBOL_CHARGE[label]
+        names = [item.name for item in solution.model.network.species if item.charge == charge]
+    else:
+        names = [isotope_name(*isotope(label))]
+    missing = [name for name in names if name not in solution.density]
+    if not names or missing:
+        raise ParameterError("isotope", f"{label!r} is not in the network ({', '.join(solution.density)})")
+    return names
+
+
+def modulated_flux(solution, label, energies, phi):
+    """Sum of the force-field-modulated fluxes of the isotopes in ``label`` (element symbol or isotope)."""
+    total = 0.0
+    for name in _members(solution, label):
+        charge, mass = isotope(name)
+        interstellar = interpolate_loglog(solution.energy, np.maximum(solution.flux(name), 1e-300))
+        total = total + force_field(energies, interstellar, phi=phi, charge=charge, mass_number=mass)
+    return total
+
+
+def ratio(solution, name, energies, phi=0.0):
+    """Ratio ``name`` (a key of :data:`RATIOS`, or ``"X/Y"`` with element symbols or isotopes) at ``energies``.
+
+    Examples
+    --------
+    >>> from anisotropy.galaxy.solver import GalaxyModel, solve
+    >>> from anisotropy.galaxy.observables import ratio
+    >>> solution = solve(GalaxyModel(energies_per_decade=4))
+    >>> bool(ratio(solution, "10Be/9Be", [1.0], phi=0.5)[0] > 0)
+    True
+    """
+    numerator, denominator = RATIOS.get(name) or tuple(name.split("/", 1)) if "/" in name else (None, None)
+    if numerator is None:
+        raise ParameterError("ratio", f"expected 'X/Y' or one of {', '.join(RATIOS)}, got {name!r}")
+    return modulated_flux(solution, numerator, energies, phi) / modulated_flux(solution, denominator, energies, phi)

@@ -1,0 +1,88 @@
+"""``cr-anisotropy galaxy predict|fit``: files, agreement with the Python API, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from anisotropy.cli import main
+from anisotropy.galaxy.observables import ratio
+from anisotropy.galaxy.solver import GalaxyModel, solve
+
+COARSE = ["--energies-per-decade", "6", "--disk-intervals", "2", "--halo-intervals", "8"]
+
+
+def run_cli(argv, capsys):
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse errors exit directly
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_predict_writes_ratios_that_match_the_python_api(tmp_path, capsys):
+    status, out, err = run_cli(["galaxy", "predict", "--alpha", "0.3", "--phi", "0.4", "--energies", "0.5", "2",
+                                "10", "--out", str(tmp_path), *COARSE], capsys)
+    assert status == 0, err
+    lines = [line for line in (tmp_path / "ratios.csv").read_text().splitlines() if not line.startswith("#")]
+    assert lines[0] == "energy_gev_per_nucleon,B/C,Be/B,10Be/9Be"
+    table = np.array([[float(value) for value in line.split(",")] for line in lines[1:]])
+    solution = solve(GalaxyModel(alpha=0.3, energies_per_decade=6, disk_intervals=2, halo_intervals=8))
+    np.testing.assert_allclose(table[:, 3], ratio(solution, "10Be/9Be", [0.5, 2, 10], phi=0.4), rtol=1e-7)
+    params = json.loads((tmp_path / "params.json").read_text())
+    assert params["alpha"] == 0.3 and "version" in params and params["model"]["H"] == 4.0
+    assert (tmp_path / "ratios.png").stat().st_size > 1000
+    assert "10Be/9Be" in out
+
+
+def test_fit_of_the_bundled_synthetic_mock_runs_and_says_synthetic(tmp_path, capsys):
+    from importlib import resources
+
+    data = resources.files("anisotropy.galaxy").joinpath("data", "synthetic_mock_ratios.csv")
+    status, out, err = run_cli(["galaxy", "fit", str(data), "--phi-prior", "0.5", "0.1", "--no-plot",
+                                "--out", str(tmp_path), *COARSE], capsys)
+    assert status == 0, err
+    assert "SYNTHETIC" in out
+    result = json.loads((tmp_path / "fit.json").read_text())
+    assert set(result["stage2_all"]["parameters"]) == {"log10_kappa0", "delta", "log10_alpha", "phi"}
+
+
+@pytest.mark.parametrize("argv,name", [
+    (["--h", "4", "--H", "4"], "h"),
+    (["--h", "5"], "h"),
+    (["--alpha", "0"], "alpha"),
+    (["--alpha", "-1"], "alpha"),
+    (["--kappa0", "0"], "kappa0"),
+    (["--H", "-2"], "H"),
+    (["--h", "0"], "h"),
+    (["--energies", "0", "1"], "energies"),
+    (["--energies", "-1"], "energies"),
+    (["--energies", "5000"], "energies"),
+    (["--primaries", "12X=1"], "primaries"),
+    (["--secondaries", "10Be,99Zz"], "secondaries"),
+])
+def test_bad_predict_input_is_one_line_naming_the_parameter_with_exit_2(tmp_path, capsys, argv, name):
+    status, _, err = run_cli(["galaxy", "predict", "--out", str(tmp_path), "--no-plot", *COARSE, *argv], capsys)
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1
+    assert f"{name}:" in err or f"--{name}" in err
+
+
+def test_data_file_without_required_columns_is_rejected_naming_data(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ratio,energy,value\nB/C,1,0.3\n")
+    status, _, err = run_cli(["galaxy", "fit", str(bad), "--out", str(tmp_path), *COARSE], capsys)
+    assert status == 2 and "data:" in err and "error" in err and len(err.strip().splitlines()) == 1
+    status, _, err = run_cli(["galaxy", "fit", str(tmp_path / "absent.csv"), "--out", str(tmp_path)], capsys)
+    assert status == 2 and "data:" in err
+
+
+def test_cross_section_table_without_required_columns_is_rejected(tmp_path, capsys):
+    table = tmp_path / "xs.csv"
+    table.write_text("parent,child,energy\n12C,11B,1\n")
+    status, _, err = run_cli(["galaxy", "predict", "--cross-sections", str(table), "--out", str(tmp_path),
+                              *COARSE], capsys)
+    assert status == 2 and "cross_sections:" in err and "sigma_mb" in err
