@@ -1,4 +1,4 @@
-"""``cr-anisotropy``: one command, four jobs (``predict``, ``simulate``, ``validate``, ``fit``).
+"""``cr-anisotropy``: one command, five jobs (``predict``, ``simulate``, ``validate``, ``fit``, ``galaxy``).
 
 Each sub-command lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``; this file
 only dispatches.  Every input error -- a bad option value or a :class:`~anisotropy.errors.ParameterError` raised

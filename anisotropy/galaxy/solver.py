@@ -185,6 +185,34 @@ def _solve_tridiagonal(main, off, rhs):
     return values
 
 
+def _species_coefficients(item, model, energy, faces, beta):
+    """Per-species rates on the energy grid: κ, decay, disk collisions, loss rate at the faces, injection,
+    production from each parent and feeding by each decaying parent."""
+    network = model.network
+    gas = model.medium.n_hydrogen
+    n_energy = energy.size
+    kappa = diffusion_coefficient(energy, item.charge, item.mass_number, kappa0=model.kappa0, delta=model.delta,
+                                  reference_rigidity=model.reference_rigidity)
+    decay = decay_rate(energy, item.half_life_myr) if item.half_life_myr else np.zeros(n_energy)
+    collisions = gas * inelastic_cross_section(energy, item.charge, item.mass_number) * beta * _RATE_PER_CM3_MB
+    if model.energy_losses:
+        face_rate = -energy_loss_rate(faces, item.charge, item.mass_number, model.medium) / faces  # a < 0
+    else:
+        face_rate = np.zeros(faces.size)
+    injection = np.zeros(n_energy)
+    if item.source_abundance > 0:
+        # Q(R) = abundance R^-s per unit rigidity; per unit ln T: T Q(R) dR/dT, dR/dT = (A/Z)(T + m)/p_n
+        p_n = momentum_per_nucleon(energy)
+        rigidity = item.mass_number / item.charge * p_n
+        d_rigidity = item.mass_number / item.charge * (energy + NUCLEON_REST_ENERGY_GEV) / p_n
+        injection = item.source_abundance * energy * rigidity ** (-model.injection_index) * d_rigidity
+    production = {parent.name: gas * network.cross_sections.production(
+        (parent.charge, parent.mass_number), (item.charge, item.mass_number), energy) * beta * _RATE_PER_CM3_MB
+        for parent in network.parents(item.name)}
+    feeding = {parent.name: decay_rate(energy, parent.half_life_myr) for parent in network.decay_parents(item.name)}
+    return kappa, decay, collisions, face_rate, injection, production, feeding
+
+
 def solve(model: GalaxyModel | None = None, **parameters) -> Solution:
     """Steady state of the whole network on the model's (z, T) grid (see the module docstring for the scheme).
 
@@ -203,31 +231,9 @@ def solve(model: GalaxyModel | None = None, **parameters) -> Solution:
     in_disk = z[1:] <= model.h + 1e-12 * model.H
     energy, faces, step = model.energies()
     beta = speed(energy)
-    gas = model.medium.n_hydrogen
     n_energy = energy.size
 
-    coefficients = {}
-    for item in network.species:
-        kappa = diffusion_coefficient(energy, item.charge, item.mass_number, kappa0=model.kappa0, delta=model.delta,
-                                      reference_rigidity=model.reference_rigidity)
-        decay = decay_rate(energy, item.half_life_myr) if item.half_life_myr else np.zeros(n_energy)
-        collisions = gas * inelastic_cross_section(energy, item.charge, item.mass_number) * beta * _RATE_PER_CM3_MB
-        if model.energy_losses:
-            face_rate = -energy_loss_rate(faces, item.charge, item.mass_number, model.medium) / faces  # a < 0
-        else:
-            face_rate = np.zeros(faces.size)
-        injection = np.zeros(n_energy)
-        if item.source_abundance > 0:
-            # Q(R) = abundance R^-s per unit rigidity; per unit ln T: T Q(R) dR/dT, dR/dT = (A/Z)(T + m)/p_n
-            p_n = momentum_per_nucleon(energy)
-            rigidity = item.mass_number / item.charge * p_n
-            d_rigidity = item.mass_number / item.charge * (energy + NUCLEON_REST_ENERGY_GEV) / p_n
-            injection = item.source_abundance * energy * rigidity ** (-model.injection_index) * d_rigidity
-        production = {parent.name: gas * network.cross_sections.production(
-            (parent.charge, parent.mass_number), (item.charge, item.mass_number), energy) * beta * _RATE_PER_CM3_MB
-            for parent in network.parents(item.name)}
-        feeding = {parent.name: decay_rate(energy, parent.half_life_myr) for parent in network.decay_parents(item.name)}
-        coefficients[item.name] = (kappa, decay, collisions, face_rate, injection, production, feeding)
+    coefficients = {item.name: _species_coefficients(item, model, energy, faces, beta) for item in network.species}
 
     density = {item.name: np.zeros((z.size, n_energy)) for item in network.species}  # holds M = T N
     disk_factor = in_disk.astype(float)
