@@ -66,6 +66,7 @@ from anisotropy.transport import diffusion_tensor
 
 from .config import AnisotropyConfig
 from .ensemble import realisation_seed
+from .slab_table import slab_table_record
 
 __all__ = [
     "angular_power",
@@ -295,7 +296,8 @@ def anisotropy_realisation(
         ``noise_floor`` (n_T,) :math:`4\pi\sigma^2/N_\mathrm{pix}`;
         ``map_variance`` (n_T,); ``dipole`` (n_T, 3) the map's dipole vector :math:`\delta` (PHYSICS 2);
         ``cl_pair`` (n_T, 2 nside + 1) and ``pair_structure`` (n_T, n_sep) if ``config.pairs > 0``;
-        ``particle_steps`` total Boris steps of this realisation; ``dt`` the step used.
+        ``particle_steps`` total Boris steps of this realisation; ``dt`` the step used; ``slab_table_bytes`` and
+        ``slab_table_spacing`` (0 without a table, :func:`validation.simulator.slab_table.slab_table_record`).
     """
     if not isinstance(config, AnisotropyConfig):
         raise ParameterError("config", f"expected an AnisotropyConfig, got {type(config).__name__}")
@@ -365,4 +367,5 @@ def anisotropy_realisation(
         if _quadrature_weights(config.pair_separations) is not None:
             result["cl_pair"] = pair_angular_power(structure, config.pair_separations, lmax)
     result["particle_steps"] = np.int64(particle_steps)
+    result.update(slab_table_record(field))
     return result
