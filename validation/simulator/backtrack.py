@@ -62,7 +62,6 @@ import numpy as np
 
 from anisotropy.errors import ParameterError
 from anisotropy.legendre import gauss_legendre, legendre_table
-from anisotropy.transport import diffusion_tensor
 
 from .config import AnisotropyConfig
 from .ensemble import realisation_seed
@@ -307,6 +306,10 @@ def anisotropy_realisation(
     gradient = np.asarray(config.gradient)
     tensor = None
     if config.diffusion_tensor is not None:
+        # imported here: anisotropy.transport loads scipy.integrate (~0.5 s of CPU), a fixed cost that runs
+        # without the K term need not pay (benchmarks/whole_run.py)
+        from anisotropy.transport import diffusion_tensor
+
         tensor = diffusion_tensor(*config.diffusion_tensor, b_hat=(0.0, 0.0, 1.0))  # B0 along z
     lmax = 2 * config.nside
     n_times = len(steps)
