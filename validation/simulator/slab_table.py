@@ -154,8 +154,11 @@ def _build_blocks(nu, theta, amp_x, amp_y, spacing, first_block, n_blocks, out):
 # ----------------------------------------------------------------------------------------------------------------
 # evaluation kernels
 
+#: LLVM fast-math flags without ``nnan``/``ninf``: the out-of-table test of the kernels must see NaN and infinities
+_FAST_BUT_NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
-@numba.njit(inline="always", fastmath=True, cache=True)
+
+@numba.njit(inline="always", fastmath=_FAST_BUT_NAN_SAFE, cache=True)
 def _interpolate(table, first_node, inverse_spacing, z):
     # cell index and fraction; NaN outside the table (the entry points size it so that this does not happen)
     position = z * inverse_spacing - first_node
@@ -190,10 +193,11 @@ def table_field_kernel(table, first_node, inverse_spacing, b0, positions, out):
 
 
 #: particles advanced together in one pass of the step loop: independent dependency chains that the core overlaps
+#: (measured, 999 modes, ns per particle-step: 1 → 26.6, 4 → 9.9, 8 → 9.9, 16 → 10.0)
 TABLE_GROUP = 8
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+@numba.njit(parallel=True, fastmath=_FAST_BUT_NAN_SAFE, cache=True)
 def table_advance_kernel(table, first_node, inverse_spacing, b0, positions, directions, half_angle_scale, step,
                          n_steps):
     r"""Boris steps with the tabulated field, in place; the rotation of :func:`validation.simulator.pusher`.
@@ -245,7 +249,7 @@ def table_advance_kernel(table, first_node, inverse_spacing, b0, positions, dire
                 directions[members[member], axis] = state[3 + axis, member]
 
 
-@numba.njit(inline="always", fastmath=True, cache=True)
+@numba.njit(inline="always", fastmath=_FAST_BUT_NAN_SAFE, cache=True)
 def _unit_table_field(table, first_node, inverse_spacing, b0, z):
     bx, by = _interpolate(table, first_node, inverse_spacing, z)
     bx += b0[0]
@@ -255,7 +259,7 @@ def _unit_table_field(table, first_node, inverse_spacing, b0, z):
     return bx * inverse, by * inverse, bz * inverse
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+@numba.njit(parallel=True, fastmath=_FAST_BUT_NAN_SAFE, cache=True)
 def table_fieldline_kernel(table, first_node, inverse_spacing, b0, positions, step, n_steps):
     r"""Move every point ``n_steps`` classical RK4 steps of arc length ``step`` along :math:`\mathbf b/|\mathbf b|`."""
     half = 0.5 * step

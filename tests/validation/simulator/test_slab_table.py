@@ -110,7 +110,8 @@ def test_outside_the_table_the_kernel_gives_nan_not_memory_of_another_cell():
     table = _slab(1e-2, 16).table
     table.ensure(-1.0, 1.0)
     nodes, first, inverse, b0 = table.kernel_arrays()
-    outside = np.array([[0.0, 0.0, table.z_range[1] + 1.0], [0.0, 0.0, table.z_range[0] - 1.0]])
+    outside = np.array([[0.0, 0.0, table.z_range[1] + 1.0], [0.0, 0.0, table.z_range[0] - 1.0],
+                        [0.0, 0.0, np.nan], [0.0, 0.0, np.inf]])
     out = np.empty_like(outside)
     table_field_kernel(nodes, first, inverse, b0, outside, out)
     assert np.all(np.isnan(out[:, :2]))
