@@ -299,8 +299,8 @@ class SlabTable:
     error_budget : float
         Bound on the table's error in units of :math:`\delta B_\mathrm{rms}` (:data:`FIELD_ERROR_BUDGET`), in
         [1e-12, 1e-2]; sets the spacing (:func:`hermite_spacing`).
-    max_bytes : int
-        Largest table allowed (:data:`MAX_TABLE_BYTES`), ≥ 1 MiB.
+    max_bytes : int or None
+        Largest table allowed, ≥ 1 MiB; ``None``: :data:`MAX_TABLE_BYTES` at construction time.
 
     Examples
     --------
@@ -312,15 +312,14 @@ class SlabTable:
     (True, 1.0)
     """
 
-    def __init__(self, wavevectors, polarisations, phases, b0, *, error_budget=FIELD_ERROR_BUDGET,
-                 max_bytes=MAX_TABLE_BYTES):
+    def __init__(self, wavevectors, polarisations, phases, b0, *, error_budget=FIELD_ERROR_BUDGET, max_bytes=None):
         wavevectors = np.asarray(wavevectors, dtype=np.float64).reshape(-1, 3)
         polarisations = np.asarray(polarisations, dtype=np.float64).reshape(-1, 3)
         if not is_slab(wavevectors, polarisations):
             raise ParameterError("slab_field", "a table needs slab modes (wave vectors along z, polarisations in the "
                                                "x-y plane); use slab_field='modes'")
         self.error_budget = require_range("error_budget", error_budget, 1e-12, 1e-2)
-        self.max_bytes = require_integer("max_bytes", max_bytes, 1 << 20)
+        self.max_bytes = require_integer("max_bytes", MAX_TABLE_BYTES if max_bytes is None else max_bytes, 1 << 20)
         self.b0 = np.ascontiguousarray(np.asarray(b0, dtype=np.float64).reshape(3))
         self._nu = np.ascontiguousarray(wavevectors[:, 2] / (2.0 * math.pi))
         self._theta = np.ascontiguousarray(np.asarray(phases, dtype=np.float64).reshape(-1) / (2.0 * math.pi))

@@ -172,6 +172,18 @@ def test_slab_field_choice_is_recorded_in_run_json_and_the_store(tmp_path, extra
         assert handle.attrs["slab_field"] == expected
 
 
+def test_a_slab_table_over_its_memory_cap_exits_2_with_one_line_saying_how_to_shrink_it(tmp_path, capsys,
+                                                                                          monkeypatch):
+    from validation.simulator import slab_table
+
+    monkeypatch.setattr(slab_table, "MAX_TABLE_BYTES", 1 << 20)  # 1 MiB: |z| ≲ 1 L_c at these modes
+    argv = [*DIFFUSION, "--turbulence", "slab", "--time", "100", "--rigidity", "3", "--realisations", "1",
+            "--out", tmp_path]
+    assert _status(argv) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "slab_field" in error and "--slab-field modes" in error
+
+
 def test_slab_anisotropy_run_with_the_table_matches_the_mode_sum_at_early_times(tmp_path):
     # T = 0.01 L_c/c ≪ 1/Ω: the two maps differ only by the table's field error times T, far below C_l's scale
     runs = {}
