@@ -35,11 +35,12 @@ polynomial cosine of the mode kernels.
 :math:`32 L_\min/h \approx 1.5` kB per :math:`L_\min` of :math:`z` span (~0.3 MB per :math:`L_c` at the default
 :math:`L_\min/L_\max = 10^{-3}`, :math:`L_\min = 5.4\times10^{-3}L_c`).  The slab modes
 are not periodic (log-spaced, incommensurate wavenumbers), so the table is **extended on demand**: it covers only
-the :math:`z` the particles can reach in the next burst of steps (:func:`advance_table`: at most the current reach
-again, so the table stays within a factor of ~2 of the largest :math:`|z|` actually visited, and never beyond
-:math:`|z|\le cT`).  Nodes are built in whole blocks aligned on multiples of :data:`BUILD_BLOCK`, so a node's value
-depends only on its index: a table grown in any order is bit-identical to one built at once, and trajectories do
-not depend on the growth history.  A table that would exceed ``max_bytes`` (:data:`MAX_TABLE_BYTES`, 1 GiB) is
+the :math:`z` the particles can reach in the next burst of steps (:func:`advance_table`: a burst's path is the
+particles' current spread in z, at least 1 L_c, so for particles that start together the table stays within a
+factor of ~2 of the z range actually visited, plus 1 L_c, and never beyond :math:`|z - z_0|\le cT`).  Nodes are built in whole blocks aligned on multiples
+of :data:`BUILD_BLOCK`, so a node's value depends only on its index, and the kernels locate a point by its global
+node coordinate :math:`z/h`: a table grown in any order is bit-identical to one built at once, and trajectories do
+not depend on the growth history or on how the steps are split into calls (tested).  A table that would exceed ``max_bytes`` (:data:`MAX_TABLE_BYTES`, 1 GiB) is
 refused with a :class:`~anisotropy.errors.ParameterError` that says how to shrink it.
 
 Kernels (numba): :func:`table_field_kernel` (field at points), :func:`table_advance_kernel` (Boris, the same
@@ -161,13 +162,16 @@ _FAST_BUT_NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 @numba.njit(inline="always", fastmath=_FAST_BUT_NAN_SAFE, cache=True)
 def _interpolate(table, first_node, inverse_spacing, z):
-    # cell index and fraction; NaN outside the table (the entry points size it so that this does not happen)
-    position = z * inverse_spacing - first_node
-    cell_float = math.floor(position)
+    # cell and fraction from the global node coordinate z/h (exact subtraction of its floor), so they do not depend
+    # on where the table starts: a trajectory is the same whatever the table's growth history; NaN outside the
+    # table (the entry points size it so that this does not happen)
+    position = z * inverse_spacing
+    global_cell = math.floor(position)
+    s = position - global_cell
+    cell_float = global_cell - first_node
     if not (cell_float >= 0.0 and cell_float < table.shape[0] - 1):
         return np.nan, np.nan
     cell = int(cell_float)
-    s = position - cell_float
     y0x = table[cell, 0]
     y0y = table[cell, 1]
     m0x = table[cell, 2]
@@ -469,9 +473,14 @@ def _points(positions) -> np.ndarray:
 
 
 def _burst_steps(table, z_values, step, remaining):
-    # at most the current reach again (so the table follows the particles within a factor ~2), at least
-    # _MIN_BURST_LENGTH of path
-    reach = max(float(np.max(np.abs(z_values))) if z_values.size else 0.0, _MIN_BURST_LENGTH)
+    # path per burst: the particles' current z spread (so a table grown for particles that started together
+    # follows them within a factor ~2), at least _MIN_BURST_LENGTH, or all that the existing table already covers
+    if z_values.size == 0:
+        return remaining
+    low, high = float(z_values.min()), float(z_values.max())
+    table_low, table_high = table.z_range
+    headroom = min(low - table_low, table_high - high) - (_MARGIN_CELLS + 1) * table.spacing
+    reach = max(high - low, _MIN_BURST_LENGTH, headroom)
     return min(remaining, max(1, math.ceil(reach / step)))
 
 

@@ -104,6 +104,28 @@ def test_table_grown_in_pieces_is_bit_identical_to_one_built_at_once():
     assert pieces.kernel_arrays()[0].shape[0] % BUILD_BLOCK == 0
 
 
+def test_trajectories_do_not_depend_on_how_the_steps_are_split_into_calls_or_bursts():
+    directions = isotropic_directions(24, np.random.default_rng(6))
+    one_call = (np.zeros_like(directions), directions.copy())
+    many_calls = (np.zeros_like(directions), directions.copy())
+    advance(_slab(1e-2, 16, seed=7), *one_call, 0.05, 1, 0.01, 3000)  # bursts chosen by the table
+    field = _slab(1e-2, 16, seed=7)
+    for steps in (1, 2, 997, 500, 1500):
+        advance(field, *many_calls, 0.05, 1, 0.01, steps)
+    assert np.array_equal(one_call[0], many_calls[0]) and np.array_equal(one_call[1], many_calls[1])
+
+
+def test_table_follows_particles_far_from_the_origin_without_covering_the_way_there():
+    field = _slab(1e-2, 16)
+    directions = isotropic_directions(16, np.random.default_rng(7))
+    positions = np.zeros_like(directions)
+    positions[:, 2] = 5000.0 + np.linspace(0.0, 0.5, 16)
+    advance(field, positions, directions, 0.1, 1, 0.01, 200)  # 2 L_c of path
+    low, high = field.table.z_range
+    # the particles' spread (0.5) plus one burst of at least 1 L_c either side, in whole blocks of nodes
+    assert 4997.0 - BUILD_BLOCK * field.table.spacing <= low and high <= 5003.5 + BUILD_BLOCK * field.table.spacing
+
+
 def test_outside_the_table_the_kernel_gives_nan_not_memory_of_another_cell():
     from validation.simulator.slab_table import table_field_kernel
 
