@@ -33,15 +33,16 @@ polynomial cosine of the mode kernels.
 
 **Memory.** 4 doubles per node (:math:`y_x, y_y, m_x, m_y`): :data:`BYTES_PER_NODE` = 32 bytes, i.e.
 :math:`32 L_\min/h \approx 1.5` kB per :math:`L_\min` of :math:`z` span (~0.3 MB per :math:`L_c` at the default
-:math:`L_\min/L_\max = 10^{-3}`, :math:`L_\min = 5.4\times10^{-3}L_c`).  The slab modes
-are not periodic (log-spaced, incommensurate wavenumbers), so the table is **extended on demand**: it covers only
-the :math:`z` the particles can reach in the next burst of steps (:func:`advance_table`: a burst's path is the
-particles' current spread in z, at least 1 L_c, so for particles that start together the table stays within a
-factor of ~2 of the z range actually visited, plus 1 L_c, and never beyond :math:`|z - z_0|\le cT`).  Nodes are built in whole blocks aligned on multiples
+:math:`L_\min/L_\max = 10^{-3}`, :math:`L_\min = 5.4\times10^{-3}L_c`). The slab modes are not periodic (log-spaced,
+incommensurate wavenumbers), so the table is **extended on demand**: it covers only the :math:`z` the particles can
+reach in the next burst of steps (:func:`advance_table`: a burst's path is the particles' current spread in z, at
+least 1 L_c, so for particles that start together the table stays within a factor of ~2 of the z range actually
+visited, plus 1 L_c, and never beyond :math:`|z - z_0|\le cT`). Nodes are built in whole blocks aligned on multiples
 of :data:`BUILD_BLOCK`, so a node's value depends only on its index, and the kernels locate a point by its global
 node coordinate :math:`z/h`: a table grown in any order is bit-identical to one built at once, and trajectories do
-not depend on the growth history or on how the steps are split into calls (tested).  A table that would exceed ``max_bytes`` (:data:`MAX_TABLE_BYTES`, 1 GiB) is
-refused with a :class:`~anisotropy.errors.ParameterError` that says how to shrink it.
+not depend on the growth history or on how the steps are split into calls (tested). A table that would exceed
+``max_bytes`` (:data:`MAX_TABLE_BYTES`, 1 GiB) is refused with a :class:`~anisotropy.errors.ParameterError` that
+says how to shrink it.
 
 Kernels (numba): :func:`table_field_kernel` (field at points), :func:`table_advance_kernel` (Boris, the same
 rotation as :func:`validation.simulator.pusher.advance_kernel`), :func:`table_fieldline_kernel` (RK4 along
