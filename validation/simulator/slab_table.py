@@ -169,10 +169,10 @@ def _interpolate(table, first_node, inverse_spacing, z):
     position = z * inverse_spacing
     global_cell = math.floor(position)
     s = position - global_cell
-    cell_float = global_cell - first_node
-    if not (cell_float >= 0.0 and cell_float < table.shape[0] - 1):
+    # the range test in floating point (it also catches NaN), the index in integers (off the FP latency chain)
+    if not (global_cell >= first_node and global_cell < first_node + (table.shape[0] - 1)):
         return np.nan, np.nan
-    cell = int(cell_float)
+    cell = int(global_cell) - int(first_node)
     y0x = table[cell, 0]
     y0y = table[cell, 1]
     m0x = table[cell, 2]
