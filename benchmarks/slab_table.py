@@ -8,15 +8,15 @@ Particles start spread over |z| ≤ :data:`SPREAD` L_c so that they read differe
 ~1 MB at 1e-3, larger than L2 on most cores), with isotropic directions, r_g/L_c = 0.01.  Each figure is the
 median of :data:`REPEATS` runs.  Nothing is asserted; the ratio table/modes is what carries over between CPUs.
 
-Measured (2026-12-04, Intel Xeon with AVX-512, shared, load average ~6; median of 5; 512 particles):
+Measured (2026-12-04, Intel Xeon with AVX-512, shared, load average ~4; 3 runs of the median of 5; 512 particles):
 
-=====  ==================  =============  ==========  ============================  =====================
-modes  mode sum (ns/step)  table (ns)     speed-up    table memory, spacing         build (ns/mode/node)
-=====  ==================  =============  ==========  ============================  =====================
-249    101                 9.9            10.2 ×      0.25 MiB per L_c, L_min/40.5  0.48
-999    336                 10.0           33.4 ×      0.29 MiB per L_c, L_min/47.8  0.64
-3999   1298                10.6           122 ×       0.35 MiB per L_c, L_min/56.7  0.61
-=====  ==================  =============  ==========  ============================  =====================
+=====  ==================  =============  ==============  ============================  =====================
+modes  mode sum (ns/step)  table (ns)     speed-up        table memory, spacing         build (ns/mode/node)
+=====  ==================  =============  ==============  ============================  =====================
+249    97-108              10.5           9.3-10.3 ×      0.25 MiB per L_c, L_min/40.5  0.5
+999    334-369             10.7           31-35 ×         0.29 MiB per L_c, L_min/47.8  0.6
+3999   1273-1387           11.0           115-125 ×       0.35 MiB per L_c, L_min/56.7  0.6
+=====  ==================  =============  ==============  ============================  =====================
 
 The table costs the same whatever the mode count; the mode sum ~0.33 ns per mode.  The build (once per realisation
 and per L_c of reach) equals ~2 (250 modes) to ~0.5 (4000 modes) particle-steps of the mode sum per node.

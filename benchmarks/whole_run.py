@@ -19,25 +19,31 @@
    portable twin (same run of the C floor's problem through :func:`validation.simulator.pusher.advance`).
 
 Measured (2026-12-04, Intel Xeon with AVX-512 (Sapphire Rapids class, KVM guest, 2 cores shared with other jobs,
-load average ~6), median of 3, runs of 8-9 s of CPU):
+load average 5-7); two invocations, each the median of 3; runs of 8-10 s of CPU):
 
-============================================  ==========  =======================================================
-case                                           kernels     fixed rest (CPU s): imports + numba load + other
-============================================  ==========  =======================================================
-diffusion, isotropic, 768 modes               93.5 %      0.30 + 0.24 + 0.03
-anisotropy, isotropic, 768 modes              86.6 %      0.91 + 0.28 + 0.05 (healpy pulls in matplotlib, astropy)
-diffusion, slab table, r_g/L_c = 1e-3         91.1 %      0.32 + 0.27 + 0.08 (table build 0.21 s, in the kernels)
-anisotropy, slab table, r_g/L_c = 1e-3        84.0 %      0.95 + 0.29 + 0.10 (table build 0.32 s)
-============================================  ==========  =======================================================
+============================================  ============  ====================================================
+case                                           kernels       fixed rest (CPU s): imports + numba load + other
+============================================  ============  ====================================================
+diffusion, isotropic, 768 modes               93.5, 92.7 %  0.30-0.33 + 0.24-0.29 + ≤ 0.07
+anisotropy, isotropic, 768 modes              86.6, 86.4 %  0.91-0.95 + 0.28-0.29 + ≤ 0.05 (healpy: matplotlib, astropy)
+diffusion, slab table, r_g/L_c = 1e-3         91.1, 91.3 %  0.32-0.33 + 0.27 + ≤ 0.08 (table build 0.21-0.25 s, a kernel)
+anisotropy, slab table, r_g/L_c = 1e-3        84.0, 86.6 %  0.82-0.95 + 0.25-0.29 + ≤ 0.11 (table build 0.32-0.35 s)
+============================================  ============  ====================================================
 
-The rest is a fixed start-up cost (F ≈ 0.6 s diffusion, 1.3 s anisotropy); the per-output work is ≤ 0.1 s.  So the
-share is K/(K + F) for K seconds of kernels: ≥ 85 % once K ≥ 5.7 F, i.e. runs longer than ~4 s (diffusion) or ~8 s
-(anisotropy) of kernel time.  Before this benchmark, every ``simulate`` run also imported the ``fit`` job (scipy.stats,
-~1-2 s) and ``anisotropy.transport`` (scipy.integrate, ~0.5 s); both are now imported only when used.
-C floor: plain loop 1.47 ns, with -ffast-math 0.62 ns per mode per particle-step; whole isotropic diffusion run
-0.352 ns = **0.57 × the faster C loop** (the kernel alone 0.55 ×: the explicit 512-bit IR with ``vreducepd`` and 4
-particles per pass, against gcc's one particle per pass at its default 256-bit preference).  Kernel chosen:
-``simd``, 4 particles per pass; the portable twin is 1.65 × slower.
+The rest is a fixed start-up cost (F ≈ 0.6 s diffusion, 1.2-1.3 s anisotropy); the per-output work is ≤ 0.1 s.  So
+the share is K/(K + F) for K seconds of kernels: ≥ 85 % once K ≥ 5.7 F, i.e. runs longer than ~4 s (diffusion) or
+~7 s (anisotropy) of kernel time.  Before this benchmark, every ``simulate`` run also imported the ``fit`` job
+(scipy.stats, ~1-2 s) and ``anisotropy.transport`` (scipy.integrate, ~0.5 s); both are now imported only when used.
+C floor: plain loop 1.38-1.47 ns, with -ffast-math 0.59-0.62 ns per mode per particle-step; whole isotropic diffusion
+run 0.35-0.37 ns = **0.57-0.63 × the faster C loop** (the kernel alone 0.55-0.58 ×).  The reason is the explicit
+512-bit IR with ``vreducepd`` and 4 particles per pass, against gcc's one particle per pass at its default 256-bit
+preference.  Kernel chosen: ``simd``, 4 particles per pass; the portable twin is 1.59-1.65 × slower.
+
+The cosine was left as it is.  A half-turn polynomial (cos πr, |r| ≤ 1/2, degree 4 in r², max error 4.7e-8 by
+Chebyshev interpolation) needs 2 FMAs fewer than the degree-6 full-turn one.  But it also needs the parity of the
+half-turn count for the sign, and that costs more than 2 operations: a second reduction, or a conversion to
+integer, a shift and a sign flip.  Per mode and particle the explicit kernel does 3 FMA + ``vreducepd`` + 1 mul +
+6 FMA + 3 FMA = 14 vector operations; the half-turn form would need at least 16.
 
 Every figure is the median of ``--repeats`` runs (default 3).  Usage:
 ``python benchmarks/whole_run.py [--quick] [--repeats N]``; prints a table and, last, one JSON line.
