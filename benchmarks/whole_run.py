@@ -26,7 +26,7 @@ case                                           kernels       fixed rest (CPU s):
 ============================================  ============  ====================================================
 diffusion, isotropic, 768 modes               93.5, 92.7 %  0.30-0.33 + 0.24-0.29 + ≤ 0.07
 anisotropy, isotropic, 768 modes              86.6, 86.4 %  0.91-0.95 + 0.28-0.29 + ≤ 0.05 (healpy: matplotlib, astropy)
-diffusion, slab table, r_g/L_c = 1e-3         91.1, 91.3 %  0.32-0.33 + 0.27 + ≤ 0.08 (table build 0.21-0.25 s, a kernel)
+diffusion, slab table, r_g/L_c = 1e-3         91.1, 91.3 %  0.32-0.33 + 0.27 + ≤ 0.08 (table build 0.21-0.25 s, kernel)
 anisotropy, slab table, r_g/L_c = 1e-3        84.0, 86.6 %  0.82-0.95 + 0.25-0.29 + ≤ 0.11 (table build 0.32-0.35 s)
 ============================================  ============  ====================================================
 
