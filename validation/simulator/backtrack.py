@@ -68,10 +68,10 @@ import numpy as np
 
 from anisotropy.errors import ParameterError
 from anisotropy.legendre import gauss_legendre, legendre_table
-from anisotropy.transport import diffusion_tensor
 
 from .config import AnisotropyConfig
 from .ensemble import realisation_seed
+from .slab_table import slab_table_record
 
 __all__ = [
     "angular_power",
@@ -306,7 +306,8 @@ def anisotropy_realisation(
         ``map_variance`` (n_T,); ``dipole`` (n_T, 3) the map's dipole vector :math:`\delta`
         (docs/physics/conventions.md#angular-power-spectrum);
         ``cl_pair`` (n_T, 2 nside + 1) and ``pair_structure`` (n_T, n_sep) if ``config.pairs > 0``;
-        ``particle_steps`` total Boris steps of this realisation; ``dt`` the step used.
+        ``particle_steps`` total Boris steps of this realisation; ``dt`` the step used; ``slab_table_bytes`` and
+        ``slab_table_spacing`` (0 without a table, :func:`validation.simulator.slab_table.slab_table_record`).
 
     Examples
     --------
@@ -328,6 +329,10 @@ def anisotropy_realisation(
     gradient = np.asarray(config.gradient)
     tensor = None
     if config.diffusion_tensor is not None:
+        # imported here: anisotropy.transport loads scipy.integrate (~0.5 s of CPU), a fixed cost that runs
+        # without the K term need not pay (benchmarks/whole_run.py)
+        from anisotropy.transport import diffusion_tensor
+
         tensor = diffusion_tensor(*config.diffusion_tensor, b_hat=(0.0, 0.0, 1.0))  # B0 along z
     lmax = 2 * config.nside
     n_times = len(steps)
@@ -388,4 +393,5 @@ def anisotropy_realisation(
         if _quadrature_weights(config.pair_separations) is not None:
             result["cl_pair"] = pair_angular_power(structure, config.pair_separations, lmax)
     result["particle_steps"] = np.int64(particle_steps)
+    result.update(slab_table_record(field))
     return result

@@ -28,6 +28,8 @@ from anisotropy.errors import ParameterError, require_integer, require_range
 from anisotropy.spectrum import mode_count
 from anisotropy.units import KOLMOGOROV_INDEX, outer_scale
 
+from .slab_table import SLAB_FIELDS
+
 __all__ = [
     "TURBULENCE_KINDS",
     "AnisotropyConfig",
@@ -148,6 +150,11 @@ class TurbulenceConfig(_ConfigMixin):
         :math:`\eta\le 0.1`; docs/physics/conventions.md#units).
     spectral_index : float
         :math:`q` in :math:`S(k)\propto k^{-q}` (5/3 Kolmogorov).
+    slab_field : {None, "table", "modes"}
+        How the slab field is evaluated: ``"table"`` (:mod:`validation.simulator.slab_table`, a 1-D cubic Hermite
+        table in z built from the same modes, error ≤ 3e-7 δB_rms) or ``"modes"`` (the plane-wave sum at every
+        step).  ``None`` means ``"table"`` for ``kind="slab"`` and ``"modes"`` for ``"isotropic"``, where a table
+        is impossible (:attr:`field_evaluation` holds the resolved choice).
 
     Examples
     --------
@@ -162,6 +169,7 @@ class TurbulenceConfig(_ConfigMixin):
     lmin_over_lmax: float = 1e-3
     modes_per_decade: int = 256
     spectral_index: float = KOLMOGOROV_INDEX
+    slab_field: str | None = None
 
     def __post_init__(self):
         if self.kind not in TURBULENCE_KINDS:
@@ -174,6 +182,18 @@ class TurbulenceConfig(_ConfigMixin):
         )
         _set(self, "modes_per_decade", require_integer("modes_per_decade", self.modes_per_decade, 1, 100_000))
         _set(self, "spectral_index", require_range("spectral_index", self.spectral_index, 1.0, None, low_open=True))
+        if self.slab_field is not None and self.slab_field not in SLAB_FIELDS:
+            raise ParameterError("slab_field", f"must be one of {SLAB_FIELDS} (or None), got {self.slab_field!r}")
+        if self.slab_field == "table" and self.kind != "slab":
+            raise ParameterError("slab_field", f"a table needs slab turbulence (the {self.kind} field depends on x, y "
+                                               "and z); use 'modes'")
+
+    @property
+    def field_evaluation(self) -> str:
+        """``"table"`` or ``"modes"``: :attr:`slab_field` resolved (``None`` is ``"table"`` for slab)."""
+        if self.kind == "slab" and self.slab_field != "modes":
+            return "table"
+        return "modes"
 
     @property
     def n_modes(self) -> int:

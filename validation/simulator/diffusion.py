@@ -33,6 +33,7 @@ from anisotropy.errors import ParameterError
 from .config import DiffusionConfig
 from .ensemble import realisation_seed
 from .pusher import advance, trace_fieldlines
+from .slab_table import slab_table_record
 from .turbulence import TurbulenceField
 
 __all__ = [
@@ -160,7 +161,9 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
         ``mean_dz`` :math:`\langle\Delta z\rangle` (n,) in :math:`L_c^2`, :math:`L_c`;
         ``d_parallel``, ``d_perp`` (n,) running coefficients in :math:`cL_c` (:func:`running_coefficient`; NaN
         if the schedule has a single output);
-        ``dt`` the Boris step; ``particle_steps`` total particle steps.  With ``config.fieldlines > 0`` also
+        ``dt`` the Boris step; ``particle_steps`` total particle steps; ``slab_table_bytes`` and
+        ``slab_table_spacing`` (0 without a table, :func:`validation.simulator.slab_table.slab_table_record`).
+        With ``config.fieldlines > 0`` also
         ``fieldline_length`` (m,) arc lengths :math:`s/L_c`, ``fieldline_mean_dz`` :math:`\langle\Delta z\rangle(s)`,
         ``fieldline_msd_parallel`` :math:`\langle\Delta z^2\rangle(s)`, ``fieldline_msd_perp``
         :math:`\langle\Delta r_\perp^2\rangle(s)`, and ``d_fieldline`` :math:`\tfrac12 d\langle\Delta
@@ -215,4 +218,5 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
                 "fieldline_step": np.float64(ds),
             }
         )
+    result.update(slab_table_record(field))
     return result

@@ -53,6 +53,11 @@ polynomial, 3 FMAs for the sum (26 FLOPs; ``benchmarks/simulator.py``).
 * ``"libm"``: libm's cosine, the reference for both (agreement to
   :data:`validation.simulator.fastmath.MAX_ABS_ERROR` per mode).
 
+**Slab table.** A field whose ``table`` attribute is a :class:`validation.simulator.slab_table.SlabTable`
+(slab turbulence with ``slab_field="table"``, the default for slab) is evaluated from that table by the kernels of
+:mod:`validation.simulator.slab_table` in :func:`advance`, :func:`evaluate_field` and :func:`trace_fieldlines`,
+whatever ``kernel`` says (it selects among the mode sums).
+
 All kernels update their inputs in place (no histories), so callers loop over output times with bounded memory.
 They do no validation; :func:`advance` and :func:`trace_fieldlines` are the thin checked Python entry points.
 """
@@ -69,6 +74,7 @@ from anisotropy.errors import ParameterError, require_integer, require_range
 
 from . import simd
 from .fastmath import TWO_PI, cos_turns
+from .slab_table import advance_table, trace_table_fieldlines
 
 __all__ = [
     "DEFAULT_KERNEL",
@@ -330,8 +336,11 @@ def evaluate_field(field, positions, kernel: str = "auto") -> np.ndarray:
     ``kernel`` as in :func:`kernel_selector`.
     """
     selector = kernel_selector(kernel)
-    modes, b0 = _kernel_inputs(field)
     points = np.ascontiguousarray(_state_array("positions", positions))
+    table = getattr(field, "table", None)
+    if table is not None:
+        return table(points)
+    modes, b0 = _kernel_inputs(field)
     out = np.empty_like(points)
     field_kernel(modes, b0, points, out, selector)
     return out
@@ -379,8 +388,13 @@ def advance(field, positions, directions, reduced_rigidity, charge_sign, step, n
         _state_array(name, array)
     if positions.shape != directions.shape:
         raise ParameterError("directions", f"shape {directions.shape} differs from positions {positions.shape}")
+    half_angle_scale = charge_sign * step / (2.0 * rigidity)
+    table = getattr(field, "table", None)
+    if table is not None:
+        advance_table(table, positions, directions, half_angle_scale, step, n_steps)
+        return
     modes, b0 = _kernel_inputs(field)
-    advance_kernel(modes, b0, positions, directions, charge_sign * step / (2.0 * rigidity), step, n_steps, selector)
+    advance_kernel(modes, b0, positions, directions, half_angle_scale, step, n_steps, selector)
 
 
 def trace_fieldlines(field, positions, step, n_steps, kernel: str = "auto"):
@@ -394,5 +408,9 @@ def trace_fieldlines(field, positions, step, n_steps, kernel: str = "auto"):
     if not (isinstance(positions, np.ndarray) and positions.dtype == np.float64 and positions.flags.c_contiguous):
         raise ParameterError("positions", "must be a C-contiguous float64 ndarray (it is updated in place)")
     _state_array("positions", positions)
+    table = getattr(field, "table", None)
+    if table is not None:
+        trace_table_fieldlines(table, positions, step, n_steps)
+        return
     modes, b0 = _kernel_inputs(field)
     fieldline_kernel(modes, b0, positions, step, n_steps, selector)

@@ -35,6 +35,7 @@ from anisotropy._version import __version__
 from anisotropy.errors import ParameterError
 from anisotropy.io import TEMPORARY_MARK, atomic_output, jsonable
 
+from .config import TurbulenceConfig
 from .pusher import DEFAULT_KERNEL
 
 __all__ = ["RealisationStore", "atomic_output", "config_to_dict", "config_to_json"]
@@ -65,6 +66,17 @@ def _differences(stored: dict, requested: dict, prefix: str = "") -> list[str]:
         elif left != right:
             differing.append(f"{prefix}{key}")
     return differing
+
+
+def _field_evaluation(config: dict) -> str | None:
+    # the resolved slab_field ("table"/"modes") of a configuration with a turbulence section, else None
+    turbulence = config.get("turbulence")
+    if not isinstance(turbulence, dict):
+        return None
+    try:
+        return TurbulenceConfig.from_dict(turbulence).field_evaluation
+    except (ParameterError, TypeError):
+        return None
 
 
 def _seed_attributes(seed: np.random.SeedSequence) -> dict:
@@ -140,12 +152,16 @@ class RealisationStore:
 
     # -- writing -------------------------------------------------------------------------------------------------
     def _common_attributes(self) -> dict:
-        return {
+        attributes = {
             "config": self.config_json,
             "root_seed": str(self.root_seed),
             "package_version": __version__,
             "field_kernel": DEFAULT_KERNEL,  # informational: "simd" and "portable" orbits differ by rounding
         }
+        evaluation = _field_evaluation(self.config)
+        if evaluation is not None:  # slab table or mode sum (also in the config JSON, where None means the default)
+            attributes["slab_field"] = evaluation
+        return attributes
 
     def save(self, index: int, seed: np.random.SeedSequence, result: dict) -> Path:
         """Write realisation ``index`` atomically (temporary file, then ``os.replace``).

@@ -32,6 +32,7 @@ from anisotropy.spectrum import kolmogorov_modes
 from .config import TurbulenceConfig
 from .pusher import evaluate_field
 from .simd import pad_modes
+from .slab_table import SlabTable, check_slab_field
 
 __all__ = ["TurbulenceField", "as_seed_sequence"]
 
@@ -54,6 +55,11 @@ class TurbulenceField:
     ----------
     config : TurbulenceConfig
     seed : numpy.random.SeedSequence or int
+    slab_field : {None, "table", "modes"}
+        Overrides ``config.slab_field`` (``None``: use :attr:`TurbulenceConfig.field_evaluation`).  With
+        ``"table"`` the field carries a :class:`validation.simulator.slab_table.SlabTable` (attribute ``table``,
+        built on demand over the z the particles reach) that :mod:`validation.simulator.pusher` uses instead of
+        the mode sum.
 
     Attributes
     ----------
@@ -70,6 +76,8 @@ class TurbulenceField:
         :math:`\beta_n` in radians.
     b0 : ndarray (3,)
         Regular field :math:`(0, 0, \sqrt{1-\eta})`.
+    table : SlabTable or None
+        The slab table when the field is evaluated from it (``slab_field`` resolves to ``"table"``).
 
     Examples
     --------
@@ -85,7 +93,7 @@ class TurbulenceField:
     0.5
     """
 
-    def __init__(self, config: TurbulenceConfig, seed):
+    def __init__(self, config: TurbulenceConfig, seed, *, slab_field: str | None = None):
         if not isinstance(config, TurbulenceConfig):
             raise ParameterError("config", f"expected a TurbulenceConfig, got {type(config).__name__}")
         self.config = config
@@ -116,9 +124,13 @@ class TurbulenceField:
             phases=phases,
             b0=np.array([0.0, 0.0, config.b0]),
         )
+        evaluation = config.field_evaluation if slab_field is None else check_slab_field(slab_field)
+        if evaluation == "table" and config.kind != "slab":
+            raise ParameterError("slab_field", f"a table needs slab turbulence, not {config.kind!r}; use 'modes'")
+        self.table = SlabTable.of_field(self) if evaluation == "table" else None
 
     @classmethod
-    def from_modes(cls, wavevectors, polarisations, phases, b0) -> TurbulenceField:
+    def from_modes(cls, wavevectors, polarisations, phases, b0, *, slab_field: str = "modes") -> TurbulenceField:
         r"""A field from explicit modes (e.g. a uniform field: zero modes), for tests and custom spectra.
 
         Parameters
@@ -131,11 +143,14 @@ class TurbulenceField:
             :math:`\beta_n` in radians.
         b0 : array_like (3,)
             Regular field.
+        slab_field : {"modes", "table"}
+            ``"table"`` needs slab modes (wave vectors along z, polarisations in the x-y plane).
         """
         field = object.__new__(cls)
         field.config = None
         field.seed = None
         field._set_modes(wavevectors, polarisations, phases, b0)
+        field.table = SlabTable.of_field(field) if check_slab_field(slab_field) == "table" else None
         return field
 
     def _set_modes(self, wavevectors, polarisations, phases, b0):
@@ -173,9 +188,15 @@ class TurbulenceField:
         """
         return self._modes, self.b0
 
+    @property
+    def field_evaluation(self) -> str:
+        """``"table"`` when the field is evaluated from its slab table, else ``"modes"``."""
+        return "modes" if self.table is None else "table"
+
     def __call__(self, positions, kernel: str = "auto") -> np.ndarray:
         """:math:`\\mathbf B/B_\\mathrm{tot}` at ``positions`` (M, 3) in :math:`L_c`; ``kernel`` as in
-        :func:`validation.simulator.pusher.kernel_selector` (``"libm"``: the reference twin)."""
+        :func:`validation.simulator.pusher.kernel_selector` (``"libm"``: the reference twin of the mode sum; a
+        field with a slab table uses the table whatever ``kernel``)."""
         return evaluate_field(self, positions, kernel=kernel)
 
     def turbulent_power(self) -> float:

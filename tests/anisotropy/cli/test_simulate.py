@@ -144,6 +144,8 @@ def test_diffusion_writes_the_design_columns_and_starts_ballistic(tmp_path):
         (["--times", "1,0.5"], "times"),
         (["--times", "1,2", "--time", "3"], "times"),
         (["--times", "1,x"], "times"),
+        (["--slab-field", "spline"], "slab"),
+        (["--slab-field", "table", "--turbulence", "isotropic"], "slab_field"),
     ],
 )
 def test_bad_anisotropy_input_exits_2_with_one_line_naming_the_parameter(tmp_path, capsys, extra, parameter):
@@ -154,6 +156,44 @@ def test_bad_anisotropy_input_exits_2_with_one_line_naming_the_parameter(tmp_pat
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "Traceback" not in error
     assert parameter.split("_")[0] in error
+
+
+@pytest.mark.parametrize(("extra", "expected"), [([], "table"), (["--slab-field", "modes"], "modes")])
+def test_slab_field_choice_is_recorded_in_run_json_and_the_store(tmp_path, extra, expected):
+    out = tmp_path / "slab"
+    assert _status([*DIFFUSION, "--turbulence", "slab", "--eta", "0.5", "--realisations", "1", *extra,
+                    "--out", out]) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["slab_field"] == expected
+    assert (record["slab_table_mib_mean"] > 0) == (expected == "table")
+    with h5py.File(out / "ensemble.h5", "r") as handle:
+        assert handle.attrs["slab_field"] == expected
+    with h5py.File(out / "ensemble_realisations" / "realisation_000000.h5", "r") as handle:
+        assert handle.attrs["slab_field"] == expected
+
+
+def test_a_slab_table_over_its_memory_cap_exits_2_with_one_line_saying_how_to_shrink_it(tmp_path, capsys,
+                                                                                          monkeypatch):
+    from validation.simulator import slab_table
+
+    monkeypatch.setattr(slab_table, "MAX_TABLE_BYTES", 1 << 20)  # 1 MiB: |z| ≲ 1 L_c at these modes
+    argv = [*DIFFUSION, "--turbulence", "slab", "--time", "100", "--rigidity", "3", "--realisations", "1",
+            "--out", tmp_path]
+    assert _status(argv) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "slab_field" in error and "--slab-field modes" in error
+
+
+def test_slab_anisotropy_run_with_the_table_matches_the_mode_sum_at_early_times(tmp_path):
+    # T = 0.01 L_c/c ≪ 1/Ω: the two maps differ only by the table's field error times T, far below C_l's scale
+    runs = {}
+    for choice in ("table", "modes"):
+        out = tmp_path / choice
+        argv = ["simulate", "anisotropy", *TINY, "--turbulence", "slab", "--eta", "0.5", "--nside", "2", "--times",
+                "0.01,0.1", "--slab-field", choice, "--realisations", "1", "--out", out]
+        assert _status(argv) == 0
+        runs[choice] = _read_csv(out / "cl.csv")[1]
+    assert np.allclose(runs["table"][:, 2], runs["modes"][:, 2], rtol=1e-6, atol=1e-12)
 
 
 def test_resuming_into_a_store_with_other_parameters_exits_2(tmp_path, capsys):
