@@ -186,8 +186,7 @@ def scattering_time(case: CampaignCase) -> float:
 
 def case_configs(case: CampaignCase) -> dict:
     """``{"map": AnisotropyConfig, "pairs": PairConfig}`` of a case (same times, same turbulence)."""
-    from .simulator.config import AnisotropyConfig, TurbulenceConfig
-    from .simulator.pairs import PairConfig
+    from .simulator.config import AnisotropyConfig, PairConfig, TurbulenceConfig
 
     last = case.t_over_tau_s * scattering_time(case)
     times = tuple(float(t) for t in np.geomspace(FIRST_TIME_FRACTION * last, last, case.n_times))

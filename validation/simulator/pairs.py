@@ -49,7 +49,6 @@ Kernels: :func:`_equal_time_kernel` and :func:`_two_time_kernel` (numba) with th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -58,12 +57,13 @@ from anisotropy.errors import ParameterError, require_integer
 from anisotropy.legendre import gauss_legendre, legendre_table
 
 from .backtrack import CHUNK_PARTICLES, _advance, _build_field, backtracking_schedule, pair_directions
-from .config import TurbulenceConfig, _check_timestep, _check_turbulence, _ConfigMixin, _float_tuple, _positive
-from .config import default_timestep as _default_timestep
+from .config import MAX_AGES, MAX_LMAX_MIXING, PairConfig
 from .ensemble import realisation_seed
 
 __all__ = [
     "GRADIENT_NAMES",
+    "MAX_AGES",
+    "MAX_LMAX_MIXING",
     "PairConfig",
     "mixing_matrix",
     "pair_angular_power",
@@ -75,66 +75,7 @@ GRADIENT_NAMES = ("along", "across")
 _GRADIENTS = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
 #: child of the realisation seed for the pair directions (0 = turbulence, 1 = backtrack's pair estimator)
 _INSTRUMENT_STREAM = 2
-#: largest L of the mixing functions (each costs one recurrence step per pair and age)
-MAX_LMAX_MIXING = 1024
-#: largest number of output ages (the two-time arrays grow as ages²)
-MAX_AGES = 512
 KERNEL_NAMES = ("numba", "numpy")
-
-
-@dataclass(frozen=True)
-class PairConfig(_ConfigMixin):
-    r"""One realisation of the pair instrument.
-
-    Attributes
-    ----------
-    turbulence : TurbulenceConfig
-    reduced_rigidity : float
-        :math:`r_g/L_c` (> 0).
-    nodes : int
-        Gauss-Legendre nodes in :math:`x` (2..4096); :math:`C_\ell` are resolved for :math:`\ell` well below it.
-    pairs : int
-        Pairs per node (1..10^7); the realisation backtracks ``pairs * (nodes + 1)`` particles.
-    times : tuple of float
-        Output ages :math:`cT/L_c`, strictly increasing, > 0 (age 0 is always recorded in addition).
-    lmax_mixing : int
-        :math:`L`: the mixing functions :math:`\langle P_{\ell_0}(x')\rangle` for :math:`\ell_0 = 0..L` (0..1024).
-    dt : float or None
-        Boris step :math:`c\,\Delta t/L_c`; ``None`` means the simulator default.
-    """
-
-    turbulence: TurbulenceConfig = field(default_factory=TurbulenceConfig)
-    reduced_rigidity: float = 0.1
-    nodes: int = 16
-    pairs: int = 256
-    times: tuple = (1.0, 3.0, 10.0)
-    lmax_mixing: int = 8
-    dt: float | None = None
-
-    def __post_init__(self):
-        _check_turbulence(self)
-        _positive(self, "reduced_rigidity")
-        object.__setattr__(self, "nodes", require_integer("nodes", self.nodes, 2, 4096))
-        object.__setattr__(self, "pairs", require_integer("pairs", self.pairs, 1, 10_000_000))
-        times = _float_tuple("times", self.times, 0.0, None, low_open=True, increasing=True)
-        if not times or len(times) + 1 > MAX_AGES:
-            raise ParameterError("times", f"needs 1..{MAX_AGES - 1} output ages, got {len(times)}")
-        object.__setattr__(self, "times", times)
-        object.__setattr__(self, "lmax_mixing", require_integer("lmax_mixing", self.lmax_mixing, 0, MAX_LMAX_MIXING))
-        _check_timestep(self)
-
-    @property
-    def timestep(self) -> float:
-        r"""The Boris step in use, :math:`c\,\Delta t/L_c`."""
-        if self.dt is not None:
-            return self.dt
-        turbulence = self.turbulence
-        return _default_timestep(self.reduced_rigidity, turbulence.lmin_over_lmax, turbulence.spectral_index)
-
-    @property
-    def n_particles(self) -> int:
-        """Particles backtracked per realisation: ``pairs * (nodes + 1)``."""
-        return self.pairs * (self.nodes + 1)
 
 
 # ---------------------------------------------------------------------------------------------------- kernels
