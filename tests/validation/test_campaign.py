@@ -26,7 +26,7 @@ from validation.campaign import FULL_GRID, REDUCED_GRID, CampaignCase, estimate_
 #: the Jensen bound holds to this tolerance
 JENSEN_TOLERANCE = 1e-3
 #: fields that measure time, not physics: excluded from the resume comparison
-TIMING_FIELDS = ("wall_seconds", "simulation_seconds", "realisations_computed")
+TIMING_FIELDS = ("wall_seconds", "simulation_seconds", "simulation_cpu_seconds", "realisations_computed")
 REQUIRED_FIELDS = ("turbulence", "eta", "rigidity", "realisations", "t_over_tau_s", "cl_ratio", "cl_ratio_covariance",
                    "c1_ratio_sim", "kappa_par", "kappa_perp", "converged_ells", "chi2", "dof", "pairs")
 #: resume test: a grid whose realisations take ~0.1-0.3 s, so the kill lands between checkpoints
