@@ -536,7 +536,8 @@ def _update_timing(path: Path, run, configs, cpu_seconds) -> dict:
 
 def _write_outputs(out_dir: Path, payload: dict, figures: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "campaign.json", payload, indent=1, nonfinite_as_null=True)
+    # compact: an indented file puts every number on its own line (~2x the size)
+    write_json(out_dir / "campaign.json", payload, nonfinite_as_null=True, indent=None)
     header = ("name", "turbulence", "eta", "rigidity", "realisations", "t_over_tau_s", "nside", "k_max_r_g",
               "c1_ratio_sim", "kappa_par", "kappa_perp", "chi2", "dof", "converged_ells", "usable_ells",
               "simulation_cpu_seconds", "wall_seconds")
