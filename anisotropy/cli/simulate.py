@@ -1,4 +1,4 @@
-"""``cr-anisotropy simulate anisotropy|diffusion``: ensembles of the test-particle simulator from the shell.
+"""``cr-anisotropy simulate anisotropy|diffusion|pairs``: ensembles of the test-particle simulator from the shell.
 
 Both sub-commands run ``--realisations`` turbulence realisations (realisation ``i`` uses child ``i`` of
 ``SeedSequence(--seed)``) on the chosen executor (default: a Dask ``LocalCluster``, docs/guide/design.md; ``serial``
@@ -29,6 +29,12 @@ d_perp`` (t in L_c/c, msd in L_c², d in c·L_c): ensemble mean squared displace
 d = ½ d⟨Δ²⟩/dt of those means (d_perp is twice the per-component value), ``fieldlines.csv`` with ``--fieldlines``,
 and ``run.json``.
 
+``simulate pairs`` (the pair instrument, :mod:`validation.simulator.pairs`) writes ``pairs.npz`` with the ensemble
+mean and standard error of every recorded array (``mean/<name>``, ``stderr/<name>``: mixing functions
+⟨P_l0(x')⟩, drift and second moment of x' − x, two-time and equal-time direction correlations for G along and
+across B0, the exact pair correlations C(x; T) and their Legendre projection C_l), ``pair_cl.csv`` (columns
+``gradient,T,ell,cl,cl_err``) and ``run.json``.
+
 Bad input exits with status 2 and one line naming the parameter (the dispatcher :mod:`anisotropy.cli`).
 """
 
@@ -48,7 +54,15 @@ from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError, require_range
 from anisotropy.io import atomic_output, write_json
 from validation.simulator import ensemble
-from validation.simulator.config import TURBULENCE_KINDS, AnisotropyConfig, DiffusionConfig, TurbulenceConfig
+from validation.simulator.config import (
+    MAX_AGES,
+    MAX_LMAX_MIXING,
+    TURBULENCE_KINDS,
+    AnisotropyConfig,
+    DiffusionConfig,
+    PairConfig,
+    TurbulenceConfig,
+)
 from validation.simulator.gpu import DEVICES, resolve_device
 from validation.simulator.pusher import DEFAULT_KERNEL
 from validation.simulator.slab_table import SLAB_FIELDS
@@ -171,6 +185,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            default=DiffusionConfig.fieldline_length,
                            help="arc length traced along each field line in L_c, > 0 (default %(default)g)")
     diffusion.set_defaults(_simulate=_run_diffusion)
+
+    pairs = simulations.add_parser(
+        "pairs", help="pair statistics of backtracked directions (mixing, drift, two-time correlations)",
+        description="pair statistics of backtracked directions (mixing, drift, two-time correlations)",
+    )
+    _common_arguments(pairs, PairConfig)
+    instrument = pairs.add_argument_group("pairs and output ages")
+    instrument.add_argument("--nodes", type=integer("nodes", 2, 4096), default=PairConfig.nodes,
+                            help="Gauss-Legendre nodes in x = cos(separation), 2..4096 (default %(default)d)")
+    instrument.add_argument("--pairs", type=integer("pairs", 1, 10_000_000), default=PairConfig.pairs,
+                            help="pairs per node, 1..10^7 (default %(default)d)")
+    instrument.add_argument("--lmax-mixing", type=integer("lmax_mixing", 0, MAX_LMAX_MIXING),
+                            default=PairConfig.lmax_mixing,
+                            help=f"largest l0 of the mixing functions <P_l0(x')>, 0..{MAX_LMAX_MIXING} "
+                                 "(default %(default)d)")
+    instrument.add_argument("--time", type=number("time", 0.0, None, low_open=True), default=None,
+                            help="longest age cT/L_c, > 0 (default 10)")
+    instrument.add_argument("--n-times", type=integer("n_times", 1, MAX_AGES - 1), default=None,
+                            help=f"log-spaced ages from time/100 to time, 1..{MAX_AGES - 1} (default 5)")
+    instrument.add_argument("--times", type=_time_list, default=None, metavar="T1,T2,...",
+                            help="explicit increasing ages (instead of --time/--n-times)")
+    pairs.set_defaults(_simulate=_run_pairs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -394,6 +430,56 @@ def _run_anisotropy(args) -> int:
         )
         print(f"T = {time:.4g}: {quoted}  (white-noise floor {mean['noise_floor'][k]:.2g})")
     print(f"wrote {args.out}/cl.csv, cl_details.csv, {len(map_files)} FITS maps, run.json, {STORE_NAME}")
+    return 0
+
+
+def _run_pairs(args) -> int:
+    from validation.simulator.backtrack import backtracking_schedule
+    from validation.simulator.pairs import GRADIENT_NAMES, pair_realisation
+
+    config = PairConfig(
+        turbulence=_turbulence(args),
+        reduced_rigidity=args.rigidity,
+        nodes=args.nodes,
+        pairs=args.pairs,
+        times=_anisotropy_times(args),
+        lmax_mixing=args.lmax_mixing,
+        dt=args.dt,
+    )
+    dt, steps = backtracking_schedule(config.times, config.timestep)
+    particle_steps = config.n_particles * int(steps[-1])
+    result, workers = _run_ensemble(args, pair_realisation, config, particle_steps)
+    mean, error = result.mean, result.standard_error
+    arrays = {f"mean/{name}": np.asarray(value) for name, value in mean.items()}
+    arrays.update({f"stderr/{name}": np.asarray(value) for name, value in error.items()})
+    with atomic_output(args.out / "pairs.npz") as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+    ages = mean["ages"]
+    rows = [(GRADIENT_NAMES[g], ages[k], ell, mean["cl"][g, k, ell], error["cl"][g, k, ell])
+            for g in range(len(GRADIENT_NAMES)) for k in range(1, ages.size) for ell in range(mean["cl"].shape[-1])]
+    _write_csv(args.out / "pair_cl.csv", ("gradient", "T", "ell", "cl", "cl_err"), rows)
+    derived = {
+        "nodes": config.nodes,
+        "pairs": config.pairs,
+        "lmax_mixing": config.lmax_mixing,
+        "ages": ages,
+        "gradients": {"along": [0.0, 0.0, 1.0], "across": [1.0, 0.0, 0.0]},
+        "dt": dt,
+        "steps_per_particle": int(steps[-1]),
+        "particles_per_realisation": config.n_particles,
+        "particle_steps_per_realisation": particle_steps,
+    }
+    record = _run_record(args, "simulate pairs", config, result, workers, derived)
+    record["outputs"] = ["pairs.npz", "pair_cl.csv", STORE_NAME]
+    _write_json(args.out / "run.json", record)
+    print(f"{result.count} realisations x {config.pairs} pairs x {config.nodes} nodes, {int(steps[-1])} steps each, "
+          f"{result.wall_seconds:.1f} s")
+    for g, name in enumerate(GRADIENT_NAMES):
+        print(f"G {name} B0, T = {ages[-1]:.4g}: " + "  ".join(
+            f"C_{ell} = {mean['cl'][g, -1, ell]:.3g} ± {error['cl'][g, -1, ell]:.2g}" for ell in range(1, 4)
+            if ell < mean["cl"].shape[-1]))
+    print(f"wrote {args.out}/pairs.npz, pair_cl.csv, run.json, {STORE_NAME}")
     return 0
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "TURBULENCE_KINDS",
     "AnisotropyConfig",
     "DiffusionConfig",
+    "PairConfig",
     "TurbulenceConfig",
     "default_fieldline_step",
     "default_timestep",
@@ -431,6 +432,69 @@ class DiffusionConfig(_ConfigMixin):
     def fieldline_steps(self):
         """Whole-step schedule of the field-line outputs: ``(ds, steps)``, as :meth:`output_steps` for lengths."""
         return _schedule(self.fieldline_length, self.step_length, self.output_fractions)
+
+
+#: largest L of the pair instrument's mixing functions (each costs one recurrence step per pair and age)
+MAX_LMAX_MIXING = 1024
+#: largest number of output ages of the pair instrument (its two-time arrays grow as ages²)
+MAX_AGES = 512
+
+
+@dataclass(frozen=True)
+class PairConfig(_ConfigMixin):
+    r"""One realisation of the pair instrument (:func:`validation.simulator.pairs.pair_realisation`).
+
+    Attributes
+    ----------
+    turbulence : TurbulenceConfig
+    reduced_rigidity : float
+        :math:`r_g/L_c` (> 0).
+    nodes : int
+        Gauss-Legendre nodes in :math:`x` (2..4096); :math:`C_\ell` are resolved for :math:`\ell` well below it.
+    pairs : int
+        Pairs per node (1..10^7); the realisation backtracks ``pairs * (nodes + 1)`` particles.
+    times : tuple of float
+        Output ages :math:`cT/L_c`, strictly increasing, > 0 (age 0 is always recorded in addition).
+    lmax_mixing : int
+        :math:`L`: the mixing functions :math:`\langle P_{\ell_0}(x')\rangle` for :math:`\ell_0 = 0..L` (0..1024).
+    dt : float or None
+        Boris step :math:`c\,\Delta t/L_c`; ``None`` means the simulator default.
+    """
+
+    turbulence: TurbulenceConfig = field(default_factory=TurbulenceConfig)
+    reduced_rigidity: float = 0.1
+    nodes: int = 16
+    pairs: int = 256
+    times: tuple = (1.0, 3.0, 10.0)
+    lmax_mixing: int = 8
+    dt: float | None = None
+
+    def __post_init__(self):
+        _check_turbulence(self)
+        _positive(self, "reduced_rigidity")
+        _set(self, "nodes", require_integer("nodes", self.nodes, 2, 4096))
+        _set(self, "pairs", require_integer("pairs", self.pairs, 1, 10_000_000))
+        times = _float_tuple("times", self.times, 0.0, None, low_open=True, increasing=True)
+        if not times or len(times) + 1 > MAX_AGES:
+            raise ParameterError("times", f"needs 1..{MAX_AGES - 1} output ages, got {len(times)}")
+        _set(self, "times", times)
+        _set(self, "lmax_mixing", require_integer("lmax_mixing", self.lmax_mixing, 0, MAX_LMAX_MIXING))
+        _check_timestep(self)
+
+    @property
+    def timestep(self) -> float:
+        r"""The Boris step in use, :math:`c\,\Delta t/L_c`."""
+        if self.dt is not None:
+            return self.dt
+        turbulence = self.turbulence
+        return default_timestep(self.reduced_rigidity, turbulence.lmin_over_lmax, turbulence.spectral_index)
+
+    @property
+    def n_particles(self) -> int:
+        """Particles backtracked per realisation: ``pairs * (nodes + 1)``."""
+        return self.pairs * (self.nodes + 1)
+
+
 
 
 def _schedule(total, step, fractions):

@@ -1,4 +1,4 @@
-"""``cr-anisotropy simulate anisotropy|diffusion``: outputs, columns, resume and error paths
+"""``cr-anisotropy simulate anisotropy|diffusion|pairs``: outputs, columns, resume and error paths
 (anisotropy/cli/simulate.py)."""
 
 from __future__ import annotations
@@ -213,3 +213,36 @@ def test_bad_input_exit_status_of_the_installed_command(tmp_path):
     )
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and "particles" in completed.stderr
+
+
+PAIRS = ["simulate", "pairs", *TINY, "--nodes", "6", "--pairs", "16", "--time", "1", "--n-times", "2"]
+
+
+def test_pairs_writes_arrays_cl_table_and_run_record_and_resumes(tmp_path):
+    assert _status([*PAIRS, "--realisations", "2", "--out", tmp_path]) == 0
+    with np.load(tmp_path / "pairs.npz") as arrays:
+        first = {name: arrays[name] for name in arrays.files}
+    assert first["mean/mixing"].shape == (3, 6, 9)  # ages 0 + 2, nodes, lmax_mixing + 1
+    assert first["mean/direction_correlation"].shape == (2, 3, 3, 6)
+    with open(tmp_path / "pair_cl.csv", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    assert header == ["gradient", "T", "ell", "cl", "cl_err"]
+    assert {row[0] for row in rows} == {"along", "across"}
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["command"] == "simulate pairs" and record["package_version"] and record["nodes"] == 6
+    # rerun: everything resumed from the store, identical arrays
+    assert _status([*PAIRS, "--realisations", "2", "--out", tmp_path]) == 0
+    with np.load(tmp_path / "pairs.npz") as arrays:
+        for name in arrays.files:
+            np.testing.assert_array_equal(arrays[name], first[name])
+    assert json.loads((tmp_path / "run.json").read_text())["realisations_resumed"] == 2
+    assert len(rows) == 2 * 2 * 6 and _no_temporaries(tmp_path)  # gradients x ages > 0 x (l = 0..nodes - 1)
+
+
+@pytest.mark.parametrize(("extra", "parameter"), [(["--nodes", "1"], "nodes"), (["--pairs", "0"], "pairs"),
+                                                  (["--lmax-mixing", "-1"], "lmax_mixing"),
+                                                  (["--n-times", "0"], "n_times")])
+def test_bad_pairs_input_exits_2_with_one_line_naming_the_parameter(tmp_path, capsys, extra, parameter):
+    assert _status(["simulate", "pairs", "--quiet", "--executor", "serial", "--out", tmp_path, *extra]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and parameter in error
