@@ -1,0 +1,106 @@
+r"""Where the default theory is known to describe the simulator, and where it cannot describe anything.
+
+Two different things, kept apart:
+
+* :data:`VALIDATED_DOMAINS` -- per closure, the parameter box in which the theory-vs-simulation comparison
+  *holds* (χ²/dof of :math:`\langle C_\ell\rangle/\langle C_1\rangle` acceptable at the shipped constants).  Outside
+  it a prediction is still made, but flagged (:func:`domain_flags`; ``params["derived"]["domain"]`` and the plot).
+* :func:`refusal` -- regimes the model's own assumptions exclude; :func:`anisotropy.predict_cl` raises
+  :class:`~anisotropy.errors.ParameterError` there, naming the parameter and the domain.
+
+The closure names are those of :data:`anisotropy.predict.CLOSURES`; switching the default closure
+(:data:`anisotropy.predict.DEFAULT_CLOSURE`) switches the domain with it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from .errors import ParameterError
+
+__all__ = ["VALIDATED_DOMAINS", "ValidatedDomain", "domain_flags", "refusal"]
+
+
+@dataclass(frozen=True)
+class ValidatedDomain:
+    """A box in (model, η, r_g/L_c) and the evidence for it."""
+
+    models: tuple[str, ...]
+    eta: tuple[float, float]
+    reduced_rigidity: tuple[float, float]
+    source: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+#: closure -> its validated box.  "markov": the one-ΔT Markov closure, ΩΔT = a(Ωτ_s)^{1/3}, a = 2.46.
+#: Source: docs/validation/report/report.md (full report, seed 20261124, commit 3046871), section 2, finite-time
+#: comparison of <C_l>/<C_1> with the shipped a: slab η = 0.1 at r_g/L_c = 0.1 and 0.3 give χ² = 0.13/2 and 1.9/3;
+#: every other case fails (slab η = 0.1, r_g/L_c = 1: 54/6; slab η = 0.5: 48/7, 198/7, 215/8; isotropic + B0:
+#: 4.1/6 at η = 0.5, r_g/L_c = 0.3 only, 20-63 for 3-7 dof elsewhere).  η < 0.1 is not simulated; it is kept in
+#: the box because the closure is second order in δB and ΔT/τ_s ∝ (Ωτ_s)^{-2/3} falls as η → 0 (weak turbulence).
+VALIDATED_DOMAINS = {
+    "markov": ValidatedDomain(models=("slab",), eta=(0.0, 0.1), reduced_rigidity=(0.1, 0.3),
+                              source="docs/validation/report/report.md sect. 2 (slab eta 0.1, r_g/L_c 0.1 and 0.3)"),
+}
+
+#: the isotropic model with B0 = 0 integrates straight (ballistic) orbits over the pair time: it needs r_g ≥ L_c
+#: (pair_rates, PHYSICS 4.6b).  At r_g/L_c ≪ 1 its small-angle τ_s is meaningless (predict --model isotropic at
+#: 10 TeV gave C_1 = 1.7e5 × the dipole value).
+BALLISTIC_MIN_RIGIDITY = 1.0
+
+
+def domain_flags(closure: str, model: str, eta: float, reduced_rigidity: float) -> dict:
+    """``{"validated": bool, "outside": [reasons], "domain": box, "closure": closure}`` for one prediction.
+
+    Examples
+    --------
+    >>> domain_flags("markov", "slab", 0.1, 0.2)["validated"]
+    True
+    >>> domain_flags("markov", "slab", 0.5, 0.2)["outside"]
+    ['eta = 0.5 not in (0, 0.1]']
+    """
+    box = VALIDATED_DOMAINS[closure]
+    outside = []
+    if model not in box.models:
+        outside.append(f"model {model!r} not in {list(box.models)}")
+    if not box.eta[0] < eta <= box.eta[1]:
+        outside.append(f"eta = {eta:.3g} not in ({box.eta[0]:g}, {box.eta[1]:g}]")
+    low, high = box.reduced_rigidity
+    if not low <= reduced_rigidity <= high:
+        outside.append(f"r_g/L_c = {reduced_rigidity:.3g} not in [{low:g}, {high:g}]")
+    return {"validated": not outside, "outside": outside, "domain": box.as_dict(), "closure": closure}
+
+
+def refusal(model: str, eta: float, reduced_rigidity: float, energy: float) -> ParameterError | None:
+    """The :class:`ParameterError` for a regime the model cannot describe, or None.
+
+    Named after ``energy`` (the input that sets r_g at fixed field and L_c), with the smallest allowed energy.
+
+    Examples
+    --------
+    >>> str(refusal("isotropic", 1.0, 0.01, 10.0)).split(":")[0]
+    'energy'
+    >>> refusal("slab", 0.5, 0.01, 10.0) is None
+    True
+    """
+    if model == "isotropic" and eta == 1.0 and reduced_rigidity < BALLISTIC_MIN_RIGIDITY:
+        # r_g ∝ E for E ≫ m c² (to within the rest mass, which is negligible at TeV): scale to r_g/L_c = 1
+        minimum = energy * BALLISTIC_MIN_RIGIDITY / reduced_rigidity
+        return ParameterError(
+            "energy",
+            f"model 'isotropic' with eta = 1 (B0 = 0) needs ballistic orbits, r_g/L_c >= {BALLISTIC_MIN_RIGIDITY:g}, "
+            f"i.e. energy >= {_round_up(minimum):.3g} TeV at this b_rms, l_c and charge; got {energy:g} TeV "
+            f"(r_g/L_c = {reduced_rigidity:.3g}); use eta < 1 for lower energies",
+        )
+    return None
+
+
+def _round_up(value: float) -> float:
+    """Round up to three significant digits, so the quoted minimum is itself allowed."""
+    if value <= 0.0:
+        return value
+    scale = 10.0 ** (math.floor(math.log10(value)) - 2)
+    return math.ceil(value / scale) * scale

@@ -1,0 +1,39 @@
+"""anisotropy.domain: the validated box of the default closure and the refusals, and how predict_cl records them."""
+
+import pytest
+
+from anisotropy import domain, predict
+from anisotropy.errors import ParameterError
+
+
+def test_every_closure_has_a_validated_domain_with_a_source():
+    for closure in predict.CLOSURES:
+        box = domain.VALIDATED_DOMAINS[closure]
+        assert box.source and box.models and box.eta[0] < box.eta[1]
+    assert predict.DEFAULT_CLOSURE in domain.VALIDATED_DOMAINS
+
+
+@pytest.mark.parametrize(("model", "eta", "rigidity", "validated"), [
+    ("slab", 0.1, 0.1, True), ("slab", 0.1, 0.3, True), ("slab", 0.05, 0.2, True),
+    ("slab", 0.5, 0.3, False), ("slab", 0.1, 1.0, False), ("slab", 0.1, 0.01, False), ("isotropic", 0.1, 0.2, False),
+])
+def test_flags_follow_the_simulated_cases_of_the_report(model, eta, rigidity, validated):
+    # docs/validation/report: slab eta 0.1 at r_g/L_c = 0.1, 0.3 pass; eta 0.5, r_g/L_c = 1 and isotropic fail
+    flags = domain.domain_flags("markov", model, eta, rigidity)
+    assert flags["validated"] is validated
+    assert bool(flags["outside"]) is not validated
+
+
+def test_default_prediction_is_flagged_outside_and_below_the_liouville_bound():
+    result = predict.predict_cl(lmax=5, lmin_over_lmax=1e-3, modes_per_decade=32)
+    flags = result.params["derived"]["domain"]
+    assert flags["validated"] is False and any("eta" in reason for reason in flags["outside"])
+    # the Markov closure's dipole decays faster than the source's QLT diffusion (issue 12: 0.60-0.74)
+    assert flags["c1_below_liouville_bound"] is True and 0.5 < flags["c1_over_dipole_cl"] < 0.8
+
+
+def test_refusal_names_energy_and_is_none_inside_the_model_assumptions():
+    error = domain.refusal("isotropic", 1.0, 0.5, 100.0)
+    assert isinstance(error, ParameterError) and error.name == "energy" and "200 TeV" in str(error)
+    assert domain.refusal("isotropic", 1.0, 1.0, 100.0) is None
+    assert domain.refusal("isotropic", 0.5, 0.01, 100.0) is None
