@@ -44,7 +44,7 @@ import numpy as np
 from scipy import special
 
 from .errors import ParameterError, require_integer, require_range
-from .legendre import gauss_legendre, legendre_table
+from .legendre import gauss_legendre, legendre_coefficients
 
 __all__ = [
     "CONTINUATION_EXPONENT",
@@ -226,7 +226,9 @@ def _project(panels: _Panels, tail, source: float, lmax: int) -> np.ndarray:
     x = np.concatenate([panels.x, tail[0]])
     measure = np.concatenate([panels.measure, tail[1]])
     growth = 3.0 * source * float(np.sum(measure * x)) / float(np.sum(measure))
-    projections = legendre_table(lmax, x) @ (measure * (growth - 3.0 * source * x))
+    # Σ_i w_i P_ℓ(x_i) by the recurrence (memory O(nodes), not a (lmax, nodes) table)
+    projections = legendre_coefficients(measure * (growth - 3.0 * source * x), 1.0, x, lmax)
+    projections *= 2.0 / (2.0 * np.arange(lmax + 1) + 1.0)
     ell = np.arange(1, lmax + 1)
     cl = np.full(lmax + 1, np.nan)
     cl[1:] = projections[1:] / (2.0 * ell * (ell + 1))
