@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 from .errors import ParameterError
 
-__all__ = ["VALIDATED_DOMAINS", "ValidatedDomain", "domain_flags", "refusal"]
+__all__ = ["VALIDATED_DOMAINS", "ValidatedDomain", "closure_violation", "domain_flags", "refusal"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,11 @@ VALIDATED_DOMAINS = {
 #: (pair_rates, PHYSICS 4.6b).  At r_g/L_c ≪ 1 its small-angle τ_s is meaningless (predict --model isotropic at
 #: 10 TeV gave C_1 = 1.7e5 × the dipole value).
 BALLISTIC_MIN_RIGIDITY = 1.0
+#: the Markov closure averages the pair kicks over one pair time ΔT and treats successive ΔT as independent, which
+#: presumes ΔT shorter than the scattering time τ_s that sets the dipole (PHYSICS 4.4).  With ΩΔT = a(Ωτ_s)^{1/3}
+#: and a = 2.46 that is Ωτ_s > a^{3/2} = 3.9: at 10 TeV-28 PeV in 3 µG, L_c = 1 pc, η = 0.5, r_g/L_c = 3 and 10 give
+#: Ωτ_s = 1.65, 0.74 and C_1 = 13 and 85 × (4π/9)δ² (measured), no longer a description of anything
+MARKOV_PAIR_TIME_LIMIT = 1.0
 
 
 def domain_flags(closure: str, model: str, eta: float, reduced_rigidity: float) -> dict:
@@ -74,10 +79,29 @@ def domain_flags(closure: str, model: str, eta: float, reduced_rigidity: float) 
     return {"validated": not outside, "outside": outside, "domain": box.as_dict(), "closure": closure}
 
 
+def closure_violation(closure: str, omega_tau_s: float, omega_pair_time: float) -> str | None:
+    """Why the closure's own assumption fails at this point, or None.
+
+    The ``"markov"`` closure needs a pair time shorter than the scattering time, ΩΔT < Ωτ_s
+    (:data:`MARKOV_PAIR_TIME_LIMIT`).  This is a flag, not a refusal: fits scan rectangular boxes of
+    (r_g/L_c, η) whose corners cross it, and the spectra there are still returned (flagged).
+
+    Examples
+    --------
+    >>> closure_violation("markov", 7.8, 4.9) is None
+    True
+    """
+    if closure == "markov" and omega_pair_time >= MARKOV_PAIR_TIME_LIMIT * omega_tau_s:
+        return (f"Omega*DeltaT = {omega_pair_time:.3g} >= Omega*tau_s = {omega_tau_s:.3g}: the one-pair-time Markov "
+                "closure assumes a pair time shorter than the scattering time")
+    return None
+
+
 def refusal(model: str, eta: float, reduced_rigidity: float, energy: float) -> ParameterError | None:
     """The :class:`ParameterError` for a regime the model cannot describe, or None.
 
-    Named after ``energy`` (the input that sets r_g at fixed field and L_c), with the smallest allowed energy.
+    Named after ``energy`` (the input that sets r_g at fixed field and L_c): ``"isotropic"`` with η = 1 needs
+    ballistic orbits, r_g/L_c ≥ :data:`BALLISTIC_MIN_RIGIDITY` (the smallest allowed energy is quoted).
 
     Examples
     --------

@@ -570,6 +570,12 @@ def predict_cl(
     l_c_cm = inputs["l_c"] * units.PARSEC_M * 100.0
     dipole_cl = 4.0 * math.pi / 9.0 * dipole_amplitude**2
     flags = domain.domain_flags(closure, model, reduced.eta, reduced.reduced_rigidity)
+    violation = None if pair_time is None else domain.closure_violation(closure, coefficients["omega_tau_s"],
+                                                                        pair_time)
+    flags["closure_assumption_violated"] = violation
+    if violation is not None:
+        flags["validated"] = False
+        flags["outside"].append(violation)
     # Liouville (and Jensen) require <C_1> >= (4π/9)|<δ>|² (issue 12): a closure that breaks it is flagged
     flags["c1_over_dipole_cl"] = float(cl[1] / dipole_cl)
     flags["c1_below_liouville_bound"] = bool(cl[1] < dipole_cl)

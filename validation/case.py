@@ -147,7 +147,12 @@ def theory_for_case(spec: CaseSpec, lmax: int) -> dict:
     _, cl, info = predict.cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient, lmax=lmax,
                                        continuation_angle=angle)
     dipole = 3.0 * float(np.linalg.norm(diffusion @ gradient)) / speed
+    from anisotropy import domain
+
     return {"ratio": cl / cl[1], "c1_ratio": float(cl[1] / (4.0 * math.pi / 9.0 * dipole**2)),
+            "domain": domain.domain_flags(predict.DEFAULT_CLOSURE, spec.kind, spec.eta, spec.reduced_rigidity),
+            "closure_assumption_violated": domain.closure_violation(
+                predict.DEFAULT_CLOSURE, float(coefficients["omega_tau_s"]), pair_time),
             "omega_tau_s": float(coefficients["omega_tau_s"]), "omega_pair_time": pair_time,
             "closure": predict.DEFAULT_CLOSURE, "solver": info["solver"],
             "inner_scale_spread_l20": info.get("inner_scale_spread_l20")}

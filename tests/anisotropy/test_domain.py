@@ -37,3 +37,15 @@ def test_refusal_names_energy_and_is_none_inside_the_model_assumptions():
     assert isinstance(error, ParameterError) and error.name == "energy" and "200 TeV" in str(error)
     assert domain.refusal("isotropic", 1.0, 1.0, 100.0) is None
     assert domain.refusal("isotropic", 0.5, 0.01, 100.0) is None
+
+
+def test_markov_closure_flags_a_pair_time_longer_than_the_scattering_time():
+    # slab eta 0.5 at r_g/L_c = 3 (8.3 PeV in 3 µG, L_c = 1 pc): Omega tau_s = 1.65 < Omega DeltaT = 2.9, where the
+    # prediction has C_1 = 13 x (4π/9)δ²; at r_g/L_c = 0.3 (Omega tau_s = 7.8, Omega DeltaT = 4.9) it holds
+    from anisotropy import units
+
+    flags = predict.predict_cl(float(units.energy_from_gyroradius(3.0, 3.0)), lmax=5,
+                               modes_per_decade=32).params["derived"]["domain"]
+    assert flags["closure_assumption_violated"].startswith("Omega*DeltaT")
+    assert flags["validated"] is False and flags["closure_assumption_violated"] in flags["outside"]
+    assert domain.closure_violation("markov", 7.8, 4.9) is None

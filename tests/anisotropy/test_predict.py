@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from anisotropy import predict, transport, units
+from anisotropy import domain, predict, transport, units
 from anisotropy.errors import ParameterError
 from anisotropy.pair_rates import PairRate
 from anisotropy.predict import ClResult, cl_from_rate, predict_cl
@@ -330,10 +330,11 @@ def test_isotropic_model_without_b0_refuses_non_ballistic_rigidities_naming_ener
     message = str(caught.value)
     assert message.startswith("energy:") and "r_g/L_c >= 1" in message and len(message.splitlines()) == 1
     minimum = float(message.split("energy >= ")[1].split(" TeV")[0])
-    # the quoted minimum is itself accepted and gives r_g/L_c >= 1 (r_g ∝ E far above the rest mass)
-    derived = predict_cl(energy=minimum, model="isotropic", eta=1.0, lmax=LMAX, lmin_over_lmax=0.05,
-                         modes_per_decade=64).params["derived"]
-    assert 1.0 <= derived["reduced_rigidity"] < 1.01
+    # the quoted minimum gives r_g/L_c >= 1 (r_g ∝ E far above the rest mass) and passes the ballistic condition
+    # (at r_g/L_c < 1.3 the Markov closure's own condition, tested in test_domain.py, still refuses it)
+    reduced = units.to_reduced(minimum, predict.DEFAULT_B_RMS, predict.DEFAULT_L_C, 1.0)
+    assert 1.0 <= reduced.reduced_rigidity < 1.01
+    assert domain.refusal("isotropic", 1.0, reduced.reduced_rigidity, minimum) is None
 
 
 # ------------------------------------------------------------------------------- isotropic model with B0 (eta < 1)

@@ -104,6 +104,9 @@ def test_case_writes_json_with_chi2_dof_and_both_c1_ratios_and_a_figure(tiny_cas
     assert 0.0 < result["hartlap"] < 1.0
     assert result["c1_ratio_sim"] > 0 and result["c1_ratio_sim_error"] > 0
     assert result["theory"]["closure"] == predict.DEFAULT_CLOSURE and result["theory"]["solver"] == "untruncated"
+    # slab eta 0.5 at r_g = L_c: Omega tau_s = 3.4 < Omega DeltaT = 3.7, outside the closure's assumption
+    assert result["theory"]["closure_assumption_violated"].startswith("Omega*DeltaT")
+    assert result["theory"]["domain"]["validated"] is False
     assert result["package"]["version"]
 
 
@@ -121,16 +124,17 @@ def test_case_chi2_is_the_hartlap_scaled_full_covariance_chi2_of_the_written_rat
 
 
 def test_case_theory_c1_ratio_equals_predict_cl_through_physical_units():
-    # the same default theory reached from physical inputs: L_c = r_g of a 10 TeV proton in 3 µG gives r_g/L_c = 1
+    # the same default theory reached from physical inputs: L_c = r_g/0.3 of a 10 TeV proton in 3 µG
     from anisotropy import units
     from validation import case
 
-    l_c = float(units.gyroradius(10.0, 3.0))
+    l_c = float(units.gyroradius(10.0, 3.0)) / 0.3
     physical = predict.predict_cl(10.0, b_rms=3.0, l_c=l_c, eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=64,
                                   lmax=20)
     derived = physical.params["derived"]
-    assert derived["reduced_rigidity"] == pytest.approx(1.0, rel=1e-12)
-    theory = case.theory_for_case(case.CaseSpec("slab", 0.5, 1.0), 20)
+    assert derived["reduced_rigidity"] == pytest.approx(0.3, rel=1e-12)
+    theory = case.theory_for_case(case.CaseSpec("slab", 0.5, 0.3), 20)
+    assert theory["closure_assumption_violated"] is None
     assert theory["c1_ratio"] == pytest.approx(physical.cl[1] / derived["dipole_cl"], rel=1e-6)
     np.testing.assert_allclose(theory["ratio"][1:], physical.cl[1:] / physical.cl[1], rtol=1e-6)
 
