@@ -118,6 +118,8 @@ def _run_case(args: argparse.Namespace) -> int:
     finally:
         executor.shutdown()
     chi2 = "n/a" if result["chi2"] is None else f"{result['chi2']:.3g} for {result['dof']} dof"
+    if result.get("finite_time"):
+        chi2 += f" (same closure at the simulated T on its spectrum: {result['finite_time']['chi2']:.3g})"
     print(f"{spec.name}: chi2 = {chi2} (C_l/C_1, l = {result['compared_ells']}); C_1/((4 pi/9) delta^2) = "
           f"{result['c1_ratio_sim']:.3g} +- {result['c1_ratio_sim_error']:.2g} simulated, "
           f"{result['c1_ratio_theory']:.3g} theory; wrote {out}/case.json ({result['wall_seconds']:.0f} s)")

@@ -102,6 +102,7 @@ def test_case_writes_json_with_chi2_dof_and_both_c1_ratios_and_a_figure(tiny_cas
     assert compared == result["usable_ells"][: len(compared)]
     assert result["dof"] == len(compared) and result["chi2"] >= 0.0
     assert 0.0 < result["hartlap"] < 1.0
+    assert result["finite_time"]["dof"] == len(compared) and result["finite_time"]["chi2"] >= 0.0
     assert result["c1_ratio_sim"] > 0 and result["c1_ratio_sim_error"] > 0
     assert result["theory"]["closure"] == predict.DEFAULT_CLOSURE and result["theory"]["solver"] == "untruncated"
     # slab eta 0.5 at r_g = L_c: Omega tau_s = 3.4 < Omega DeltaT = 3.7, outside the closure's assumption
