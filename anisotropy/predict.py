@@ -201,8 +201,12 @@ class ClResult:
         if flags.get("c1_below_liouville_bound"):
             warnings_text.append(f"C_1 = {flags['c1_over_dipole_cl']:.3g} × (4π/9)δ², below the exact bound")
         if warnings_text:
-            ax.text(0.98, 0.98, "\n".join(warnings_text), transform=ax.transAxes, ha="right", va="top",
-                    fontsize="x-small", color="tab:red")
+            import textwrap
+
+            wrapped = "\n".join(textwrap.fill(line, 70) for line in warnings_text)
+            text = ax.text(0.98, 0.98, wrapped, transform=ax.transAxes, ha="right", va="top", fontsize="xx-small",
+                           color="tab:red")
+            text.set_in_layout(False)  # a flag inside the axes must not shrink them
         ax.set_xlabel(r"$\ell$")
         ax.set_title(self.title(), fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
