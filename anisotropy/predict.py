@@ -36,26 +36,30 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import units
+from . import domain, units
 from ._version import __version__
 from .errors import ParameterError, require_integer, require_range
 from .io import atomic_output, jsonable
+from .untruncated import CONTINUATION_FACTOR, inner_angle
 
 __all__ = [
+    "CLOSURES",
     "DEFAULT_B_RMS",
+    "DEFAULT_CLOSURE",
     "DEFAULT_DIPOLE",
     "DEFAULT_ENERGY",
     "DEFAULT_ETA",
     "DEFAULT_LMAX",
     "DEFAULT_L_C",
+    "DEFAULT_SOLVER",
     "MAX_LMAX",
     "MODELS",
+    "SOLVERS",
     "ClResult",
     "cl_from_rate",
     "dipole_source",
@@ -81,11 +85,11 @@ DEFAULT_LMAX = 200
 MAX_LMAX = 2000
 #: target k_max r_g when lmin_over_lmax is chosen automatically.  The gyro-resonance needs k_max r_g ≳ 10
 #: (docs/physics/simulator.md,
-#: item 1), but the pair rate also feels the small-scale modes through the kink of k(x) at x = 1, which sets the
-#: high-ℓ C_ℓ.  Measured at the default parameters (ℓmax = 200), C_ℓ change between k_max r_g = 30 -> 100 -> 300
-#: -> 1000 -> 3000 by 14/2.6/0.4/0.05 % at ℓ = 10 and 37/9/2/0.3 % at ℓ = 100; 300 is within ~2.5 % of the limit
-#: up to ℓ = 200 at ~1.5 s per prediction (the cost grows faster than linearly with k_max)
-K_MAX_GYRORADIUS_TARGET = 300.0
+#: item 1), but the pair rate also feels the small-scale modes through the kink of k(x) at x = 1, which sets how
+#: power cascades.  With the untruncated solve (bracketed inner-scale continuation) C_20/C_1 at 10 TeV is 3.453,
+#: 3.429, 3.416, 3.402, 3.384, 3.374 (×1e-4) at k_max r_g = 100, 150, 200, 300, 600, 1000: 200 is within 1.3 % of
+#: the 1000 value for every ℓ ≤ 20 (1 TeV: within 0.8 % of 600) at a third of the cost of 300 (measured)
+K_MAX_GYRORADIUS_TARGET = 200.0
 #: upper end of the automatic L_min/L_max: at least two decades of Kolmogorov range even when r_g ≳ L_max
 MAX_AUTO_LMIN_OVER_LMAX = 1e-2
 #: ``converge=True`` monitors C_1..C_10 (the solver's default set) and accepts a relative change ≤ 1 % per doubling
@@ -93,12 +97,24 @@ CONVERGE_MULTIPOLES = 10
 CONVERGE_RTOL = 0.01
 #: largest ℓmax the doubling may reach: ℓmax = 1600 costs ~10 s for the default slab rate, 3200 over a minute
 CONVERGE_LMAX_LIMIT = 2048
-MODES_PER_DECADE = 256
+#: turbulence modes per decade of the pair-rate model.  A numerical resolution of the continuous spectrum: at the
+#: defaults (10 and 1 TeV) 64, 128 and 256 per decade give C_l/C_1 (l <= 100) equal to 1e-4 and C_1 to 0.3 % (128)
+#: and 0.9 % (64) of the 256 value (measured), and 128 halves the cost of the rate
+MODES_PER_DECADE = 128
+#: the untruncated solve reports the inner-scale spread (anisotropy.untruncated) over ℓ = 1..SPREAD_MULTIPOLES
+SPREAD_MULTIPOLES = 20
 MODELS = ("slab", "isotropic")
-#: closures of the pair dynamics: the one-ΔT Markov rate (docs/physics/mixing_ode.md#ode, eq. (4.4), needs the pair-time
-#: prefactor) and the
-#: age-dependent pair-correlation closure (anisotropy.pair_correlation, "normalised"; no pair time)
+#: closures of the pair dynamics.  "markov": the one-ΔT Markov closure with ΩΔT = a (Ωτ_s)^{1/3}
+#: (docs/physics/mixing_ode.md#pair-time); "age-dependent": the pair-correlation closure (anisotropy.pair_correlation,
+#: "normalised"; no pair time).  The default theory of the whole package (predict, validate --case, fits) is
+#: DEFAULT_CLOSURE: switch it here.
 CLOSURES = ("markov", "age-dependent")
+DEFAULT_CLOSURE = "markov"
+#: how the steady state is solved: "untruncated" (the ℓmax → ∞ limit by one quadrature, anisotropy.untruncated)
+#: or "truncated" (the dense solve at ℓmax, an absorbing boundary: C_20/C_1 still rises 5-11 % per doubling of
+#: ℓmax between 200 and 3200 at the defaults)
+SOLVERS = ("untruncated", "truncated")
+DEFAULT_SOLVER = "untruncated"
 #: highest charge number accepted (uranium)
 MAX_CHARGE = 92
 
@@ -191,11 +207,26 @@ class ClResult:
         else:
             ax.set_ylabel(r"$C_\ell$")
         ax.loglog(ell, values, **line_kwargs)
-        # the truncation at lmax is an absorbing boundary (docs/physics/mixing_ode.md#ode): the last octave is shaped by
-        # it, not physics
-        ax.axvspan(self.lmax / 2, self.lmax, color="0.85", alpha=0.6, lw=0,
-                   label=r"$\ell > \ell_\max/2$: shaped by the truncation")
-        ax.legend(loc="lower left", fontsize="small", frameon=False)
+        derived = self.params.get("derived", {})
+        if derived.get("solver", "truncated") == "truncated":
+            # the truncation at lmax is an absorbing boundary (docs/physics/mixing_ode.md#ode): the last octave is
+            # shaped by it
+            ax.axvspan(self.lmax / 2, self.lmax, color="0.85", alpha=0.6, lw=0,
+                       label=r"$\ell > \ell_\max/2$: shaped by the truncation")
+            ax.legend(loc="lower left", fontsize="small", frameon=False)
+        flags = derived.get("domain", {})
+        warnings_text = []
+        if flags and not flags.get("validated", True):
+            warnings_text.append("OUTSIDE the validated domain: " + "; ".join(flags["outside"]))
+        if flags.get("c1_below_liouville_bound"):
+            warnings_text.append(f"C_1 = {flags['c1_over_dipole_cl']:.3g} × (4π/9)δ², below the exact bound")
+        if warnings_text:
+            import textwrap
+
+            wrapped = "\n".join(textwrap.fill(line, 70) for line in warnings_text)
+            text = ax.text(0.98, 0.98, wrapped, transform=ax.transAxes, ha="right", va="top", fontsize="xx-small",
+                           color="tab:red")
+            text.set_in_layout(False)  # a flag inside the axes must not shrink them
         ax.set_xlabel(r"$\ell$")
         ax.set_title(self.title(), fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
@@ -247,7 +278,8 @@ def dipole_source(diffusion_tensor, gradient) -> float:
     return float(8.0 * math.pi / 3.0 * gradient @ tensor @ gradient)
 
 
-def cl_from_rate(rate, *, diffusion_tensor, gradient, lmax: int, converge: bool = False):
+def cl_from_rate(rate, *, diffusion_tensor, gradient, lmax: int, converge: bool = False,
+                 solver: str = DEFAULT_SOLVER, continuation_angle: float | None = None):
     r"""Steady-state :math:`\langle C_\ell\rangle` for a pair rate, a diffusion tensor and a gradient
     (docs/physics/mixing_ode.md#ode).
 
@@ -264,22 +296,53 @@ def cl_from_rate(rate, *, diffusion_tensor, gradient, lmax: int, converge: bool 
     gradient : array_like, shape (3,)
         :math:`\mathbf G`.
     lmax : int
-        Truncation :math:`\ell_\max\ge 2`; with ``converge`` the starting value of the doubling.
+        Last multipole returned, ≥ 2; for ``solver="truncated"`` also the truncation (with ``converge`` the
+        starting value of the doubling).
     converge : bool
-        Double ℓmax until the low multipoles are stable (:func:`anisotropy.solver.converge_lmax`) and return
-        the spectrum truncated to ``lmax``.
+        ``solver="truncated"`` only: double ℓmax until the low multipoles are stable
+        (:func:`anisotropy.solver.converge_lmax`) and return the spectrum truncated to ``lmax``.
+    solver : {"untruncated", "truncated"}
+        ``"untruncated"`` (default): the ℓmax → ∞ limit (:func:`anisotropy.untruncated.bracketed_steady_state`,
+        mean of the two inner-scale continuations); ``"truncated"``: the dense solve at ℓmax.
+    continuation_angle : float, optional
+        θ_c of the untruncated solve (radians), for physical rates with an inertial range: the result is the mean
+        of the two bracketing continuations (:func:`anisotropy.untruncated.bracketed_steady_state`).  None: a
+        generic rate, continued with its own local exponent below
+        :data:`anisotropy.untruncated.DEFAULT_CONTINUATION_ANGLE`.
 
     Returns
     -------
     ell : ndarray, cl : ndarray, info : dict
-        ``cl[0]`` is nan; ``info`` has the source and the ℓmax actually solved.
+        ``cl[0]`` is nan; ``info`` has the source, the solver and, untruncated, the continuation (angle, the two
+        exponents, the largest relative half-difference of the two continuations for ℓ ≤ 20,
+        ``inner_scale_spread_l20``); truncated, the ℓmax actually solved.
     """
     from .mixing import rate_matrix
     from .solver import steady_state
 
     lmax = require_integer("lmax", lmax, 2, MAX_LMAX)
+    if solver not in SOLVERS:
+        raise ParameterError("solver", f"must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if converge and solver != "truncated":
+        raise ParameterError("converge", "applies only to solver='truncated' (the untruncated solve has no lmax)")
     source = dipole_source(diffusion_tensor, gradient)
-    info = {"source": source, "lmax_solved": lmax}
+    info = {"source": source, "solver": solver}
+    if solver == "untruncated":
+        from .untruncated import bracketed_steady_state, untruncated_steady_state
+
+        if continuation_angle is None:
+            # a generic rate: continued with its own local exponent below the default angle
+            cl = untruncated_steady_state(rate, source, lmax)
+            info["continuation"] = "local exponent below anisotropy.untruncated.DEFAULT_CONTINUATION_ANGLE"
+        else:
+            outcome = bracketed_steady_state(rate, source, lmax, continuation_angle=continuation_angle)
+            cl = outcome["cl"]
+            low = slice(1, min(lmax, SPREAD_MULTIPOLES) + 1)
+            info.update({"continuation_angle": continuation_angle,
+                         "continuation_exponents": list(outcome["exponents"]),
+                         "inner_scale_spread_l20": float(np.max(outcome["spread"][low] / np.abs(cl[low])))})
+        return np.arange(lmax + 1), np.asarray(cl, dtype=float), info
+    info["lmax_solved"] = lmax
     if converge:
         cl, convergence = _converged(rate, source, lmax)
         info.update(convergence)
@@ -365,7 +428,8 @@ def predict_cl(
     lmax: int = DEFAULT_LMAX,
     converge: bool = False,
     modes_per_decade: int = MODES_PER_DECADE,
-    closure: str = "markov",
+    closure: str = DEFAULT_CLOSURE,
+    solver: str = DEFAULT_SOLVER,
 ) -> ClResult:
     r"""Steady-state :math:`\langle C_\ell\rangle` for physical parameters (docs/physics/mixing_ode.md#ode,
     docs/physics/pair_rates.md).
@@ -392,11 +456,10 @@ def predict_cl(
         :math:`B_0 = 0` (ballistic orbits, docs/physics/pair_rates.md#isotropic-pair-rate).
     lmin_over_lmax : float, optional
         :math:`L_\min/L_\max` of the discrete spectrum, a numerical resolution parameter: the physical inner
-        scale is far below :math:`r_g`.  None (default) chooses :math:`k_\max r_g` = 300 (ratio at most 1e-2),
-        which resolves the gyro-resonance (docs/physics/simulator.md, item 1) and puts the :math:`C_\ell` within ~2.5 %
-        of the
-        :math:`L_\min\to0` limit up to ℓ = 200 (measured; see :data:`K_MAX_GYRORADIUS_TARGET`).  For larger
-        ℓmax check by lowering it.
+        scale is far below :math:`r_g`.  None (default) chooses :math:`k_\max r_g` = 200 (ratio at most 1e-2),
+        which resolves the gyro-resonance (docs/physics/simulator.md, item 1) and, with the untruncated solver, puts
+        :math:`C_{\ell\le20}` within 1.3 % of the k_max r_g = 1000 values (measured; see
+        :data:`K_MAX_GYRORADIUS_TARGET`).
     model : {"slab", "isotropic"}
         Pair-rate model: slab turbulence with :math:`B_0` (docs/physics/pair_rates.md#slab-pair-rate; the setup of
         arXiv:2111.06419) or
@@ -425,12 +488,18 @@ def predict_cl(
         :math:`\Omega\Delta T` do not follow one law :math:`a(\Omega\tau_s)^{1/3}` (χ² = 150 for 4 dof at the best
         a = 1.43; ``docs/validation/README.md``), so treat ``"isotropic"`` predictions with η < 1 as indicative.
     lmax : int
-        Highest multipole, 2..2000.
+        Highest multipole returned, 2..2000.  With the default untruncated solver the :math:`C_\ell` do not
+        depend on it; with ``solver="truncated"`` it is also the truncation.
     converge : bool
-        Solve with ℓmax doubled from ``lmax`` until :math:`C_1..C_{10}` change by ≤ 1 % per doubling (up to
-        ℓmax = 2048; :func:`anisotropy.solver.converge_lmax`, which warns if they do not) and return ℓ ≤ ``lmax``
-        of the last solve.  ``params["derived"]`` records ``lmax_solved``, ``converged`` and the last change.
+        ``solver="truncated"`` only: solve with ℓmax doubled from ``lmax`` until :math:`C_1..C_{10}` change by
+        ≤ 1 % per doubling (up to ℓmax = 2048; :func:`anisotropy.solver.converge_lmax`, which warns if they do
+        not) and return ℓ ≤ ``lmax`` of the last solve.  ``params["derived"]`` records ``lmax_solved``,
+        ``converged`` and the last change.
+    modes_per_decade : int
+        Density of the discrete turbulence spectrum used for the correlation function (default 128; see
+        :data:`MODES_PER_DECADE`).
     closure : {"markov", "age-dependent"}
+        Closure of the pair dynamics, one of :data:`CLOSURES`; default :data:`DEFAULT_CLOSURE`.
         ``"markov"`` (default): one rate k(x) = κ(x; ΔT)/ΔT at the pair time ΔT (docs/physics/mixing_ode.md#pair-time).
         ``"age-dependent"``: the steady state of the pair-correlation closure
         (:func:`anisotropy.pair_correlation.age_dependent_steady_state`, ``docs/physics/pair_correlation.md``): a
@@ -438,9 +507,17 @@ def predict_cl(
         :math:`\nu_1 = v^2/(3\kappa_\parallel)`, so :math:`C_1\ge(4\pi/9)|\delta|^2` exactly; no pair time
         (``pair_time_prefactor`` is ignored), ``converge`` not supported.  Its measured agreement with the simulator
         is in ``docs/validation/closures.md``.
-    modes_per_decade : int
-        Density of the discrete turbulence spectrum used for the correlation function
-        (docs/physics/conventions.md#turbulence-modes: 256).
+    solver : {"untruncated", "truncated"}
+        ``"untruncated"`` (default): the ℓmax → ∞ steady state by one quadrature
+        (:mod:`anisotropy.untruncated`), with the rate continued below :math:`\theta_c` =
+        :data:`~anisotropy.untruncated.CONTINUATION_FACTOR` :math:`/(k_\max r_g\Omega\Delta T)` as an unbounded
+        Kolmogorov range (mean of two bracketing exponents; ``derived["inner_scale_spread_l20"]`` is their largest
+        half-difference for ℓ ≤ 20, a conservative systematic error).  ``"truncated"``: the dense solve at
+        ``lmax`` (an absorbing boundary; low multipoles converge only like :math:`\ell_\max^{\beta-2}`).
+
+    The result records ``params["derived"]["domain"]``: whether the inputs lie in the closure's validated domain
+    (:data:`anisotropy.domain.VALIDATED_DOMAINS`, with the reasons if not) and whether :math:`C_1` falls below the
+    exact bound :math:`(4\pi/9)|\boldsymbol\delta|^2`; the plot repeats both flags.
 
     Returns
     -------
@@ -450,7 +527,8 @@ def predict_cl(
     Raises
     ------
     ParameterError
-        Any input outside its range (the message names it and the range).
+        Any input outside its range (the message names it and the range), and regimes the model cannot describe
+        (:func:`anisotropy.domain.refusal`: ``"isotropic"`` with η = 1 needs ballistic orbits, r_g ≥ L_c).
 
     Notes
     -----
@@ -460,15 +538,12 @@ def predict_cl(
       and sets how much
       power leaves the dipole; until the simulator calibrates it, absolute :math:`C_{\ell\ge2}` are model
       predictions at the factor-of-a-few level.
-    * **Truncation.** ℓmax is an absorbing boundary (docs/physics/mixing_ode.md#ode).  For the default slab rate the
-      pair rate
-      behaves as :math:`-k\propto(1-x)^{\beta/2}` with a local :math:`\beta\approx1.1\to1.6` for
-      :math:`1-x = 10^{-1}\to10^{-5}` (and β → 2, analytic, below the inner scale), so the cascade converges
-      slowly: measured at the defaults, each doubling of ℓmax from 200 to 6400 raises :math:`C_1` by 0.8 %,
-      :math:`C_{10}` by 5-8 % and :math:`C_{100}` by 16-60 % (at ℓmax = 200 -> 400: ℓ = ℓmax/20 +8 %,
-      ℓmax/4 +27 %, ℓmax ×27).  ``converge=True`` reports this instead of hiding it; compare spectra at the same
-      ℓmax, and treat the last factor ~4 below ℓmax as truncation-dominated.
-    * The discrete inner scale: see ``lmin_over_lmax`` (≤ 2.5 % at the default).
+    * **Truncation** (``solver="truncated"`` only).  ℓmax is an absorbing boundary (docs/physics/mixing_ode.md#ode).
+      For the
+      default slab rate :math:`-k\propto(1-x)^{\beta/2}` with a local :math:`\beta\approx1.1\to1.6`, so the low
+      multipoles approach the untruncated limit only like :math:`\ell_\max^{\beta-2}`: at the defaults
+      :math:`C_{20}/C_1` rises by 11, 8, 6, 5 % per doubling of ℓmax from 200 to 3200.
+    * The discrete inner scale: see :data:`K_MAX_GYRORADIUS_TARGET` (≤ 1.3 % for ℓ ≤ 20 at the default).
     * :math:`L_c`, :math:`\eta` and :math:`B_\mathrm{tot}` of the local ISM (above).  With the defaults slab
       QLT gives :math:`\kappa_\parallel\approx1.7\times10^{28}` cm²/s at 10 TeV, well below the Galactic
       average inferred from secondary-to-primary ratios (~3e28 (E/GeV)^(1/3..1/2) ≈ 1e30 cm²/s [R]); the :math:`C_\ell`
@@ -492,9 +567,8 @@ def predict_cl(
     inputs["converge"] = bool(converge)
     if closure not in CLOSURES:
         raise ParameterError("closure", f"must be one of {', '.join(CLOSURES)}, got {closure!r}")
-    if closure != "markov" and inputs["converge"]:
-        raise ParameterError("converge", "the age-dependent closure has no l_max doubling; pass converge=False")
-    inputs["closure"] = closure
+    _check_solver(closure, solver, converge)
+    inputs["closure"], inputs["solver"] = closure, solver
     if inputs["dipole"] is None and inputs["gradient"] is None:
         inputs["dipole"] = DEFAULT_DIPOLE
     theta = math.radians(inputs["gradient_angle"])
@@ -513,10 +587,9 @@ def predict_cl(
     reduced = units.to_reduced(inputs["energy"], inputs["b_rms"], inputs["l_c"], inputs["eta"], inputs["charge"],
                                inputs["mass_number"], lmin_over_lmax=resolved_ratio)
 
-    if model == "isotropic" and not regular_field and reduced.reduced_rigidity < 1.0:
-        warnings.warn(
-            f"model 'isotropic' assumes ballistic orbits (r_g >~ L_c); here r_g/L_c = {reduced.reduced_rigidity:.3g}, "
-            "so its tau_s and C_l are only indicative", UserWarning, stacklevel=2)
+    refused = domain.refusal(model, inputs["eta"], reduced.reduced_rigidity, inputs["energy"])
+    if refused is not None:
+        raise refused
     rate = _pair_rate(model, reduced, inputs["modes_per_decade"], inputs["pair_time_prefactor"])
     coefficients = _transport(model, reduced, rate)
 
@@ -531,15 +604,31 @@ def predict_cl(
     else:
         dipole_amplitude = inputs["dipole"]
         gradient_lc = dipole_amplitude * speed / (3.0 * float(np.linalg.norm(diffusion @ direction)))
+    outer_pc = float(units.outer_scale(inputs["l_c"], resolved_ratio))
+    k_max_r_g = 2.0 * math.pi * gyroradius_pc / (outer_pc * resolved_ratio)
+    # θ_c of the untruncated solve; a model that records no pair time is treated as a generic rate
+    pair_time = _pair_time(rate)
+    continuation = None if pair_time is None else CONTINUATION_FACTOR * inner_angle(k_max_r_g, pair_time)
     if closure == "markov":
         ell, cl, info = cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient_lc * direction,
-                                     lmax=inputs["lmax"], converge=inputs["converge"])
+                                     lmax=inputs["lmax"], converge=inputs["converge"], solver=solver,
+                                     continuation_angle=continuation)
     else:
         ell, cl, info = _age_dependent(model, reduced, inputs, diffusion, gradient_lc * direction, speed)
 
     omega = float(units.gyrofrequency(inputs["energy"], inputs["b_rms"], inputs["charge"], inputs["mass_number"]))
     l_c_cm = inputs["l_c"] * units.PARSEC_M * 100.0
-    outer_pc = float(units.outer_scale(inputs["l_c"], resolved_ratio))
+    dipole_cl = 4.0 * math.pi / 9.0 * dipole_amplitude**2
+    flags = domain.domain_flags(closure, model, reduced.eta, reduced.reduced_rigidity)
+    violation = None if pair_time is None else domain.closure_violation(closure, coefficients["omega_tau_s"],
+                                                                        pair_time)
+    flags["closure_assumption_violated"] = violation
+    if violation is not None:
+        flags["validated"] = False
+        flags["outside"].append(violation)
+    # Liouville (and Jensen) require <C_1> >= (4π/9)|<δ>|² (issue 12): a closure that breaks it is flagged
+    flags["c1_over_dipole_cl"] = float(cl[1] / dipole_cl)
+    flags["c1_below_liouville_bound"] = bool(cl[1] < dipole_cl)
     derived = {
         "time_unit": "1/Omega (gyrofrequency in B_tot)",
         "length_unit": "L_c",
@@ -552,7 +641,7 @@ def predict_cl(
         "lmin_over_lmax": resolved_ratio,
         "outer_scale_pc": outer_pc,
         "k_min_r_g": 2.0 * math.pi * gyroradius_pc / outer_pc,
-        "k_max_r_g": 2.0 * math.pi * gyroradius_pc / (outer_pc * resolved_ratio),
+        "k_max_r_g": k_max_r_g,
         "kappa_parallel": kappa_parallel,
         "kappa_perp": kappa_perp,
         "kappa_parallel_cm2_per_s": kappa_parallel * l_c_cm**2 * omega,
@@ -565,13 +654,24 @@ def predict_cl(
         "gradient_per_pc": gradient_lc / inputs["l_c"],
         "gradient_vector": gradient_lc * direction,
         "dipole": dipole_amplitude,
-        "dipole_cl": 4.0 * math.pi / 9.0 * dipole_amplitude**2,
+        "dipole_cl": dipole_cl,
         **info,
+        "domain": flags,
         "rate_model": rate.name,
         "rate_params": rate.params,
     }
     params = {"inputs": inputs, "derived": derived, "package": {"name": "cr-anisotropy", "version": __version__}}
     return ClResult(ell=ell, cl=cl, params=params)
+
+
+def _check_solver(closure: str, solver: str, converge: bool) -> None:
+    """The solver options that go together with the closure (one line naming the option otherwise)."""
+    if solver not in SOLVERS:
+        raise ParameterError("solver", f"must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if converge and solver != "truncated":
+        raise ParameterError("converge", "applies only to solver='truncated' (the untruncated solve has no lmax)")
+    if closure != "markov" and solver != DEFAULT_SOLVER:
+        raise ParameterError("solver", "the age-dependent closure has its own steady state; use the default solver")
 
 
 def _age_dependent(model, reduced, inputs, diffusion, gradient, speed):
@@ -641,7 +741,8 @@ def _pair_rate(model: str, reduced, modes_per_decade: int, pair_time_prefactor):
     common = {"lmin_over_lmax": reduced.lmin_over_lmax, "modes_per_decade": modes_per_decade,
               "pair_time_prefactor": pair_time_prefactor, "speed": reduced.speed}
     if model == "slab":
-        return PairRate.slab(reduced.reduced_rigidity, reduced.eta, **common)
+        # float32 projections: C_l change by < 1e-5 (tests/anisotropy/test_predict.py), half the cost
+        return PairRate.slab(reduced.reduced_rigidity, reduced.eta, single_precision=True, **common)
     return PairRate.isotropic(reduced.reduced_rigidity, eta=reduced.eta, **common)
 
 

@@ -12,6 +12,9 @@ Measures, on one core:
 * the accuracy of that kinked Γ against the 3j form with the exact Legendre coefficients (theory.cascade), largest
   error relative to its column's largest entry (target (docs/guide/design.md#targets) 1e-10);
 * fit-loop throughput at lmax = 200: new rate parameters -> Γ -> steady state, per second (target >= 100/s);
+* a warm default :func:`anisotropy.predict_cl` (untruncated solver, all defaults) at 1, 10 and 100 TeV, and for
+  comparison the former default (``solver="truncated"``, lmax = 200, k_max r_g = 300, 256 modes per decade, float64
+  projections) at the same energies (issue 12 target: <= 0.5 s on one core);
 * for information: :func:`anisotropy.evolve` at lmax = 1000 (one eigen-decomposition), and the build time of the
   physical pair-rate models on the default discrete spectrum (docs/physics/pair_rates.md: slab, isotropic with B0 = 0,
   isotropic
@@ -80,6 +83,38 @@ def kink_accuracy(beta: float, lmax: int) -> float:
     return float(np.max(np.abs(numeric[:, 1:] - exact[:, 1:]) / scale[None, :]))
 
 
+PREDICT_ENERGIES_TEV = (1.0, 10.0, 100.0)
+
+
+def _predict_timings() -> tuple[dict, dict]:
+    """Median warm wall time of predict_cl at its defaults, and of the former default, per energy."""
+    import anisotropy.pair_rates.base as pair_rate_base
+    from anisotropy import predict
+
+    current = {}
+    for energy in PREDICT_ENERGIES_TEV:
+        predict.predict_cl(energy)
+        current[energy] = median_time(lambda energy=energy: predict.predict_cl(energy), 5)
+    projections = pair_rate_base.pair_correlation_coefficients
+    target = predict.K_MAX_GYRORADIUS_TARGET
+    former = {}
+    try:
+        # the former default: float64 projections, k_max r_g = 300, 256 modes per decade, dense solve at lmax 200
+        pair_rate_base.pair_correlation_coefficients = (
+            lambda *args, single_precision=False, **kwargs: projections(*args, **kwargs))
+        predict.K_MAX_GYRORADIUS_TARGET = 300.0
+        for energy in PREDICT_ENERGIES_TEV:
+            def run(energy=energy):
+                return predict.predict_cl(energy, solver="truncated", modes_per_decade=256)
+
+            run()
+            former[energy] = median_time(run, 3)
+    finally:
+        pair_rate_base.pair_correlation_coefficients = projections
+        predict.K_MAX_GYRORADIUS_TARGET = target
+    return current, former
+
+
 def main() -> None:
     rng = np.random.default_rng(12345)
     matrix = rng.normal(size=(LMAX, LMAX)) + LMAX * np.eye(LMAX)
@@ -134,6 +169,8 @@ def main() -> None:
         build()  # compile (or load cached) kernels
         physical_times[name] = median_time(build, 3)
 
+    predict_times, former_times = _predict_timings()
+
     rows = [
         ("dense 1000x1000 numpy.linalg.solve", dense_solve, 1.0),
         ("toy lmax=1000: rate_matrix (3j) + steady_state", toy_total, toy_total / dense_solve),
@@ -144,6 +181,10 @@ def main() -> None:
         ("kink lmax=1000: first call incl. Gauss-Legendre nodes (cold)", kink_cold, kink_cold / dense_solve),
         ("toy lmax=1000: evolve, 3 output times", evolve_time, evolve_time / dense_solve),
         *((f"pair-rate build: {name}", seconds, seconds / dense_solve) for name, seconds in physical_times.items()),
+        *((f"predict_cl default, warm, {energy:g} TeV", seconds, seconds / dense_solve)
+          for energy, seconds in predict_times.items()),
+        *((f"  former default (truncated lmax 200, k_max r_g 300, 256/decade, f64), {energy:g} TeV", seconds,
+           seconds / dense_solve) for energy, seconds in former_times.items()),
     ]
     print(f"{'case':66s} {'seconds':>10s} {'/ dense solve':>14s}")
     for name, seconds, ratio in rows:
@@ -164,7 +205,10 @@ def main() -> None:
         "fit_kink_lmax200_per_s": kink_fit_rate,
         "kink_lmax1000_gamma_rel_error": kink_error,
         "pair_rate_build_s": physical_times,
-        "targets": {"lmax1000_ratio_max": 20, "fit_per_s_min": 100, "gamma_rel_error_max": 1e-10},
+        "predict_default_warm_s": {str(energy): seconds for energy, seconds in predict_times.items()},
+        "predict_former_default_warm_s": {str(energy): seconds for energy, seconds in former_times.items()},
+        "targets": {"lmax1000_ratio_max": 20, "fit_per_s_min": 100, "gamma_rel_error_max": 1e-10,
+                    "predict_default_s_max": 0.5},
     }
     print(json.dumps(summary))
 

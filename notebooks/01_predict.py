@@ -197,7 +197,7 @@ for eta, prediction in by_eta.items():
 # The isotropic model (docs/physics/pair_rates.md#isotropic-pair-rate, the setting of arXiv:1909.09052) has $B_0 = 0$
 # and **ballistic**
 # unperturbed orbits, so it is meaningful only for $r_g\gtrsim L_c$: PeV energies for $L_c = 1$ pc
-# (`predict_cl` warns below $r_g/L_c = 1$). We compare both models at the same energies, $r_g/L_c$ = 1.5, 5
+# (`predict_cl` refuses $\eta = 1$ below $r_g/L_c = 1$). We compare both models at the same energies, $r_g/L_c$ = 1.5, 5
 # (and 15 in full mode), with $\eta = 0.5$ for slab and $\eta = 1$ ($B_0 = 0$) for isotropic. (With
 # $\eta < 1$, `model="isotropic"` is isotropic turbulence plus a regular field on helical orbits, the setting
 # of the simulator; see `docs/validation/` for its calibration.)
@@ -240,11 +240,12 @@ for reduced_rigidity, models in comparison.items():
 
 # %% [markdown]
 # The column $C_1/(4\pi|\boldsymbol\delta|^2/9)$ compares the steady-state dipole power with that of the pure
-# diffusive dipole that `predict_cl` normalises to. Mixing moves power out of $\ell = 1$, so a value a little
-# below 1 is the expected outcome (0.86 at the 10 TeV default). A value **above** 1 means that the ODE's
-# $\ell = 1$ loss rate $-\Gamma_{11}$ is weaker than the dipole decay rate $2/\tau_s$ implied by the model's own
-# transport coefficient: the pair-rate model and the transport model then no longer describe the same
-# particles. Here this happens for the isotropic model near its validity limit and, by large factors, for the
+# diffusive dipole that `predict_cl` normalises to. Liouville's theorem (with Jensen's inequality) requires it to
+# be **at least 1**; the current closure gives 0.68 at the 10 TeV default because its dipole decays faster than
+# the transport that sets the source, and `predict_cl` flags this (`params["derived"]["domain"]`,
+# `c1_below_liouville_bound`). Values far above 1 mean the opposite mismatch: the ODE's $\ell = 1$ loss rate
+# $-\Gamma_{11}$ is weaker than the dipole decay rate $2/\tau_s$ of the model's own transport coefficient.
+# Here this happens for the isotropic model near its validity limit and, by large factors, for the
 # slab model at $r_g\gtrsim L_c$. There slab QLT is outside its domain: no resonant modes for
 # $k_\min r_g\gg1$. Treat such predictions as unreliable. The same diagnostic grows with $\eta$ in section 3
 # (QLT at $\eta\to1$).
@@ -252,48 +253,50 @@ for reduced_rigidity, models in comparison.items():
 # %% [markdown]
 # ## 5. Truncation: convergence in $\ell_\max$
 #
-# $\ell_\max$ is an absorbing boundary (docs/physics/mixing_ode.md#ode, docs/physics/mixing_ode.md#caveats): the power
-# that cascades past it is lost. For a pair
-# rate that is non-analytic at $x = 1$ the low multipoles converge, but slowly when the local exponent $\beta$
-# is close to 2. Here we solve the default prediction on a ladder of $\ell_\max$ and compare each one with the
-# largest.
+# The dense solve at $\ell_\max$ (`solver="truncated"`) puts an absorbing boundary there
+# (docs/physics/mixing_ode.md#ode, docs/physics/mixing_ode.md#caveats): the power that cascades past it is lost.
+# For a pair rate that is non-analytic at $x = 1$ the low multipoles converge, but only like $\ell_\max^{\beta-2}$,
+# slowly for the local exponent $\beta\approx1.1$-$1.6$ of the physical rates. `predict_cl` therefore solves the
+# $\ell_\max\to\infty$ limit directly by default (`solver="untruncated"`,
+# docs/physics/untruncated-steady-state.md). Here the truncated solves on a ladder of $\ell_\max$ are compared
+# with it.
 
 # %%
-ladder = {lmax: an.predict_cl(10.0, lmax=lmax) for lmax in LMAX_LADDER}
+ladder = {lmax: an.predict_cl(10.0, lmax=lmax, solver="truncated") for lmax in LMAX_LADDER}
 reference_lmax = LMAX_LADDER[-1]
-reference = ladder[reference_lmax].cl
+reference = an.predict_cl(10.0, lmax=reference_lmax).cl  # untruncated
 colours = plt.cm.cividis(np.linspace(0.0, 0.85, len(LMAX_LADDER)))
 
 figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
 for colour, (lmax, prediction) in zip(colours, ladder.items()):
     ell = prediction.ell[1:]
     left.loglog(ell, prediction.cl[1:], color=colour, lw=2, label=rf"$\ell_\max$ = {lmax}")
-    if lmax != reference_lmax:
-        right.semilogx(ell, prediction.cl[1:] / reference[1 : lmax + 1], color=colour, lw=2,
-                       label=rf"$\ell_\max$ = {lmax}")
-        right.axvline(lmax / 4, color=colour, ls=":", lw=1)
+    right.semilogx(ell, prediction.cl[1:] / reference[1 : lmax + 1], color=colour, lw=2,
+                   label=rf"$\ell_\max$ = {lmax}")
+    right.axvline(lmax / 4, color=colour, ls=":", lw=1)
+left.loglog(np.arange(1, reference_lmax + 1), reference[1:], color="k", lw=1, ls="--", label="untruncated")
 left.set_xlabel(r"$\ell$")
 left.set_ylabel(r"$\langle C_\ell\rangle$")
 left.legend()
 right.axhline(1.0, color="0.4", lw=0.8)
 right.set_ylim(0, 1.1)
 right.set_xlabel(r"$\ell$")
-right.set_ylabel(rf"$C_\ell(\ell_\max)/C_\ell(\ell_\max = {reference_lmax})$")
+right.set_ylabel(r"$C_\ell(\ell_\max)/C_\ell$(untruncated)")
 right.set_title(r"dotted: $\ell_\max/4$")
 right.legend()
-figure.suptitle("10 TeV default prediction solved at increasing truncation")
+figure.suptitle("10 TeV default prediction: truncated solves against the untruncated default")
 show(figure)
 
-print("lmax   C_1/C_1(ref)   C_10/C_10(ref)   C_lmax/4 / ref")
+print("lmax   C_1/untruncated   C_10/untruncated   C_lmax/4 / untruncated")
 for lmax, prediction in ladder.items():
     quarter = max(lmax // 4, 1)
     print(f"{lmax:5d}   {prediction.cl[1] / reference[1]:12.4f}   {prediction.cl[10] / reference[10]:14.4f}"
           f"   {prediction.cl[quarter] / reference[quarter]:.4f} (ℓ = {quarter})")
 
 # %% [markdown]
-# `predict_cl(..., converge=True)` automates this: it doubles $\ell_\max$ until $C_1..C_{10}$ change by less than
-# 1 % per doubling and records the outcome in `params["derived"]` (`lmax_solved`, `converged`). The same check is
-# available for any pair rate as `anisotropy.converge_lmax(rate, source, ...)`.
+# With `solver="truncated"`, `predict_cl(..., converge=True)` doubles $\ell_\max$ until $C_1..C_{10}$ change by
+# less than 1 % per doubling and records the outcome in `params["derived"]` (`lmax_solved`, `converged`); the
+# same check is available for any pair rate as `anisotropy.converge_lmax(rate, source, ...)`.
 #
 # ## 6. The inertial-range tail $C_\ell\propto\ell^{\beta-4}$
 #

@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         spectrum, model, experiment, normalisation=args.normalisation, c1=args.c1, lmin=args.lmin, lmax=args.lmax,
         covariance=args.covariance, add_data_errors=args.add_data_errors, forward=ForwardModel(experiment))
     result = fitting.fit(likelihood)
+    # the combination of the turbulence parameters the data constrain, with its profile interval
+    result.constrained = fitting.constrained_combination(likelihood, result.best)
     if args.mcmc_steps:
         samples = fitting.sample_posterior(likelihood, result, n_steps=args.mcmc_steps, seed=args.seed)
         result.derived = {**result.derived, **{f"mcmc_median_{name}": float(value) for name, value in

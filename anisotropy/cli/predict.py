@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     physics.add_argument("--eta", type=number("eta", 0.0, 1.0, low_open=True), default=predict.DEFAULT_ETA,
                          help="turbulence level dB^2/(B0^2 + dB^2) in (0, 1], < 1 for slab (default %(default)g)")
     physics.add_argument("--lmin-over-lmax", type=number("lmin_over_lmax", 0.0, 1.0, low_open=True, high_open=True),
-                         default=None, help="L_min/L_max in (0, 1) (default: chosen so that k_max r_g = 300)")
+                         default=None, help="L_min/L_max in (0, 1) (default: chosen so that k_max r_g = 200)")
     physics.add_argument("--model", choices=predict.MODELS, default="slab",
                          help="pair-rate model (default %(default)s)")
     physics.add_argument("--modes-per-decade", type=integer("modes_per_decade", 1, None),
@@ -56,11 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=None, help="a in Omega dT = a (Omega tau_s)^(1/3), > 0 (default: package default)")
     solver.add_argument("--lmax", type=integer("lmax", 2, predict.MAX_LMAX), default=predict.DEFAULT_LMAX,
                         help=f"highest multipole, 2..{predict.MAX_LMAX} (default %(default)d)")
-    solver.add_argument("--closure", choices=predict.CLOSURES, default="markov",
-                        help="pair closure: one-dT Markov rate (default) or the age-dependent pair correlation "
-                             "(docs/physics/pair_correlation.md)")
+    solver.add_argument("--closure", choices=predict.CLOSURES, default=predict.DEFAULT_CLOSURE,
+                        help="closure of the pair dynamics (default %(default)s; age-dependent: the pair correlation "
+                             "of docs/physics/pair_correlation.md)")
+    solver.add_argument("--solver", choices=predict.SOLVERS, default=predict.DEFAULT_SOLVER,
+                        help="untruncated: the lmax -> infinity steady state (default); truncated: dense solve at lmax")
     solver.add_argument("--converge", action="store_true",
-                        help=f"double lmax (up to {predict.CONVERGE_LMAX_LIMIT}) until C_1..C_10 change by <= 1%%")
+                        help=f"with --solver truncated: double lmax (up to {predict.CONVERGE_LMAX_LIMIT}) until "
+                             "C_1..C_10 change by <= 1%%")
     solver.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
                         help="output directory for cl.csv, cl.png, params.json (default %(default)s)")
     solver.add_argument("--no-plot", action="store_true", help="do not write cl.png")
@@ -86,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         converge=args.converge,
         modes_per_decade=args.modes_per_decade,
         closure=args.closure,
+        solver=args.solver,
     )
     try:
         paths = result.save(args.out, plot=not args.no_plot)
@@ -113,5 +117,10 @@ def summary(result: predict.ClResult, paths: dict) -> str:
     lines.append(f"C_1 = {result.cl[1]:.4g}  (no-mixing dipole value (4 pi/9) delta^2 = {derived['dipole_cl']:.4g})")
     quoted = [ell for ell in SUMMARY_MULTIPOLES[1:] if ell <= result.lmax]
     lines.append("  ".join(f"C_{ell} = {result.cl[ell]:.3g}" for ell in quoted))
+    flags = derived.get("domain", {})
+    if flags and not flags.get("validated", True):
+        lines.append("outside the validated domain of the theory: " + "; ".join(flags["outside"]))
+    if flags.get("c1_below_liouville_bound"):
+        lines.append(f"C_1 is {flags['c1_over_dipole_cl']:.3g} x (4 pi/9) delta^2, below the exact lower bound 1")
     lines.append("wrote " + ", ".join(str(path) for path in paths.values()))
     return "\n".join(lines)

@@ -23,7 +23,7 @@ import argparse
 import shlex
 import sys
 
-from anisotropy.cli import integer
+from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError
 from validation.campaign import DEFAULT_SEED as CAMPAIGN_SEED
 from validation.report import DEFAULT_SEED, build_report
@@ -62,10 +62,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "one is usable (default %(default)s)")
     parser.add_argument("--checkpoint-dir", default=None,
                         help="keep the calibration ensembles' checkpoints here, so an interrupted run resumes")
+    _add_case_arguments(parser)
+
+
+def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--case`` and its options (validation.case): one case against the default theory instead of the report."""
+    from validation import case
+
+    group = parser.add_argument_group("one case (--case) instead of the report")
+    group.add_argument("--case", type=_case_type, default=None, metavar="KIND:eta=E:rigidity=R",
+                       help="simulate this case (KIND slab or isotropic, eta in (0, 1), rigidity = r_g/L_c) and "
+                            "compare it with the default theory; writes OUT/case.json and OUT/case.png")
+    group.add_argument("--realisations", type=integer("realisations", case.MIN_REALISATIONS, 100000), default=None,
+                       help=f"with --case: turbulence realisations (default {case.REALISATIONS})")
+    group.add_argument("--nside", type=integer("nside", 4, 256), default=None,
+                       help=f"with --case: HEALPix N_side, a power of two (default {case.NSIDE})")
+    group.add_argument("--time-factor", type=number("time_factor", 0.0, 100.0, low_open=True), default=None,
+                       help=f"with --case: last backtracking time in slab-QLT scattering times (default "
+                            f"{case.TIME_FACTOR:g}, {case.WEAK_TIME_FACTOR:g} for eta < {case.WEAK_ETA:g})")
+
+
+def _case_type(text):
+    from anisotropy.errors import ParameterError
+    from validation.case import parse_case
+
+    try:
+        return parse_case(text)
+    except ParameterError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the report; prints its path and wall time.  Returns the exit status (0)."""
+    """Build the report (or run the campaign with ``--campaign``, or one case with ``--case``); prints its path
+    and wall time.  Returns the exit status (0)."""
+    if getattr(args, "case", None) is not None:
+        if args.campaign:
+            raise ParameterError("case", "give either --case or --campaign, not both")
+        return _run_case(args)
+    _refuse_case_options(args)
     if args.campaign:
         return _run_campaign(args)
     for name in ("grid", "cases"):
@@ -110,6 +144,42 @@ def _run_campaign(args) -> int:
         executor.shutdown()
     print(f"campaign ({grid}, {len(payload['cases'])} cases) written to {out}/campaign.json "
           f"({payload['wall_seconds']:.0f} s)", file=sys.stdout)
+    return 0
+
+
+def _refuse_case_options(args) -> None:
+    for name in ("realisations", "nside", "time_factor"):
+        if getattr(args, name, None) is not None:
+            raise ParameterError(name, "applies only with --case")
+
+
+def _run_case(args: argparse.Namespace) -> int:
+    """``--case``: simulate, compare with the default theory, write OUT/case.json and OUT/case.png."""
+    from validation import case
+
+    if args.quick:
+        raise ParameterError("quick", "applies to the report, not to --case (size a case with --realisations, "
+                                      "--nside, --time-factor)")
+    out = args.out or "./validation-case"
+    seed = case.DEFAULT_SEED if args.seed is None else args.seed
+    options = {"realisations": args.realisations or case.REALISATIONS, "nside": args.nside or case.NSIDE,
+               "time_factor": args.time_factor}
+    spec = args.case
+    command = (f"cr-anisotropy validate --case {spec.kind}:eta={spec.eta:g}:rigidity={spec.reduced_rigidity:g} "
+               f"--realisations {options['realisations']} --nside {options['nside']} --seed {seed}"
+               + ("" if args.time_factor is None else f" --time-factor {args.time_factor:g}")
+               + f" --out {shlex.quote(str(out))}")
+    executor = make_executor(args.executor, args.workers)
+    try:
+        result = case.run_case(spec, out, seed=seed, executor=executor, command=command, **options)
+    finally:
+        executor.shutdown()
+    chi2 = "n/a" if result["chi2"] is None else f"{result['chi2']:.3g} for {result['dof']} dof"
+    if result.get("finite_time"):
+        chi2 += f" (same closure at the simulated T on its spectrum: {result['finite_time']['chi2']:.3g})"
+    print(f"{spec.name}: chi2 = {chi2} (C_l/C_1, l = {result['compared_ells']}); C_1/((4 pi/9) delta^2) = "
+          f"{result['c1_ratio_sim']:.3g} +- {result['c1_ratio_sim_error']:.2g} simulated, "
+          f"{result['c1_ratio_theory']:.3g} theory; wrote {out}/case.json ({result['wall_seconds']:.0f} s)")
     return 0
 
 

@@ -58,6 +58,7 @@ Examples
 from __future__ import annotations
 
 from .constants import C1_ANCHOR, C1_BOUNDS, DELTA_CHI2_68, MODE_EIGENVALUE_THRESHOLD, PROFILE_POINTS
+from .degeneracy import constrained_combination, curvature, derived_profile
 from .likelihood import Likelihood, likelihood_from_spectrum
 from .mcmc import sample_posterior
 from .models import (
@@ -89,6 +90,9 @@ __all__ = [
     "ToyModel",
     "TurbulenceModel",
     "anchored_c1",
+    "constrained_combination",
+    "curvature",
+    "derived_profile",
     "fit",
     "likelihood_from_spectrum",
     "plot_fit",

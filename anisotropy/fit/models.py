@@ -197,6 +197,19 @@ class TurbulenceModel(Model):
     def evaluate(self, **values) -> np.ndarray:
         return np.asarray(self._predict(**values).cl, dtype=float)
 
+    def scattering_time(self, **values) -> float:
+        r""":math:`\Omega\tau_s` at a parameter point without solving for the :math:`C_\ell` (what
+        :func:`anisotropy.predict_cl` records as ``omega_tau_s``): slab QLT on the automatic spectrum range for
+        ``"slab"``; the full prediction otherwise."""
+        if self.model != "slab":
+            return float(self.derived(**values)["omega_tau_s"])
+        from .. import predict, transport, units
+
+        point = {**self.fixed, **values}
+        gyroradius = float(units.gyroradius(self.energy, self.b_rms))
+        ratio = predict._auto_lmin_over_lmax(gyroradius, gyroradius / point["reduced_rigidity"])
+        return float(transport.omega_scattering_time(point["reduced_rigidity"], point["eta"], lmin_over_lmax=ratio))
+
     def derived(self, **values) -> dict:
         derived = self._predict(**values).params["derived"]
         return {"omega_tau_s": derived.get("omega_tau_s"), "l_c_pc": derived.get("gyroradius_pc", 0.0)

@@ -52,6 +52,8 @@ class FitResult:
     iterations: int = 1
     #: eigenmodes of the covariance kept in the χ² (module docstring); dof = n_modes - number of fitted parameters
     n_modes: int | None = None
+    #: the combination the data constrain (anisotropy.fit.degeneracy.constrained_combination), if computed
+    constrained: dict = field(default_factory=dict)
 
     @property
     def reduced_chi2(self) -> float:
@@ -76,6 +78,7 @@ class FitResult:
             "iterations": self.iterations,
             "n_multipoles": int(self.ell.size),
             "n_modes": self.n_modes,
+            "constrained": self.constrained,
             "ell": self.ell.tolist(),
             "data": self.data.tolist(),
             "model_mean": self.model_mean.tolist(),
@@ -100,6 +103,17 @@ class FitResult:
                     low, high = self.derived_ranges[name]
                     text += f"; {low:.4g}..{high:.4g} over the interval ends"
                 lines.append(text + ")")
+        if self.constrained:
+            profile = self.constrained["profile"]
+            low = f"<{profile['low']:.4g}" if profile["open_low"] else f"{profile['low']:.4g}"
+            high = f">{profile['high']:.4g}" if profile["open_high"] else f"{profile['high']:.4g}"
+            lines.append(f"  {self.constrained['quantity']:>20s} = {profile['best']:.4g}   68% profile interval "
+                         f"[{low}, {high}]  (the combination the data constrain; profiled over the box)")
+            curvature = self.constrained.get("curvature", {})
+            if "alignment" in curvature:
+                lines.append(f"  {'':>20s}   best-constrained direction of {', '.join(curvature['parameters'])}: "
+                             f"|cos| = {curvature['alignment']:.3f} with grad log Omega tau_s; curvature condition "
+                             f"{curvature['condition']:.3g}")
         modes = "" if self.n_modes is None else f"; {self.n_modes} of {self.ell.size} covariance modes kept"
         lines.append(f"  chi2/dof = {self.chi2:.2f}/{self.dof} = {self.reduced_chi2:.2f}  (p = {self.p_value:.3g}"
                      f"{modes})")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anisotropy import predict
 from anisotropy.cli import main
 from anisotropy.predict import predict_cl
 
@@ -57,13 +58,14 @@ def test_no_plot_skips_the_png(tmp_path):
 def test_every_physical_option_reaches_the_recorded_inputs(tmp_path):
     options = ["--energy", "200", "--charge", "2", "--mass-number", "4", "--b-rms", "4", "--l-c", "3", "--eta", "0.2",
                "--lmin-over-lmax", "1e-4", "--model", "slab", "--gradient", "0.01", "--gradient-angle", "10",
-               "--pair-time-prefactor", "1.5", "--lmax", LMAX, "--modes-per-decade", "64", "--no-plot"]
+               "--pair-time-prefactor", "1.5", "--lmax", LMAX, "--modes-per-decade", "64", "--no-plot",
+               "--closure", predict.DEFAULT_CLOSURE, "--solver", "truncated"]
     assert main(["predict", *options, "--out", str(tmp_path)]) == 0
     inputs = json.loads((tmp_path / "params.json").read_text())["inputs"]
     assert inputs == {"energy": 200.0, "charge": 2, "mass_number": 4, "b_rms": 4.0, "l_c": 3.0, "eta": 0.2,
                       "lmin_over_lmax": 1e-4, "model": "slab", "dipole": None, "gradient": 0.01,
                       "gradient_angle": 10.0, "pair_time_prefactor": 1.5, "lmax": int(LMAX), "converge": False,
-                      "modes_per_decade": 64, "closure": "markov"}
+                      "modes_per_decade": 64, "closure": predict.DEFAULT_CLOSURE, "solver": "truncated"}
 
 
 @pytest.mark.parametrize(
