@@ -318,7 +318,7 @@ def run(
 
     store = RealisationStore(store_path, config, root_seed, run_attributes) if store_path is not None else None
     in_memory: dict[int, dict] = {}
-    done = set(store.completed()) if store is not None else set()
+    done = set(store.verified()) if store is not None else set()  # damaged or foreign files are recomputed
     pending = [index for index in range(realisations) if index not in done]
 
     bar = _progress_bar(realisations, realisations - len(pending), progress)

@@ -9,19 +9,26 @@ Layout (``DESIGN.md``, "Storage")::
         realisation_000001.h5       moved into place with ``os.replace`` (atomic on POSIX), so a file that
         ...                         exists is complete; an interrupted write leaves nothing behind
 
-Every file carries as attributes the realisation configuration (JSON), the root seed, the realisation's
-``SeedSequence`` entropy and spawn key, and the package version.  Opening ``<store>.h5`` with h5py shows the
-realisations as groups ``realisations/<index>`` (HDF5 external links, resolved relative to the manifest), so the
-whole ensemble reads like one file.
+Every file carries as attributes the realisation configuration (JSON) and its SHA-256 digest, the root seed, the
+realisation index, the realisation's ``SeedSequence`` entropy and spawn key, the package version and a SHA-256
+checksum of its datasets (names, dtypes, shapes and bytes, :func:`data_checksum`).  Opening ``<store>.h5`` with
+h5py shows the realisations as groups ``realisations/<index>`` (HDF5 external links, resolved relative to the
+manifest), so the whole ensemble reads like one file.
 
 Resuming: a store opened with the same configuration and root seed reports which realisations are complete and
-the ensemble runner skips them.  A store written with a different configuration or seed is refused with a
-:class:`~anisotropy.errors.ParameterError` naming the differing keys.  Only one process writes a store at a time
-(the ensemble runner writes from its main process; workers only compute).
+the ensemble runner skips them.  Before a stored realisation is reused, :meth:`RealisationStore.verify` checks all
+of the attributes above and the data checksum; a file that is unreadable, truncated, altered, or written by another
+configuration, seed, index or package version is moved aside to ``realisation_NNNNNN.h5.rejected`` with a one-line
+:class:`CheckpointWarning` and recomputed, never mixed into the ensemble.  An unreadable manifest is refused with a
+:class:`~anisotropy.errors.ParameterError` naming the file.  A store written with a different configuration or
+seed is refused with a :class:`~anisotropy.errors.ParameterError` naming the differing keys.  Only one process
+writes a store at a time (the ensemble runner writes from its main process, holding an advisory lock; workers only
+compute).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,9 +44,23 @@ from anisotropy.io import TEMPORARY_MARK, atomic_output, jsonable
 
 from .pusher import DEFAULT_KERNEL
 
-__all__ = ["RealisationStore", "atomic_output", "config_to_dict", "config_to_json"]
+__all__ = [
+    "CheckpointWarning",
+    "RealisationStore",
+    "atomic_output",
+    "config_digest",
+    "config_to_dict",
+    "config_to_json",
+    "data_checksum",
+]
 
 _REALISATION_FILE = re.compile(r"^realisation_(\d{6,})\.h5$")
+#: suffix given to a realisation file that failed verification (kept for inspection, never read again)
+REJECTED_SUFFIX = ".rejected"
+
+
+class CheckpointWarning(UserWarning):
+    """A stored realisation failed verification and is recomputed (the message is one line naming the file)."""
 
 
 def config_to_dict(config) -> dict:
@@ -53,6 +74,31 @@ def config_to_dict(config) -> dict:
 def config_to_json(config) -> str:
     """Canonical JSON of a configuration (sorted keys), the form recorded in every store attribute."""
     return json.dumps(config_to_dict(config), sort_keys=True)
+
+
+def config_digest(config_json: str) -> str:
+    """SHA-256 hex digest of a canonical configuration JSON (:func:`config_to_json`)."""
+    return hashlib.sha256(config_json.encode("utf-8")).hexdigest()
+
+
+def data_checksum(result: dict) -> str:
+    """SHA-256 over the datasets of one realisation, in sorted name order: name, dtype, shape and raw bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data_checksum({"cl": np.zeros(3)}) == data_checksum({"cl": np.zeros(3)})
+    True
+    >>> data_checksum({"cl": np.zeros(3)}) == data_checksum({"cl": np.zeros(4)})
+    False
+    """
+    digest = hashlib.sha256()
+    for name in sorted(result):
+        value = np.ascontiguousarray(np.asarray(result[name]))
+        digest.update(name.encode("utf-8") + b"\0" + value.dtype.str.encode() + b"\0")
+        digest.update(repr(value.shape).encode() + b"\0")
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
 def _differences(stored: dict, requested: dict, prefix: str = "") -> list[str]:
@@ -167,9 +213,69 @@ class RealisationStore:
                 for key, value in _seed_attributes(seed).items():
                     handle.attrs[key] = value
                 handle.attrs["index"] = int(index)
+                handle.attrs["config_digest"] = config_digest(self.config_json)
+                handle.attrs["data_sha256"] = data_checksum(result)
                 for name, value in result.items():
                     handle.create_dataset(name, data=np.asarray(value))
         return target
+
+    # -- verification --------------------------------------------------------------------------------------------
+    def verify(self, index: int) -> str | None:
+        """Why the stored realisation ``index`` must not be reused, or None if it is sound.
+
+        Checks, in order: the file opens as HDF5; its configuration digest (and configuration), root seed,
+        realisation index and package version equal this store's; the SHA-256 of its datasets equals the recorded
+        one (:func:`data_checksum`).
+        """
+        path = self.realisation_path(index)
+        try:
+            with h5py.File(path, "r") as handle:
+                attributes = dict(handle.attrs)
+                data = {}
+                handle.visititems(
+                    lambda name, item: data.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
+                )
+        except Exception as error:  # h5py raises OSError, KeyError or RuntimeError for damaged files
+            return f"unreadable ({_first_line(error)})"
+        missing = [key for key in ("config_digest", "root_seed", "index", "package_version", "data_sha256")
+                   if key not in attributes]
+        if missing:
+            return f"lacks {', '.join(missing)} (written by an older version)"
+        if _text(attributes["config_digest"]) != config_digest(self.config_json) or _text(
+            attributes.get("config", "")
+        ) != self.config_json:
+            return "written with a different configuration"
+        if _text(attributes["root_seed"]) != str(self.root_seed):
+            return f"written with root seed {_text(attributes['root_seed'])}, not {self.root_seed}"
+        if int(attributes["index"]) != int(index):
+            return f"holds realisation {int(attributes['index'])}, not {int(index)}"
+        if _text(attributes["package_version"]) != __version__:
+            return f"written by cr-anisotropy {_text(attributes['package_version'])}, not {__version__}"
+        if data_checksum(data) != _text(attributes["data_sha256"]):
+            return "data checksum mismatch (file altered or damaged)"
+        return None
+
+    def verified(self, indices=None) -> list[int]:
+        """Sorted indices of stored realisations that pass :meth:`verify`; the others are set aside.
+
+        Each rejected file is renamed to ``<name>.rejected`` (so it is neither linked nor read again) and reported
+        by one :class:`CheckpointWarning` line naming it and the reason.
+        """
+        sound = []
+        wanted = None if indices is None else set(indices)
+        for index in self.completed():
+            if wanted is not None and index not in wanted:
+                continue
+            reason = self.verify(index)
+            if reason is None:
+                sound.append(index)
+                continue
+            path = self.realisation_path(index)
+            rejected = path.with_name(path.name + REJECTED_SUFFIX)
+            os.replace(path, rejected)
+            warnings.warn(f"checkpoint {path} {reason}: recomputing it (moved to {rejected.name})",
+                          CheckpointWarning, stacklevel=2)
+        return sound
 
     def write_manifest(self, mean: dict | None = None, standard_error: dict | None = None, count=None) -> None:
         """Rewrite the manifest atomically: attributes, links to the stored realisations, optional aggregate."""
@@ -193,11 +299,22 @@ class RealisationStore:
 
     # -- consistency ---------------------------------------------------------------------------------------------
     def _stored_attributes(self) -> dict | None:
-        candidates = [self.path] if self.path.exists() else []
-        candidates += [self.realisation_path(index) for index in self.completed()[:1]]
-        for candidate in candidates:
-            with h5py.File(candidate, "r") as handle:
-                return {key: handle.attrs[key] for key in ("config", "root_seed", "package_version")}
+        if self.path.exists():
+            try:
+                with h5py.File(self.path, "r") as handle:
+                    return {key: handle.attrs[key] for key in ("config", "root_seed", "package_version")}
+            except Exception as error:  # truncated, garbage, or not written by this package
+                raise ParameterError(
+                    "store",
+                    f"{self.path} is not a readable cr-anisotropy store ({_first_line(error)}); "
+                    "delete it or choose another output directory",
+                ) from None
+        for index in self.completed()[:1]:
+            try:
+                with h5py.File(self.realisation_path(index), "r") as handle:
+                    return {key: handle.attrs[key] for key in ("config", "root_seed", "package_version")}
+            except Exception:
+                return None  # a damaged realisation is rejected (and recomputed) by verified()
         return None
 
     def _check_compatible(self) -> None:
@@ -217,12 +334,7 @@ class RealisationStore:
                 f"{self.path} holds a run with seed {stored['root_seed']}, not {self.root_seed}; "
                 "choose another output directory or delete the store",
             )
-        if stored["package_version"] != __version__:
-            warnings.warn(
-                f"resuming {self.path} written by cr-anisotropy {stored['package_version']} with {__version__}; "
-                "results may not be bit-identical to an uninterrupted run",
-                stacklevel=3,
-            )
+        # a different package version is not refused here: verified() recomputes each realisation it wrote
 
     def _remove_stale_temporaries(self) -> None:
         # leftovers of a process killed mid-write (SIGKILL skips the cleanup in atomic_output); one writer per store
@@ -230,3 +342,12 @@ class RealisationStore:
             for entry in directory.glob(f".*{TEMPORARY_MARK}*"):
                 if entry.name.startswith(f".{self.path.name}") or directory == self.realisation_dir:
                     entry.unlink(missing_ok=True)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
