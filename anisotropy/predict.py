@@ -41,7 +41,7 @@ import numpy as np
 
 from . import units
 from ._version import __version__
-from .errors import ParameterError, require_integer, require_range
+from .errors import ParameterError, attribute_to_given, require_integer, require_range
 from .io import atomic_output, jsonable
 
 __all__ = [
@@ -324,6 +324,29 @@ def _auto_lmin_over_lmax(gyroradius_pc: float, l_c_pc: float) -> float:
     return ratio
 
 
+#: typical value of each argument of predict_cl: a failure inside the computation is reported against the argument
+#: the caller gave that lies furthest (in log scale) from these (anisotropy.errors.attribute_to_given)
+_TYPICAL_ARGUMENTS = {
+    "energy": DEFAULT_ENERGY, "b_rms": DEFAULT_B_RMS, "l_c": DEFAULT_L_C, "eta": DEFAULT_ETA, "charge": 1,
+    "mass_number": 1, "lmin_over_lmax": 1e-2, "dipole": DEFAULT_DIPOLE, "gradient": 1e-3,
+    "pair_time_prefactor": 2.5, "lmax": DEFAULT_LMAX, "modes_per_decade": MODES_PER_DECADE,
+}
+
+
+def _check_result(result, given) -> None:
+    """The C_l (l >= 1) must be finite and non-negative, and not all zero when the dipole is not (underflow)."""
+    from .solver import NEGATIVE_ROUNDOFF_RTOL
+
+    cl = np.asarray(result.cl[1:], dtype=float)
+    if not np.all(np.isfinite(cl)):
+        raise ParameterError("cl", "the solution is not finite (overflow)")
+    if np.any(cl < -NEGATIVE_ROUNDOFF_RTOL * np.max(np.abs(cl), initial=0.0)):
+        raise ParameterError("cl", f"the solution has negative C_l (min {cl.min():.3g}): no stable steady state")
+    if result.params["derived"].get("dipole", 0.0) > 0 and not np.any(cl > 0):
+        raise ParameterError("cl", "every C_l underflows to 0 (the normalisation is below the float range)")
+
+
+@attribute_to_given(_TYPICAL_ARGUMENTS, check=_check_result)
 def predict_cl(
     energy: float = DEFAULT_ENERGY,
     *,

@@ -18,6 +18,8 @@ from anisotropy.errors import ParameterError
 
 DEFAULT_OUT = "./cr-anisotropy-out/"
 MODELS = ("turbulence", "toy", "powerlaw")
+#: highest multipole of the forward model at its largest nside (3 nside - 1 with nside = 8192)
+MAX_MULTIPOLE = 3 * 8192 - 1
 #: cell centres at which the interpolated model is compared with the exact one (each costs one exact evaluation)
 INTERPOLATION_CHECKS = 4
 
@@ -52,17 +54,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help="free all-sky C_1, or fixed to the measured dipole (default %(default)s)")
     likelihood.add_argument("--c1", type=number("c1", 0.0, None, low_open=True), default=None,
                             help="all-sky C_1 for --normalisation dipole, > 0 (default: anchor C1_fullsky_with_deltaN)")
-    likelihood.add_argument("--lmin", type=integer("lmin", 1, None), default=None,
-                            help="lowest multipole fitted, >= 1 (default: l_cut + 1)")
-    likelihood.add_argument("--lmax", type=integer("lmax", 1, None), default=None,
-                            help="highest multipole fitted, >= 1 (default: the spectrum's)")
+    likelihood.add_argument("--lmin", type=integer("lmin", 1, MAX_MULTIPOLE), default=None,
+                            help=f"lowest multipole fitted, 1..{MAX_MULTIPOLE} (default: l_cut + 1)")
+    likelihood.add_argument("--lmax", type=integer("lmax", 1, MAX_MULTIPOLE), default=None,
+                            help=f"highest multipole fitted, 1..{MAX_MULTIPOLE} (default: the spectrum's)")
     likelihood.add_argument("--covariance", choices=("fixed", "model"), default="fixed",
                             help="covariance at the best fit (iterated) or varying with the parameters "
                             "(default %(default)s)")
     likelihood.add_argument("--add-data-errors", action="store_true",
                             help="add the spectrum's cl_err (and cl_err_sys) in quadrature to the model covariance")
-    likelihood.add_argument("--mcmc-steps", type=integer("mcmc_steps", 0, None), default=0,
-                            help="also run emcee for this many steps, >= 0 (default 0: off)")
+    likelihood.add_argument("--mcmc-steps", type=integer("mcmc_steps", 0, 10**6), default=0,
+                            help="also run emcee for this many steps, 0..1000000 (default 0: off)")
     likelihood.add_argument("--seed", type=integer("seed", 0, None), default=0,
                             help="seed of the MCMC, >= 0 (default %(default)d)")
     output = parser.add_argument_group("output")

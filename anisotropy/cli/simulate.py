@@ -43,7 +43,13 @@ from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError, require_range
 from anisotropy.io import atomic_output, write_json
 from validation.simulator import ensemble
-from validation.simulator.config import TURBULENCE_KINDS, AnisotropyConfig, DiffusionConfig, TurbulenceConfig
+from validation.simulator.config import (
+    MAX_DIFFUSION_COEFFICIENT,
+    TURBULENCE_KINDS,
+    AnisotropyConfig,
+    DiffusionConfig,
+    TurbulenceConfig,
+)
 from validation.simulator.pusher import DEFAULT_KERNEL
 
 __all__ = ["add_arguments", "run"]
@@ -284,7 +290,7 @@ def _kappa(args, turbulence: TurbulenceConfig):
         return (kappa_parallel, 0.0)  # slab QLT: no perpendicular transport (PHYSICS 4.6c)
     if len(args.kappa) != 2:
         raise ParameterError("kappa", f"expected KAPPA_PAR KAPPA_PERP (>= 0) or 'qlt', got {' '.join(args.kappa)}")
-    return tuple(require_range("kappa", value, 0.0, None) for value in args.kappa)
+    return tuple(require_range("kappa", value, 0.0, MAX_DIFFUSION_COEFFICIENT) for value in args.kappa)
 
 
 def _run_anisotropy(args) -> int:

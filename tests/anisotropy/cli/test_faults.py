@@ -86,3 +86,46 @@ def test_truncated_or_garbage_store_exits_2_naming_the_file(tmp_path, capsys, co
     assert _status([*DIFFUSION, "--out", tmp_path]) == 2
     error = _one_line(capsys.readouterr())
     assert "store" in error and str(tmp_path / "ensemble.h5") in error
+
+
+# -- extreme values: one line naming the option the user gave ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, parameter",
+    [
+        (["predict", "--energy", "1e-320"], "energy"),
+        (["predict", "--energy", "1e308"], "energy"),
+        (["predict", "--b-rms", "1e308"], "b_rms"),
+        (["predict", "--l-c", "1e308"], "l_c"),
+        (["predict", "--gradient", "1e308"], "gradient"),
+        (["predict", "--dipole", "1e-320"], "dipole"),
+        (["predict", "--lmin-over-lmax", "1e-320"], "lmin_over_lmax"),
+        (["predict", "--modes-per-decade", "1e308"], "modes_per_decade"),
+        (["predict", "--lmax", "9" * 400], "lmax"),
+        ([*DIFFUSION, "--rigidity", "1e-320"], "rigidity"),
+        ([*DIFFUSION, "--lmin-over-lmax", "1e-320"], "lmin_over_lmax"),
+        ([*DIFFUSION, "--dt", "1e-320"], "dt"),
+        ([*DIFFUSION, "--time", "1e308"], "time"),
+        ([*DIFFUSION, "--particles", "1e308"], "particles"),
+        ([*DIFFUSION, "--fieldlines", "1e308"], "fieldlines"),
+        ([*DIFFUSION, "--realisations", "1e308"], "realisations"),
+        ([*ANISOTROPY, "--modes-per-decade", "1e308"], "modes_per_decade"),
+        ([*ANISOTROPY, "--kappa", "1e308", "1"], "kappa"),
+        (["fit", "synthetic_hawc_icecube_10TeV_slab.csv", "--mcmc-steps", "1e308"], "mcmc_steps"),
+        (["fit", "synthetic_hawc_icecube_10TeV_slab.csv", "--lmin", "1e308"], "lmin"),
+    ],
+)
+def test_extreme_option_values_exit_2_with_one_line_naming_the_option(tmp_path, capsys, argv, parameter):
+    assert _status([*argv, "--out", tmp_path / "out"]) == 2
+    error = _one_line(capsys.readouterr())
+    assert parameter in error and len(error) < 400
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_non_utf8_spectrum_file_exits_2_naming_the_file(tmp_path, capsys):
+    spectrum = tmp_path / "latin1.csv"
+    spectrum.write_bytes("ell,cl,cl_err\n1,1e-6,1e-7 # \u00b5\n".encode("latin-1"))
+    assert _status(["fit", spectrum, "--experiment", "hawc", "--out", tmp_path / "out"]) == 2
+    error = _one_line(capsys.readouterr())
+    assert "spectrum" in error and str(spectrum) in error
