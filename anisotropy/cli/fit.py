@@ -15,6 +15,7 @@ from pathlib import Path
 from anisotropy import fit as fitting
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError
+from anisotropy.io import output_lock, prepare_output_directory
 
 DEFAULT_OUT = "./cr-anisotropy-out/"
 MODELS = ("turbulence", "toy", "powerlaw")
@@ -107,14 +108,21 @@ def _model(args, spectrum, lmax: int, cache_dir: Path):
 def run(args: argparse.Namespace) -> int:
     """Load, fit, print and write; return the exit status."""
     from anisotropy.data import load_spectrum
-    from anisotropy.observatory import ForwardModel
 
     spectrum = load_spectrum(args.spectrum)
     experiment = _experiment(args, spectrum)
     if args.lmax is not None and args.lmin is not None and args.lmax < args.lmin:
         raise ParameterError("lmax", f"must be >= lmin ({args.lmin}), got {args.lmax}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_directory(args.out, "out", create=False)
+    if args.cache is not None:
+        prepare_output_directory(args.cache, "cache", create=False)
+    with output_lock(out):  # a second fit into the same directory stops here with one line
+        return _fit_and_write(args, spectrum, experiment, out)
+
+
+def _fit_and_write(args, spectrum, experiment, out: Path) -> int:
+    from anisotropy.observatory import ForwardModel
+
     cache_dir = args.cache if args.cache is not None else out / "cache"
     forward_lmax = 3 * experiment.nside - 1
     model, interpolation_error = _model(args, spectrum, forward_lmax, Path(cache_dir))

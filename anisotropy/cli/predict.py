@@ -9,12 +9,12 @@ argparse types below and :class:`~anisotropy.errors.ParameterError` raised while
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from anisotropy import predict
-from anisotropy.cli import integer, number
+from anisotropy.cli import integer, number, os_error_line
 from anisotropy.errors import ParameterError
+from anisotropy.io import output_lock, prepare_output_directory
 
 #: multipoles quoted in the printed summary (those above lmax are skipped)
 SUMMARY_MULTIPOLES = (1, 2, 3, 5, 10, 20, 50, 100)
@@ -84,22 +84,17 @@ def run(args: argparse.Namespace) -> int:
         modes_per_decade=args.modes_per_decade,
     )
     try:
-        paths = result.save(args.out, plot=not args.no_plot)
+        with output_lock(args.out):
+            paths = result.save(args.out, plot=not args.no_plot)
     except OSError as error:
-        raise ParameterError("out", f"cannot write into {str(args.out)!r}: {error.strerror or error}") from None
+        raise ParameterError("out", f"cannot write into {str(args.out)!r}: {os_error_line(error)}") from None
     print(summary(result, paths))
     return 0
 
 
 def _check_writable(out: Path) -> None:
     """Fail before the computation if ``out`` cannot become a writable directory (nothing is created here)."""
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ParameterError("out", f"{str(existing)!r} exists and is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ParameterError("out", f"{str(existing)!r} is not writable")
+    prepare_output_directory(out, "out", create=False)
 
 
 def summary(result: predict.ClResult, paths: dict) -> str:

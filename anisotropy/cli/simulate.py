@@ -41,7 +41,7 @@ import numpy as np
 from anisotropy._version import __version__
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError, require_range
-from anisotropy.io import atomic_output, write_json
+from anisotropy.io import atomic_output, output_lock, write_json
 from validation.simulator import ensemble
 from validation.simulator.config import (
     MAX_DIFFUSION_COEFFICIENT,
@@ -166,7 +166,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen simulation; return the exit status (input errors raise ParameterError: status 2)."""
-    return args._simulate(args)
+    with output_lock(args.out):  # a second writer on the same directory stops here with one line
+        return args._simulate(args)
 
 
 # -- shared pieces -------------------------------------------------------------------------------------------------

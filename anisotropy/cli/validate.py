@@ -17,6 +17,7 @@ import shlex
 import sys
 
 from anisotropy.cli import integer
+from anisotropy.io import prepare_output_directory
 from validation.report import DEFAULT_SEED, build_report
 from validation.simulator.ensemble import EXECUTORS, make_executor
 
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report; prints its path and wall time.  Returns the exit status (0)."""
+    prepare_output_directory(args.out, "out", create=False)  # a file, read-only parent or over-long name: one line
     command = "cr-anisotropy validate " + " ".join(shlex.quote(item) for item in _command_arguments(args))
     executor = make_executor(args.executor, args.workers)
     workers = args.workers or 1

@@ -28,7 +28,9 @@ compute).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -206,17 +208,16 @@ class RealisationStore:
             ``{name: array or scalar}``; every value becomes a dataset, stored losslessly in its own dtype.
         """
         target = self.realisation_path(index)
-        with atomic_output(target) as temporary:
-            with h5py.File(temporary, "w", track_order=True) as handle:
-                for key, value in self._common_attributes().items():
-                    handle.attrs[key] = value
-                for key, value in _seed_attributes(seed).items():
-                    handle.attrs[key] = value
-                handle.attrs["index"] = int(index)
-                handle.attrs["config_digest"] = config_digest(self.config_json)
-                handle.attrs["data_sha256"] = data_checksum(result)
-                for name, value in result.items():
-                    handle.create_dataset(name, data=np.asarray(value))
+        with _hdf5_output(target, track_order=True) as handle:
+            for key, value in self._common_attributes().items():
+                handle.attrs[key] = value
+            for key, value in _seed_attributes(seed).items():
+                handle.attrs[key] = value
+            handle.attrs["index"] = int(index)
+            handle.attrs["config_digest"] = config_digest(self.config_json)
+            handle.attrs["data_sha256"] = data_checksum(result)
+            for name, value in result.items():
+                handle.create_dataset(name, data=np.asarray(value))
         return target
 
     # -- verification --------------------------------------------------------------------------------------------
@@ -279,23 +280,22 @@ class RealisationStore:
 
     def write_manifest(self, mean: dict | None = None, standard_error: dict | None = None, count=None) -> None:
         """Rewrite the manifest atomically: attributes, links to the stored realisations, optional aggregate."""
-        with atomic_output(self.path) as temporary:
-            with h5py.File(temporary, "w") as handle:
-                for key, value in self._common_attributes().items():
-                    handle.attrs[key] = value
-                for key, value in self.run_attributes.items():
-                    handle.attrs[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)
-                group = handle.create_group("realisations")
-                for index in self.completed():
-                    relative = os.path.relpath(self.realisation_path(index), self.path.parent)
-                    group[f"{index:06d}"] = h5py.ExternalLink(relative, "/")
-                if mean is not None:
-                    aggregate = handle.create_group("ensemble")
-                    aggregate.attrs["realisations"] = int(count)
-                    for name, value in mean.items():
-                        aggregate.create_dataset(f"mean/{name}", data=np.asarray(value))
-                    for name, value in (standard_error or {}).items():
-                        aggregate.create_dataset(f"standard_error/{name}", data=np.asarray(value))
+        with _hdf5_output(self.path) as handle:
+            for key, value in self._common_attributes().items():
+                handle.attrs[key] = value
+            for key, value in self.run_attributes.items():
+                handle.attrs[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)
+            group = handle.create_group("realisations")
+            for index in self.completed():
+                relative = os.path.relpath(self.realisation_path(index), self.path.parent)
+                group[f"{index:06d}"] = h5py.ExternalLink(relative, "/")
+            if mean is not None:
+                aggregate = handle.create_group("ensemble")
+                aggregate.attrs["realisations"] = int(count)
+                for name, value in mean.items():
+                    aggregate.create_dataset(f"mean/{name}", data=np.asarray(value))
+                for name, value in (standard_error or {}).items():
+                    aggregate.create_dataset(f"standard_error/{name}", data=np.asarray(value))
 
     # -- consistency ---------------------------------------------------------------------------------------------
     def _stored_attributes(self) -> dict | None:
@@ -342,6 +342,20 @@ class RealisationStore:
             for entry in directory.glob(f".*{TEMPORARY_MARK}*"):
                 if entry.name.startswith(f".{self.path.name}") or directory == self.realisation_dir:
                     entry.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _hdf5_output(path, **options):
+    """An HDF5 file built in memory and written to ``path`` atomically by Python I/O.
+
+    The HDF5 library reacts to a failed write (disk full) with a long error stack and, in some versions, a crash;
+    building the file in a ``BytesIO`` keeps every disk write in Python, where it fails as one clean ``OSError``.
+    """
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", **options) as handle:
+        yield handle
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(buffer.getbuffer())
 
 
 def _text(value) -> str:

@@ -129,3 +129,156 @@ def test_non_utf8_spectrum_file_exits_2_naming_the_file(tmp_path, capsys):
     assert _status(["fit", spectrum, "--experiment", "hawc", "--out", tmp_path / "out"]) == 2
     error = _one_line(capsys.readouterr())
     assert "spectrum" in error and str(spectrum) in error
+
+
+# -- file-system faults: one line, exit 2, nothing partial ------------------------------------------------------
+
+#: every command with its cheapest arguments (fit with the fast power-law model)
+COMMANDS = {
+    "predict": ["predict", "--lmax", "10", "--no-plot"],
+    "simulate anisotropy": [*ANISOTROPY, "--realisations", "1"],
+    "simulate diffusion": [*DIFFUSION, "--realisations", "1"],
+    "fit": ["fit", "synthetic_hawc_icecube_10TeV_slab.csv", "--model", "powerlaw", "--no-plot"],
+    "validate": ["validate", "--quick"],
+}
+
+
+def _entries(directory):
+    return sorted(path.name for path in directory.iterdir()) if directory.exists() else []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_existing_file_as_out_exits_2_with_one_line_for_every_command(tmp_path, capsys, command):
+    occupied = tmp_path / "occupied"
+    occupied.write_text("keep me\n")
+    assert _status([*COMMANDS[command], "--out", occupied]) == 2
+    error = _one_line(capsys.readouterr())
+    assert "out" in error and "not a directory" in error
+    assert occupied.read_text() == "keep me\n" and _entries(tmp_path) == ["occupied"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_over_long_out_name_exits_2_with_one_line_for_every_command(tmp_path, capsys, command):
+    assert _status([*COMMANDS[command], "--out", tmp_path / ("x" * 300)]) == 2
+    error = _one_line(capsys.readouterr())
+    assert "out" in error and "bytes long" in error
+    assert _entries(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", ["predict", "simulate diffusion", "fit"])
+def test_a_missing_parent_directory_is_created(tmp_path, command):
+    out = tmp_path / "missing" / "parents" / "out"
+    assert _status([*COMMANDS[command], "--out", out]) == 0
+    assert _entries(out) and ".cr-anisotropy.lock" not in _entries(out)
+
+
+def test_disk_full_while_writing_exits_2_in_one_line_and_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    original = Path.write_bytes
+
+    def full(self, data):
+        if "realisation_000001" in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return original(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "run"
+    assert _status([*ANISOTROPY, "--realisations", "3", "--out", out]) == 2
+    error = _one_line(capsys.readouterr())
+    assert "No space left on device" in error and "realisation_000001.h5" in error and ".tmp-" not in error
+    assert _no_temporaries(out) and "cl.csv" not in _entries(out)
+    # realisation 0 was checkpointed before the disk filled up: a rerun with space resumes from it
+    assert _entries(out / "ensemble_realisations") == ["realisation_000000.h5"]
+    monkeypatch.setattr(Path, "write_bytes", original)
+    assert _status([*ANISOTROPY, "--realisations", "3", "--out", out]) == 0
+    assert "(2 computed, 1 resumed)" in capsys.readouterr().out
+
+
+def _in_private_mount(script: str, tmp_path):
+    """Run ``script`` in a private mount namespace (unshare -rm); skip where user namespaces are not allowed."""
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare not available")
+    probe = subprocess.run(["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(tmp_path)],
+                           capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (no user namespaces)")
+    return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, check=False)
+
+
+def _cli(argv) -> str:
+    import shlex
+    import sys
+
+    return " ".join(shlex.quote(str(item)) for item in [sys.executable, "-m", "anisotropy.cli", *argv])
+
+
+@pytest.mark.parametrize("size", ["40k", "90k"])
+def test_simulate_into_a_full_tmpfs_exits_2_in_one_line_without_crashing(tmp_path, size):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    argv = [*ANISOTROPY[:-4], "--nside", "8", "--time", "0.5", "--n-times", "3", "--realisations", "4",
+            "--out", mount / "run"]
+    completed = _in_private_mount(
+        f"mount -t tmpfs -o size={size} tmpfs {mount} && {_cli(argv)}; echo rc=$?; "
+        f"find {mount} -name '*.tmp-*'", tmp_path)
+    assert "rc=2" in completed.stdout, completed.stderr[-2000:]
+    assert completed.stderr.count("\n") == 1 and "No space left on device" in completed.stderr
+    assert ".tmp-" not in completed.stdout.split("rc=2")[1]  # find printed no temporary file
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_read_only_out_exits_2_with_one_line_for_every_command(tmp_path, command):
+    mount = tmp_path / "readonly"
+    mount.mkdir()
+    completed = _in_private_mount(
+        f"mount -t tmpfs -o ro,size=64k tmpfs {mount} && {_cli([*COMMANDS[command], '--out', mount / 'out'])}; "
+        "echo rc=$?", tmp_path)
+    assert "rc=2" in completed.stdout, completed.stderr[-2000:]
+    assert completed.stderr.count("\n") == 1 and "writable" in completed.stderr
+
+
+# -- concurrency, scheduler ------------------------------------------------------------------------------------
+
+
+def test_a_second_writer_on_the_same_out_stops_with_one_line_naming_the_holder(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from anisotropy.io import output_lock\n"
+         f"with output_lock({str(tmp_path)!r}):\n    print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        (tmp_path / ".ensemble.h5.tmp-of-the-first-writer.h5").write_bytes(b"in progress")
+        for command in ("predict", "simulate diffusion", "fit"):
+            assert _status([*COMMANDS[command], "--out", tmp_path]) == 2
+            error = _one_line(capsys.readouterr())
+            assert "in use by another cr-anisotropy process" in error and f"pid {holder.pid}" in error
+        # the refused writer did not clean up (delete) the first writer's temporary file
+        assert (tmp_path / ".ensemble.h5.tmp-of-the-first-writer.h5").exists()
+    finally:
+        holder.communicate("")
+    assert not (tmp_path / ".cr-anisotropy.lock").exists()  # released and removed by the holder
+
+
+def test_an_unreachable_scheduler_fails_within_the_documented_time_in_one_line(tmp_path, capsys, monkeypatch):
+    import time
+
+    pytest.importorskip("distributed")
+    from validation.simulator import ensemble
+
+    monkeypatch.setattr(ensemble, "SCHEDULER_TIMEOUT_S", 2.0)
+    start = time.perf_counter()
+    argv = [*DIFFUSION[:-6], "--particles", "8", "--time", "1", "--executor", "dask", "--scheduler",
+            "tcp://127.0.0.1:9", "--out", tmp_path / "out"]
+    assert _status(argv) == 2
+    elapsed = time.perf_counter() - start
+    error = _one_line(capsys.readouterr())
+    assert "scheduler" in error and "2 s" in error
+    assert elapsed < 2.0 + 8.0  # the timeout plus start-up; without it distributed retried for 30 s
+    assert not (tmp_path / "out").exists()
