@@ -125,6 +125,7 @@ def _short(value) -> str:
 
 
 def _log_distance(value, reference) -> float:
+    value = getattr(value, "value", value)  # a Quantity: its number in the unit the caller chose
     try:
         value, reference = float(value), float(reference)
     except (TypeError, ValueError, OverflowError):

@@ -283,6 +283,11 @@ def _converged(rate, source, lmax):
 # ---------------------------------------------------------------------------------------------------- physics
 def _check_inputs(energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient,
                   gradient_angle, pair_time_prefactor, lmax, modes_per_decade) -> dict:
+    # astropy Quantities and "10 TeV" strings are converted once, here; plain floats are in the documented units
+    energy, b_rms, l_c = units.as_unit("energy", energy, "TeV"), units.as_unit("b_rms", b_rms, "uG"), units.as_unit(
+        "l_c", l_c, "pc")
+    gradient = None if gradient is None else units.as_unit("gradient", gradient, "1/pc")
+    gradient_angle = units.as_unit("gradient_angle", gradient_angle, "deg")
     if model not in MODELS:
         raise ParameterError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
     checked = {

@@ -35,11 +35,19 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def number(name: str, low=None, high=None, *, low_open=False, high_open=False):
-    """An argparse ``type`` that accepts a float in the given interval, with the range in the error message."""
+def number(name: str, low=None, high=None, *, low_open=False, high_open=False, unit: str | None = None):
+    """An argparse ``type`` that accepts a float in the given interval, with the range in the error message.
+
+    With ``unit`` (astropy spelling, e.g. ``"TeV"``) the option also accepts a quantity such as ``"10 TeV"`` or
+    ``"1e4 GeV"``, converted to ``unit`` (:func:`anisotropy.units.as_unit`); a bare number is in ``unit``.
+    """
 
     def convert(text):
         try:
+            if unit is not None:
+                from anisotropy.units import as_unit
+
+                text = as_unit(name, text, unit)
             return require_range(name, text, low, high, low_open=low_open, high_open=high_open)
         except ParameterError as error:
             raise argparse.ArgumentTypeError(str(error)) from None

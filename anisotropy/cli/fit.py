@@ -10,14 +10,16 @@ writes ``fit.json``, ``fit.png`` and ``profiles.png`` into ``--out``.  Slow mode
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from anisotropy import fit as fitting
+from anisotropy._version import __version__
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError
-from anisotropy.io import output_lock, prepare_output_directory
+from anisotropy.io import jsonable, output_lock, prepare_output_directory, write_json
 
-DEFAULT_OUT = "./cr-anisotropy-out/"
+DEFAULT_OUT = "./cr-anisotropy-fit/"  # its own directory: predict writes ./cr-anisotropy-out/
 MODELS = ("turbulence", "toy", "powerlaw")
 #: highest multipole of the forward model at its largest nside (3 nside - 1 with nside = 8192)
 MAX_MULTIPOLE = 3 * 8192 - 1
@@ -37,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     theory.add_argument("--model", choices=MODELS, default="turbulence",
                         help="turbulence: predict_cl with free r_g/L_c (and eta for slab); toy: PHYSICS sect. 8 "
                         "with free kappa_c; powerlaw: C_l/C_1 = l^-slope (default %(default)s)")
-    theory.add_argument("--energy", type=number("energy", 0.0, None, low_open=True), default=None,
+    theory.add_argument("--energy", type=number("energy", 0.0, None, low_open=True, unit="TeV"), default=None,
                         help="energy in TeV for the turbulence model, > 0 (default: the spectrum's energy_tev)")
-    theory.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True), default=None,
+    theory.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True, unit="uG"), default=None,
                         help="total field in microgauss for the turbulence model, > 0 (default: that of "
                         "cr-anisotropy predict)")
     theory.add_argument("--turbulence", choices=("slab", "isotropic"), default="slab",
@@ -72,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
                         help="output directory for fit.json, fit.png, profiles.png (default %(default)s)")
     output.add_argument("--no-plot", action="store_true", help="do not write the PNG plots")
+    output.add_argument("--quiet", action="store_true", help="no progress bar while the model grid is built")
 
 
 def _experiment(args, spectrum):
@@ -101,7 +104,7 @@ def _model(args, spectrum, lmax: int, cache_dir: Path):
                                         free=free)
         key = f"turbulence_{args.turbulence}_E{exact.energy:g}_B{exact.b_rms:g}_{'-'.join(free)}_lmax{lmax}"
     cache = cache_dir / f"{key}_n{args.grid_points}.npz"
-    model = fitting.InterpolatedModel(exact, points=args.grid_points, cache=cache)
+    model = fitting.InterpolatedModel(exact, points=args.grid_points, cache=cache, progress=not args.quiet)
     return model, model.interpolation_error(max_points=INTERPOLATION_CHECKS)
 
 
@@ -143,12 +146,25 @@ def _fit_and_write(args, spectrum, experiment, out: Path) -> int:
         print(f"model grid: {args.grid_points} points per parameter, max relative interpolation error "
               f"{interpolation_error:.2g} at {INTERPOLATION_CHECKS} cell centres")
     print(result.summary())
-    paths = [result.to_json(out / "fit.json")]
+    record = {**jsonable(result.to_dict()), "package_version": __version__,
+              "input": _input_record(args.spectrum, spectrum), "command": "cr-anisotropy " + " ".join(sys.argv[1:])}
+    paths = [write_json(out / "fit.json", record, nonfinite_as_null=True)]
     if not args.no_plot:
         paths.append(fitting.plot_fit(result, out / "fit.png", spectrum_label=label) and out / "fit.png")
         paths.append(fitting.plot_profiles(result, out / "profiles.png") and out / "profiles.png")
     print("wrote " + ", ".join(str(path) for path in paths))
     return 0
+
+
+def _input_record(argument, spectrum) -> dict:
+    """The spectrum the fit read: its path as given and resolved, and the SHA-256 of its bytes."""
+    import hashlib
+
+    from anisotropy.data import _resolve
+
+    resolved = _resolve(argument)
+    return {"spectrum": str(argument), "path": str(resolved.resolve()),
+            "sha256": hashlib.sha256(resolved.read_bytes()).hexdigest(), "synthetic": bool(spectrum.synthetic)}
 
 
 def _median(samples):

@@ -24,15 +24,19 @@ DEFAULT_OUT = "./cr-anisotropy-out/"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare one option per parameter of :func:`anisotropy.predict.predict_cl`, with its allowed range."""
     physics = parser.add_argument_group("particle and turbulence")
-    physics.add_argument("--energy", type=number("energy", 0.0, None, low_open=True), default=predict.DEFAULT_ENERGY,
-                         help="kinetic energy of the nucleus in TeV, > 0 (default %(default)g)")
+    physics.add_argument("--energy", type=number("energy", 0.0, None, low_open=True, unit="TeV"),
+                         default=predict.DEFAULT_ENERGY,
+                         help="kinetic energy of the nucleus in TeV (or a quantity: '1e4 GeV'), > 0 "
+                         "(default %(default)g)")
     physics.add_argument("--charge", type=integer("charge", 1, predict.MAX_CHARGE), default=1,
                          help=f"charge number |Z|, 1..{predict.MAX_CHARGE} (default %(default)d)")
     physics.add_argument("--mass-number", type=integer("mass_number", 1, 300), default=1,
                          help="mass number A, Z..300 (default %(default)d)")
-    physics.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True), default=predict.DEFAULT_B_RMS,
+    physics.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True, unit="uG"),
+                         default=predict.DEFAULT_B_RMS,
                          help="total field sqrt(B0^2 + dB^2) in microgauss, > 0 (default %(default)g)")
-    physics.add_argument("--l-c", type=number("l_c", 0.0, None, low_open=True), default=predict.DEFAULT_L_C,
+    physics.add_argument("--l-c", type=number("l_c", 0.0, None, low_open=True, unit="pc"),
+                         default=predict.DEFAULT_L_C,
                          help="correlation length L_c ~ L_max/5 in pc, > 0 (default %(default)g)")
     physics.add_argument("--eta", type=number("eta", 0.0, 1.0, low_open=True), default=predict.DEFAULT_ETA,
                          help="turbulence level dB^2/(B0^2 + dB^2) in (0, 1], < 1 for slab (default %(default)g)")
@@ -47,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     exclusive = normalisation.add_mutually_exclusive_group()
     exclusive.add_argument("--dipole", type=number("dipole", 0.0, 1.0, low_open=True), default=None,
                            help=f"diffusive dipole amplitude 3|K.G|/v in (0, 1] (default {predict.DEFAULT_DIPOLE:g})")
-    exclusive.add_argument("--gradient", type=number("gradient", 0.0, None, low_open=True), default=None,
+    exclusive.add_argument("--gradient", type=number("gradient", 0.0, None, low_open=True, unit="1/pc"), default=None,
                            help="density gradient |grad n|/n in 1/pc, > 0 (instead of --dipole)")
     normalisation.add_argument("--gradient-angle", type=number("gradient_angle", 0.0, 180.0), default=0.0,
                                help="angle between gradient and B0 in degrees, [0, 180] (default %(default)g)")

@@ -61,6 +61,36 @@ _REALISATION_FILE = re.compile(r"^realisation_(\d{6,})\.h5$")
 REJECTED_SUFFIX = ".rejected"
 
 
+_INTENSITY = "relative intensity, for |G| L_c = 1 (scales as |G| L_c)"
+_POWER = "relative intensity squared (healpy anafast C_l), for |G| L_c = 1 (scales as (|G| L_c)^2)"
+#: units and axis ordering of the datasets the simulator's realisations return, recorded as HDF5 attributes
+#: ``units`` and ``ordering`` on every dataset of that name (lengths in L_c, times in L_c/c)
+DATASET_METADATA = {
+    "times": ("L_c/c", "[time]"),
+    "ell": ("1", "[ell]"),
+    "maps": (_INTENSITY, "[time, pixel]; HEALPix RING ordering; z along B0, G in the x-z plane"),
+    "cl": (_POWER, "[time, ell]"),
+    "cl_pair": (_POWER, "[time, ell]; pair estimator"),
+    "noise_floor": (_POWER, "[time]; white-noise floor 4 pi sigma^2 / N_pix"),
+    "map_variance": ("relative intensity squared", "[time]"),
+    "dipole": (_INTENSITY, "[time, xyz]; healpy fit_dipole vector"),
+    "pair_separations": ("deg", "[separation]"),
+    "dt": ("L_c/c", "scalar; Boris step"),
+    "particle_steps": ("1", "scalar"),
+    "msd_parallel": ("L_c^2", "[time]; mean squared displacement along B0"),
+    "msd_perp": ("L_c^2", "[time]; sum of the two perpendicular components"),
+    "mean_dz": ("L_c", "[time]"),
+    "d_parallel": ("c L_c", "[time]; running coefficient 1/2 d<dz^2>/dt"),
+    "d_perp": ("c L_c", "[time]; running coefficient 1/2 d<dr_perp^2>/dt (twice the per-component value)"),
+    "fieldline_length": ("L_c", "[arc length]"),
+    "fieldline_mean_dz": ("L_c", "[arc length]"),
+    "fieldline_msd_parallel": ("L_c^2", "[arc length]"),
+    "fieldline_msd_perp": ("L_c^2", "[arc length]"),
+    "d_fieldline": ("L_c", "[arc length]; 1/2 d<dr_perp^2>/d<dz>"),
+    "fieldline_step": ("L_c", "scalar; RK4 arc-length step"),
+}
+
+
 class CheckpointWarning(UserWarning):
     """A stored realisation failed verification and is recomputed (the message is one line naming the file)."""
 
@@ -217,7 +247,7 @@ class RealisationStore:
             handle.attrs["config_digest"] = config_digest(self.config_json)
             handle.attrs["data_sha256"] = data_checksum(result)
             for name, value in result.items():
-                handle.create_dataset(name, data=np.asarray(value))
+                _describe(handle.create_dataset(name, data=np.asarray(value)), name)
         return target
 
     # -- verification --------------------------------------------------------------------------------------------
@@ -293,9 +323,9 @@ class RealisationStore:
                 aggregate = handle.create_group("ensemble")
                 aggregate.attrs["realisations"] = int(count)
                 for name, value in mean.items():
-                    aggregate.create_dataset(f"mean/{name}", data=np.asarray(value))
+                    _describe(aggregate.create_dataset(f"mean/{name}", data=np.asarray(value)), name)
                 for name, value in (standard_error or {}).items():
-                    aggregate.create_dataset(f"standard_error/{name}", data=np.asarray(value))
+                    _describe(aggregate.create_dataset(f"standard_error/{name}", data=np.asarray(value)), name)
 
     # -- consistency ---------------------------------------------------------------------------------------------
     def _stored_attributes(self) -> dict | None:
@@ -356,6 +386,14 @@ def _hdf5_output(path, **options):
         yield handle
     with atomic_output(path) as temporary:
         temporary.write_bytes(buffer.getbuffer())
+
+
+def _describe(dataset, name: str) -> None:
+    # attributes are not part of data_checksum: describing a dataset never invalidates a checkpoint
+    units, ordering = DATASET_METADATA.get(name.split("/")[-1], (None, None))
+    if units is not None:
+        dataset.attrs["units"] = units
+        dataset.attrs["ordering"] = ordering
 
 
 def _text(value) -> str:
