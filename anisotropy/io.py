@@ -58,7 +58,7 @@ def atomic_output(path):
         yield Path(temporary)
         os.replace(temporary, path)
     except OSError as error:  # disk full, read-only, ...: report the file the user asked for, not the temporary
-        if error.filename is None or TEMPORARY_MARK in str(error.filename):
+        if error.errno is not None and (error.filename is None or TEMPORARY_MARK in str(error.filename)):
             error.filename = str(path)
         raise
     finally:

@@ -34,6 +34,7 @@ import csv
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -418,8 +419,10 @@ def _write_mollweide(out: Path, maps, times) -> list[str]:
     names = []
     for k, time in enumerate(times):
         name = f"map_T{k:02d}.png"
-        hp.mollview(np.asarray(maps[k], dtype=float), unit="δf (|G| L_c = 1)",
-                    title=f"realisation 0, cT/L_c = {time:.4g} (z along B0)", cmap="RdBu_r")
+        with warnings.catch_warnings():  # healpy's use of matplotlib colormap API: deprecation noise, not ours
+            warnings.simplefilter("ignore")
+            hp.mollview(np.asarray(maps[k], dtype=float), unit="δf (|G| L_c = 1)",
+                        title=f"realisation 0, cT/L_c = {time:.4g} (z along B0)", cmap="RdBu_r")
         figure = plt.gcf()
         try:
             with atomic_output(out / name) as temporary:
