@@ -184,6 +184,15 @@ def output_lock(directory, name: str = "out"):
     created here and is empty when the block ends, it is removed again (a refused run
     leaves nothing behind).  The lock is advisory: it binds cr-anisotropy processes, and on network file systems
     only where they support ``flock``.  Nested use on the same directory within one process is allowed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     with output_lock(pathlib.Path(root) / "run") as directory:
+    ...         held = (directory / LOCK_NAME).exists()
+    ...     print(held, (pathlib.Path(root) / "run").exists())
+    True False
     """
     path = Path(directory)
     prepare_output_directory(path, name, create=False)

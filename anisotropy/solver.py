@@ -187,7 +187,12 @@ def steady_state(Gamma, source) -> np.ndarray:
                 _refuse_unstable(structure.coupling)
             result[1:] = scaled / structure.weights
         else:
-            result[1:] = scipy.linalg.solve(structure.block, right_hand_side, check_finite=False)
+            with warnings.catch_warnings():  # an ill-conditioned Γ' gives a meaningless solution: refuse it
+                warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+                try:
+                    result[1:] = scipy.linalg.solve(structure.block, right_hand_side, check_finite=False)
+                except scipy.linalg.LinAlgWarning as warning:
+                    raise ParameterError("Gamma", f"Γ[1:, 1:] is numerically singular ({warning})") from None
     except np.linalg.LinAlgError:
         raise ParameterError("Gamma", "Γ[1:, 1:] is singular: no steady state (e.g. rigid rotation, Γ ≡ 0)") from None
     _check_solution(result[1:])
