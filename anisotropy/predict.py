@@ -374,9 +374,11 @@ def predict_cl(
 
     Parameters
     ----------
-    energy : float
-        Kinetic energy of the nucleus in TeV (> 0).  Default 10 TeV, the energy of the HAWC+IceCube all-sky
-        spectrum.
+    energy : float, astropy Quantity or str
+        Kinetic energy of the nucleus in TeV (> 0).  ``energy``, ``b_rms``, ``l_c``, ``gradient`` and
+        ``gradient_angle`` also accept astropy Quantities (``10 * u.TeV``) or strings (``"1e4 GeV"``), converted by
+        :func:`anisotropy.units.as_unit`; plain numbers are in the documented units.  Default 10 TeV, the
+        energy of the HAWC+IceCube all-sky spectrum.
     charge, mass_number : int
         Charge number :math:`|Z|` (1..92) and mass number A (Z..300).  Default: a proton.
     b_rms : float
