@@ -10,11 +10,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+DEMO_STAMP := $(VENV)/.installed-base
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,dask,notebooks,docs]"
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: $(STAMP)  ## predict <C_l> on the embedded defaults, write cl.csv + plot into ./cr-anisotropy-out/
+# the demo needs only the base package (no test, Dask or notebook extras)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)  ## predict <C_l> on the embedded defaults, write cl.csv + plot into ./cr-anisotropy-out/
 	$(BIN)/cr-anisotropy predict
 
 test: $(STAMP)  ## lint and the default test suite (slow tests excluded)
@@ -37,4 +44,4 @@ notebooks: $(STAMP)  ## write the paired .ipynb from the notebooks/NN_*.py sourc
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
 
 clean:
-	rm -rf $(VENV) cr-anisotropy-out .pytest_cache docs/_build docs/api/generated
+	rm -rf $(VENV) cr-anisotropy-out cr-anisotropy-fit .pytest_cache docs/_build docs/api/generated

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -18,10 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TEMPORARY_MARK", "atomic_output", "jsonable", "write_json"]
+__all__ = [
+    "LOCK_NAME",
+    "TEMPORARY_MARK",
+    "atomic_output",
+    "jsonable",
+    "output_lock",
+    "prepare_output_directory",
+    "write_json",
+]
 
 #: part of every temporary file name, so leftovers (there should be none) are recognisable
 TEMPORARY_MARK = ".tmp-"
+#: advisory lock file each command holds in its output directory while it writes there (``fcntl.flock``)
+LOCK_NAME = ".cr-anisotropy.lock"
+#: room a temporary name needs beyond its target's (".", TEMPORARY_MARK, 8 random characters, the suffix)
+_TEMPORARY_NAME_MARGIN = 32
 
 
 @contextlib.contextmanager
@@ -45,6 +58,10 @@ def atomic_output(path):
     try:
         yield Path(temporary)
         os.replace(temporary, path)
+    except OSError as error:  # disk full, read-only, ...: report the file the user asked for, not the temporary
+        if error.errno is not None and (error.filename is None or TEMPORARY_MARK in str(error.filename)):
+            error.filename = str(path)
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
@@ -88,3 +105,152 @@ def write_json(path, content, *, nonfinite_as_null: bool = False, **dumps_option
     with atomic_output(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return path
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # e.g. a name too long to even look up
+        return False
+
+
+def _check_name_lengths(path: Path, name: str) -> None:
+    from .errors import ParameterError
+
+    existing = path
+    while not _exists(existing) and existing != existing.parent:
+        existing = existing.parent
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for part in path.parts:
+        if len(os.fsencode(part)) > name_max - _TEMPORARY_NAME_MARGIN:
+            raise ParameterError(name, f"a path component is {len(os.fsencode(part))} bytes long; this file "
+                                 f"system allows {name_max}, less {_TEMPORARY_NAME_MARGIN} for temporary names: "
+                                 f"{part[:40]}...")
+    if len(os.fsencode(str(path.absolute()))) > path_max - 2 * name_max:
+        raise ParameterError(name, f"path is {len(os.fsencode(str(path.absolute())))} bytes long; keep it below "
+                             f"{path_max - 2 * name_max} so the files inside fit in {path_max}")
+
+
+def prepare_output_directory(out, name: str = "out", *, create: bool = True) -> Path:
+    """Check that ``out`` can be (or is) a writable directory, create it if asked, and return it as a Path.
+
+    Refuses, with a :class:`~anisotropy.errors.ParameterError` naming ``name``: a path whose components or total
+    length exceed the file system's limits (``PC_NAME_MAX``/``PC_PATH_MAX``, less room for temporary names), an
+    existing file or a file among its parents, and a directory (or the nearest existing parent) that is not
+    writable.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     prepare_output_directory(pathlib.Path(root) / "run").is_dir()
+    True
+    """
+    from .errors import ParameterError
+
+    path = Path(out)
+    _check_name_lengths(path, name)
+    existing = path
+    while not _exists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ParameterError(name, f"{str(existing)!r} exists and is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(name, f"{str(existing)!r} is not writable (read-only file system or permissions)")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ParameterError(name, f"cannot create {str(path)!r}: {error.strerror or error}") from None
+    return path
+
+
+#: directories this process holds the lock of -> nesting depth
+_HELD_LOCKS: dict = {}
+
+
+@contextlib.contextmanager
+def output_lock(directory, name: str = "out"):
+    """Hold an exclusive advisory lock (``fcntl.flock``) on ``directory/.cr-anisotropy.lock`` for the block.
+
+    The lock file exists only while the lock is held (it names the holder's process id).
+
+    A second process asking for the same directory is refused at once with a
+    :class:`~anisotropy.errors.ParameterError` naming ``name`` (and the holder's process id), so two writers never
+    interleave their files or delete each other's temporaries.  The directory is created if missing; if it was
+    created here and is empty when the block ends, it is removed again (a refused run
+    leaves nothing behind).  The lock is advisory: it binds cr-anisotropy processes, and on network file systems
+    only where they support ``flock``.  Nested use on the same directory within one process is allowed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     with output_lock(pathlib.Path(root) / "run") as directory:
+    ...         held = (directory / LOCK_NAME).exists()
+    ...     print(held, (pathlib.Path(root) / "run").exists())
+    True False
+    """
+    path = Path(directory)
+    prepare_output_directory(path, name, create=False)
+    created = not path.exists()
+    prepare_output_directory(path, name)
+    key = os.path.realpath(path)
+    if key in _HELD_LOCKS:  # this process holds it already (e.g. the CLI around the ensemble runner): re-entrant
+        _HELD_LOCKS[key] += 1
+        try:
+            yield path
+        finally:
+            _HELD_LOCKS[key] -= 1
+        return
+    lock_path = path / LOCK_NAME
+    handle = _acquire(lock_path, path, name)
+    try:
+        _HELD_LOCKS[key] = 1
+        try:
+            yield path
+        finally:
+            del _HELD_LOCKS[key]
+            # unlinking before unlocking is safe: a waiter that opened the old file sees, after locking it, that
+            # the name no longer points at its inode and starts again (_acquire)
+            lock_path.unlink(missing_ok=True)
+            if created and not any(path.iterdir()):
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+    finally:
+        handle.close()
+
+
+def _acquire(lock_path: Path, directory: Path, name: str):
+    """Open and exclusively ``flock`` the lock file; retry if it was replaced meanwhile; refuse if it is held."""
+    import fcntl
+
+    from .errors import ParameterError
+
+    while True:
+        handle = open(lock_path, "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise ParameterError(name, f"{str(directory)!r} is in use by another cr-anisotropy process (pid "
+                                 f"{holder}); wait for it to finish or choose another directory") from None
+        try:
+            same = os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            return handle
+        handle.close()  # the holder released and removed it between our open and our flock: try the new one

@@ -58,6 +58,7 @@ from .errors import ParameterError, require_integer
 from .legendre import gauss_legendre, graded_gauss_legendre, legendre_table
 
 __all__ = [
+    "MEMORY_LIMIT_BYTES",
     "TRUNCATION_RTOL",
     "column_weights",
     "coupling_by_graded_quadrature",
@@ -68,6 +69,25 @@ __all__ = [
     "nonsmooth_quadrature_degree",
     "rate_matrix",
 ]
+
+#: Largest working memory rate_matrix may ask for; larger requests are refused before any allocation (a request
+#: such as lmax = 10**5 would otherwise try to allocate ~500 GB and die in the allocator or the OOM killer)
+MEMORY_LIMIT_BYTES = 4 * 2**30
+#: float64 arrays of the size of Γ (or of a Legendre table (lmax+1) x nodes) alive at once while Γ is built
+_WORKING_COPIES = 6
+
+
+def estimated_bytes(lmax: int, n_nodes: int | None = None) -> int:
+    """Working memory of :func:`rate_matrix` in bytes: a few (lmax+1)² matrices and (lmax+1) x nodes tables.
+
+    Examples
+    --------
+    >>> estimated_bytes(200) < MEMORY_LIMIT_BYTES < estimated_bytes(10**5)
+    True
+    """
+    nodes = max(int(n_nodes or 0), nonsmooth_quadrature_degree(lmax) // 2 + 1)
+    return _WORKING_COPIES * 8 * (lmax + 1) * max(lmax + 1, nodes)
+
 
 #: Relative size of the discarded tail :math:`\sum_{\ell_A > L_A}|k_{\ell_A}|` against :math:`\sum|k_{\ell_A}|`:
 #: below half the double-precision epsilon, so truncating changes Γ by less than rounding the kept terms does.
@@ -343,6 +363,18 @@ def coupling_by_graded_quadrature(function, lmax: int, degree: int | None = None
     return _coupling_on_rule(function, lmax, ("graded", degree))
 
 
+def _check_memory(lmax: int, n_nodes: int | None) -> None:
+    """Refuse, naming ``lmax`` or ``n_nodes``, a rate matrix whose working memory exceeds the documented limit."""
+    if lmax > 10**7 or (n_nodes or 0) > 10**9:  # far beyond the memory limit; keeps the estimate a small float
+        raise ParameterError("lmax" if lmax > 10**7 else "n_nodes", "far beyond the working-memory limit "
+                             f"({MEMORY_LIMIT_BYTES / 2**30:g} GiB, anisotropy.mixing.MEMORY_LIMIT_BYTES)")
+    needed = estimated_bytes(lmax, n_nodes)
+    if needed > MEMORY_LIMIT_BYTES:
+        raise ParameterError("n_nodes" if n_nodes and n_nodes > 4 * lmax + 3 else "lmax",
+                             f"lmax = {lmax} needs about {needed / 2**30:.3g} GiB of working memory "
+                             f"(limit {MEMORY_LIMIT_BYTES / 2**30:g} GiB, anisotropy.mixing.MEMORY_LIMIT_BYTES)")
+
+
 def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = None) -> np.ndarray:
     r"""Rate matrix :math:`\Gamma_{\ell\ell_0}` of docs/physics/mixing_ode.md#rate-matrix, eq. (4.3), shape ``(lmax+1,
     lmax+1)``.
@@ -369,7 +401,8 @@ def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = Non
     Raises
     ------
     ParameterError
-        For an unknown method, ``lmax < 1`` or a bad ``n_nodes``.
+        For an unknown method, ``lmax < 1``, a bad ``n_nodes``, or an estimated working memory
+        (:func:`estimated_bytes`) above :data:`MEMORY_LIMIT_BYTES`.
 
     Examples
     --------
@@ -389,6 +422,7 @@ def rate_matrix(rate, lmax: int, method: str = "auto", n_nodes: int | None = Non
         raise ParameterError("rate", f"expected an anisotropy.PairRate, got {type(rate).__name__}")
     if n_nodes is not None:
         n_nodes = require_integer("n_nodes", n_nodes, 2)
+    _check_memory(lmax, n_nodes)
     if method == "auto":
         method = "threej" if rate.has_exact_legendre else "quadrature"
     if method == "threej":

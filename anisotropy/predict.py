@@ -43,7 +43,7 @@ import numpy as np
 
 from . import domain, units
 from ._version import __version__
-from .errors import ParameterError, require_integer, require_range
+from .errors import ParameterError, attribute_to_given, require_integer, require_range
 from .io import atomic_output, jsonable
 from .untruncated import CONTINUATION_FACTOR, inner_angle
 
@@ -370,6 +370,11 @@ def _converged(rate, source, lmax):
 # ---------------------------------------------------------------------------------------------------- physics
 def _check_inputs(energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient,
                   gradient_angle, pair_time_prefactor, lmax, modes_per_decade) -> dict:
+    # astropy Quantities and "10 TeV" strings are converted once, here; plain floats are in the documented units
+    energy, b_rms, l_c = units.as_unit("energy", energy, "TeV"), units.as_unit("b_rms", b_rms, "uG"), units.as_unit(
+        "l_c", l_c, "pc")
+    gradient = None if gradient is None else units.as_unit("gradient", gradient, "1/pc")
+    gradient_angle = units.as_unit("gradient_angle", gradient_angle, "deg")
     if model not in MODELS:
         raise ParameterError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
     checked = {
@@ -411,6 +416,29 @@ def _auto_lmin_over_lmax(gyroradius_pc: float, l_c_pc: float) -> float:
     return ratio
 
 
+#: typical value of each argument of predict_cl: a failure inside the computation is reported against the argument
+#: the caller gave that lies furthest (in log scale) from these (anisotropy.errors.attribute_to_given)
+_TYPICAL_ARGUMENTS = {
+    "energy": DEFAULT_ENERGY, "b_rms": DEFAULT_B_RMS, "l_c": DEFAULT_L_C, "eta": DEFAULT_ETA, "charge": 1,
+    "mass_number": 1, "lmin_over_lmax": 1e-2, "dipole": DEFAULT_DIPOLE, "gradient": 1e-3,
+    "pair_time_prefactor": 2.5, "lmax": DEFAULT_LMAX, "modes_per_decade": MODES_PER_DECADE,
+}
+
+
+def _check_result(result, given) -> None:
+    """The C_l (l >= 1) must be finite and non-negative, and not all zero when the dipole is not (underflow)."""
+    from .solver import NEGATIVE_ROUNDOFF_RTOL
+
+    cl = np.asarray(result.cl[1:], dtype=float)
+    if not np.all(np.isfinite(cl)):
+        raise ParameterError("cl", "the solution is not finite (overflow)")
+    if np.any(cl < -NEGATIVE_ROUNDOFF_RTOL * np.max(np.abs(cl), initial=0.0)):
+        raise ParameterError("cl", f"the solution has negative C_l (min {cl.min():.3g}): no stable steady state")
+    if result.params["derived"].get("dipole", 0.0) > 0 and not np.any(cl > 0):
+        raise ParameterError("cl", "every C_l underflows to 0 (the normalisation is below the float range)")
+
+
+@attribute_to_given(_TYPICAL_ARGUMENTS, check=_check_result)
 def predict_cl(
     energy: float = DEFAULT_ENERGY,
     *,
@@ -436,9 +464,11 @@ def predict_cl(
 
     Parameters
     ----------
-    energy : float
-        Kinetic energy of the nucleus in TeV (> 0).  Default 10 TeV, the energy of the HAWC+IceCube all-sky
-        spectrum.
+    energy : float, astropy Quantity or str
+        Kinetic energy of the nucleus in TeV (> 0).  ``energy``, ``b_rms``, ``l_c``, ``gradient`` and
+        ``gradient_angle`` also accept astropy Quantities (``10 * u.TeV``) or strings (``"1e4 GeV"``), converted by
+        :func:`anisotropy.units.as_unit`; plain numbers are in the documented units.  Default 10 TeV, the
+        energy of the HAWC+IceCube all-sky spectrum.
     charge, mass_number : int
         Charge number :math:`|Z|` (1..92) and mass number A (Z..300).  Default: a proton.
     b_rms : float

@@ -67,6 +67,10 @@ SOURCE_DEGREE = 7
 #: Panels are halved at most this many times (a panel then spans 2**-40 of an output interval).
 _MAX_PANEL_HALVINGS = 40
 
+#: Negative steady-state C_l down to this fraction of max |C_l| are rounding of the solve (multipoles that the rate
+#: does not feed come out as +-1e-17 of C_1), not instability; below it the result is refused
+NEGATIVE_ROUNDOFF_RTOL = 1e-10
+
 #: Largest condition number of the eigenvector matrix accepted on the general (non-symmetric) evolution path.
 EIGENVECTOR_CONDITION_LIMIT = 1e8
 
@@ -78,7 +82,15 @@ _PHI_WEIGHTS = 0.5 * gauss_legendre(32)[1]
 # ---------------------------------------------------------------------------------------------------- validation
 def _validated_gamma(Gamma) -> np.ndarray:
     try:
-        matrix = np.array(Gamma, dtype=float)
+        raw = np.asarray(Gamma)
+    except (TypeError, ValueError):
+        raise ParameterError("Gamma", "expected a real square matrix (lmax+1, lmax+1)") from None
+    if np.iscomplexobj(raw):
+        if np.any(raw.imag != 0):
+            raise ParameterError("Gamma", "has complex entries; the rate matrix of a real k(x) is real")
+        raw = raw.real
+    try:
+        matrix = np.array(raw, dtype=float)
     except (TypeError, ValueError):
         raise ParameterError("Gamma", "expected a real square matrix (lmax+1, lmax+1)") from None
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
@@ -177,7 +189,7 @@ def steady_state(Gamma, source) -> np.ndarray:
     (0.5, 0.0)
     """
     matrix = _validated_gamma(Gamma)
-    source = require_range("source", source)
+    source = _validated_source(source)
     structure = _structure(matrix)
     right_hand_side = np.zeros(matrix.shape[0] - 1)
     right_hand_side[0] = -source
@@ -187,14 +199,49 @@ def steady_state(Gamma, source) -> np.ndarray:
             try:
                 scaled = -_solve_positive_definite(-structure.coupling, right_hand_side)
             except np.linalg.LinAlgError:
-                # A' not negative definite (some k > 0, or singular): symmetric indefinite solve
-                scaled = scipy.linalg.solve(structure.coupling, right_hand_side, assume_a="sym", check_finite=False)
+                # A' not negative definite: Γ' = A' D' (D' > 0) has the same inertia, so an eigenvalue >= 0
+                _refuse_unstable(structure.coupling)
             result[1:] = scaled / structure.weights
         else:
-            result[1:] = scipy.linalg.solve(structure.block, right_hand_side, check_finite=False)
+            with warnings.catch_warnings():  # an ill-conditioned Γ' gives a meaningless solution: refuse it
+                warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+                try:
+                    result[1:] = scipy.linalg.solve(structure.block, right_hand_side, check_finite=False)
+                except scipy.linalg.LinAlgWarning as warning:
+                    raise ParameterError("Gamma", f"Γ[1:, 1:] is numerically singular ({warning})") from None
     except np.linalg.LinAlgError:
         raise ParameterError("Gamma", "Γ[1:, 1:] is singular: no steady state (e.g. rigid rotation, Γ ≡ 0)") from None
+    _check_solution(result[1:])
     return result
+
+
+def _validated_source(source) -> float:
+    # S = (8π/3) G·K·G >= 0 for a positive semi-definite diffusion tensor K (docs/physics/mixing_ode.md#rate-matrix)
+    return require_range("source", source, 0.0, None)
+
+
+def _refuse_unstable(coupling: np.ndarray):
+    largest = float(np.linalg.eigvalsh(coupling)[-1])
+    scale = float(np.max(np.abs(coupling)))
+    if largest <= SYMMETRY_RTOL * scale:
+        raise np.linalg.LinAlgError("singular")
+    raise ParameterError(
+        "Gamma",
+        f"is unstable: Γ[1:, 1:] has an eigenvalue of sign +, {largest:.3g} (k(x) > 0 somewhere), so C_l grow "
+        "without bound and there is no steady state; use evolve() for finite times",
+    )
+
+
+def _check_solution(cl: np.ndarray) -> None:
+    """A steady state of a stable Γ with S >= 0 is finite and non-negative; anything else is refused."""
+    if not np.all(np.isfinite(cl)):
+        raise ParameterError("Gamma", "the steady state overflows (entries of Γ or the source too large or small)")
+    negative = cl < -NEGATIVE_ROUNDOFF_RTOL * np.max(np.abs(cl), initial=0.0)
+    if np.any(negative):
+        ell = int(np.argmax(negative)) + 1
+        raise ParameterError(
+            "Gamma", f"has no physical steady state: C_{ell} = {cl[ell - 1]:.3g} < 0 (Γ[1:, 1:] is not a stable rate "
+            "matrix)")
 
 
 # ---------------------------------------------------------------------------------------------------- evolution
@@ -394,7 +441,7 @@ def evolve(Gamma, source, times) -> np.ndarray:
     if callable(source):
         source_model = _SourcePanels(source)
     else:
-        source_model = _ConstantSource(require_range("source", source))
+        source_model = _ConstantSource(_validated_source(source))
     structure = _structure(matrix)
     if structure.coupling is not None:
         root_weights = np.sqrt(structure.weights)

@@ -42,6 +42,9 @@ __all__ = ["isotropic_correlation", "kolmogorov_modes", "mode_count", "slab_corr
 
 #: separations are processed in blocks of this many values, so memory stays O(block × modes)
 _BLOCK = 4096
+#: most plane-wave modes of one spectrum: each costs a few floats per evaluation point, and 1e7 modes already
+#: take minutes per correlation function, so more is refused rather than attempted
+MAX_MODES = 10**7
 
 
 def mode_count(lmin_over_lmax: float = 1e-3, modes_per_decade: int = 256) -> int:
@@ -54,7 +57,11 @@ def mode_count(lmin_over_lmax: float = 1e-3, modes_per_decade: int = 256) -> int
     per_decade = require_integer("modes_per_decade", modes_per_decade, 1)
     # round() first: log10(1e-3) is -2.9999999999999996 and must not add a mode
     decades = round(-math.log10(ratio), 12)
-    return max(2, math.ceil(per_decade * decades))
+    count = per_decade * decades
+    if count > MAX_MODES:
+        raise ParameterError("modes_per_decade", f"{per_decade:.3g} per decade over {decades:.3g} decades is "
+                             f"{count:.3g} modes (> {MAX_MODES}); lower modes_per_decade or raise lmin_over_lmax")
+    return max(2, math.ceil(count))
 
 
 def kolmogorov_modes(

@@ -49,6 +49,7 @@ __all__ = [
     "PROTON_REST_ENERGY_TEV",
     "SPEED_OF_LIGHT_M_S",
     "ReducedParameters",
+    "as_unit",
     "correlation_length",
     "energy_from_gyroradius",
     "field_components",
@@ -276,3 +277,60 @@ def _positive_array(name, value):
 def _scalar(array):
     array = np.asarray(array)
     return float(array) if array.ndim == 0 else array
+
+
+def as_unit(name: str, value, unit: str):
+    """``value`` as a plain number (or array) in ``unit``: the one conversion at the API edge.
+
+    Accepts a float (or array) already in ``unit`` -- the documented units stay the default --, an
+    ``astropy.units.Quantity`` of any compatible unit (``10 * u.TeV``, ``1e4 * u.GeV``, ``3.086e16 * u.m``), or a
+    string with a number and a unit (``"10 TeV"``, ``"3 uG"``, ``"1 pc"``; parsed by astropy).  Strings that are
+    plain numbers are returned unchanged for the range checks.  An incompatible or unparseable unit raises
+    :class:`~anisotropy.errors.ParameterError` naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    value : float, array, Quantity or str
+    unit : str
+        The documented unit, as astropy spells it: ``"TeV"``, ``"uG"``, ``"pc"``, ``"1/pc"``.
+
+    Examples
+    --------
+    >>> as_unit("energy", 10.0, "TeV")
+    10.0
+    >>> import astropy.units as u
+    >>> round(as_unit("energy", 1e4 * u.GeV, "TeV"), 12)
+    10.0
+    >>> round(as_unit("b_rms", "300 nG", "uG"), 12)
+    0.3
+    """
+    from .errors import ParameterError
+
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            float(text)
+            return text  # a plain number: left to the range check, which names the parameter
+        except ValueError:
+            pass
+        if len(text) > 100:
+            raise ParameterError(name, f"expected a number in {unit} or a quantity such as '10 {unit}'")
+        try:
+            from astropy.units import Quantity
+        except ImportError:
+            raise ParameterError(name, f"a quantity with a unit needs astropy (pip install astropy); or give a "
+                                 f"plain number in {unit}") from None
+        try:
+            value = Quantity(text)
+        except Exception:
+            raise ParameterError(name, f"expected a number in {unit} or a quantity such as '10 {unit}', got "
+                                 f"{text[:40]!r}") from None
+    if hasattr(value, "unit") and hasattr(value, "to_value"):
+        try:
+            converted = value.to_value(unit)
+        except Exception:
+            raise ParameterError(name, f"expected a quantity in units of {unit}, got unit {value.unit}") from None
+        return float(converted) if np.ndim(converted) == 0 else np.asarray(converted, dtype=float)
+    return value

@@ -2,14 +2,19 @@
 
 Each sub-command lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``; this file
 only dispatches.  Every input error -- a bad option value or a :class:`~anisotropy.errors.ParameterError` raised
-while running -- ends with exit status 2 and a single line naming the parameter and its allowed range.
+while running -- ends with exit status 2 and a single line naming the parameter and its allowed range.  A fault of
+the file system (disk full, read-only or missing directory, over-long name, a file where a directory is expected)
+ends the same way, naming the file; warnings print as one line each.  The promises and the fault list are in
+``docs/guide/faults.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
+import warnings
 
 from anisotropy._version import __version__
 from anisotropy.errors import ParameterError, require_integer, require_range
@@ -31,11 +36,19 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def number(name: str, low=None, high=None, *, low_open=False, high_open=False):
-    """An argparse ``type`` that accepts a float in the given interval, with the range in the error message."""
+def number(name: str, low=None, high=None, *, low_open=False, high_open=False, unit: str | None = None):
+    """An argparse ``type`` that accepts a float in the given interval, with the range in the error message.
+
+    With ``unit`` (astropy spelling, e.g. ``"TeV"``) the option also accepts a quantity such as ``"10 TeV"`` or
+    ``"1e4 GeV"``, converted to ``unit`` (:func:`anisotropy.units.as_unit`); a bare number is in ``unit``.
+    """
 
     def convert(text):
         try:
+            if unit is not None:
+                from anisotropy.units import as_unit
+
+                text = as_unit(name, text, unit)
             return require_range(name, text, low, high, low_open=low_open, high_open=high_open)
         except ParameterError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
@@ -83,6 +96,29 @@ def build_parser(commands=None) -> argparse.ArgumentParser:
     return parser
 
 
+def _first_line(text) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for a file-system fault: the file, then the system's reason (``No space left on device``, ...)."""
+    reason = error.strerror or _first_line(error) or type(error).__name__
+    if error.errno == errno.ENOSPC:
+        reason += " (free space or choose another --out)"
+    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        reason += " (choose a writable --out)"
+    names = [str(name) for name in (error.filename, error.filename2) if name]
+    return f"{' -> '.join(names)}: {reason}" if names else reason
+
+
+def _one_line_warnings(command: str):
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"cr-anisotropy {command}: warning: {_first_line(message)}", file=file or sys.stderr)
+
+    return show
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else [str(item) for item in argv]
     # only the job named first is imported; anything else (--help, --version, a typo) builds the full parser
@@ -91,17 +127,24 @@ def main(argv=None) -> int:
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2
+    saved_showwarning = warnings.showwarning
+    warnings.showwarning = _one_line_warnings(args.command)
     try:
         return int(args._run(args) or 0)
     except ParameterError as error:
-        print(f"cr-anisotropy {args.command}: error: {error}", file=sys.stderr)
+        print(f"cr-anisotropy {args.command}: error: {_first_line(error)}", file=sys.stderr)
+        return 2
+    except OSError as error:  # disk full, read-only or missing directory, name too long, file in the way, ...
+        if isinstance(error, BrokenPipeError):
+            sys.stderr.close()
+            return 0
+        print(f"cr-anisotropy {args.command}: error: {os_error_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"cr-anisotropy {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into e.g. `head`: not an error of the run
-        sys.stderr.close()
-        return 0
+    finally:
+        warnings.showwarning = saved_showwarning
 
 
 if __name__ == "__main__":

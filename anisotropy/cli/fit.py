@@ -10,14 +10,19 @@ writes ``fit.json``, ``fit.png`` and ``profiles.png`` into ``--out``.  Slow mode
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from anisotropy import fit as fitting
+from anisotropy._version import __version__
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError
+from anisotropy.io import jsonable, output_lock, prepare_output_directory, write_json
 
-DEFAULT_OUT = "./cr-anisotropy-out/"
+DEFAULT_OUT = "./cr-anisotropy-fit/"  # its own directory: predict writes ./cr-anisotropy-out/
 MODELS = ("turbulence", "toy", "powerlaw")
+#: highest multipole of the forward model at its largest nside (3 nside - 1 with nside = 8192)
+MAX_MULTIPOLE = 3 * 8192 - 1
 #: cell centres at which the interpolated model is compared with the exact one (each costs one exact evaluation)
 INTERPOLATION_CHECKS = 4
 
@@ -34,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     theory.add_argument("--model", choices=MODELS, default="turbulence",
                         help="turbulence: predict_cl with free r_g/L_c (and eta for slab); toy: docs/physics/toy_model.md#toy-model "  # noqa: E501
                         "with free kappa_c; powerlaw: C_l/C_1 = l^-slope (default %(default)s)")
-    theory.add_argument("--energy", type=number("energy", 0.0, None, low_open=True), default=None,
+    theory.add_argument("--energy", type=number("energy", 0.0, None, low_open=True, unit="TeV"), default=None,
                         help="energy in TeV for the turbulence model, > 0 (default: the spectrum's energy_tev)")
-    theory.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True), default=None,
+    theory.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True, unit="uG"), default=None,
                         help="total field in microgauss for the turbulence model, > 0 (default: that of "
                         "cr-anisotropy predict)")
     theory.add_argument("--turbulence", choices=("slab", "isotropic"), default="slab",
@@ -52,23 +57,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             help="free all-sky C_1, or fixed to the measured dipole (default %(default)s)")
     likelihood.add_argument("--c1", type=number("c1", 0.0, None, low_open=True), default=None,
                             help="all-sky C_1 for --normalisation dipole, > 0 (default: anchor C1_fullsky_with_deltaN)")
-    likelihood.add_argument("--lmin", type=integer("lmin", 1, None), default=None,
-                            help="lowest multipole fitted, >= 1 (default: l_cut + 1)")
-    likelihood.add_argument("--lmax", type=integer("lmax", 1, None), default=None,
-                            help="highest multipole fitted, >= 1 (default: the spectrum's)")
+    likelihood.add_argument("--lmin", type=integer("lmin", 1, MAX_MULTIPOLE), default=None,
+                            help=f"lowest multipole fitted, 1..{MAX_MULTIPOLE} (default: l_cut + 1)")
+    likelihood.add_argument("--lmax", type=integer("lmax", 1, MAX_MULTIPOLE), default=None,
+                            help=f"highest multipole fitted, 1..{MAX_MULTIPOLE} (default: the spectrum's)")
     likelihood.add_argument("--covariance", choices=("fixed", "model"), default="fixed",
                             help="covariance at the best fit (iterated) or varying with the parameters "
                             "(default %(default)s)")
     likelihood.add_argument("--add-data-errors", action="store_true",
                             help="add the spectrum's cl_err (and cl_err_sys) in quadrature to the model covariance")
-    likelihood.add_argument("--mcmc-steps", type=integer("mcmc_steps", 0, None), default=0,
-                            help="also run emcee for this many steps, >= 0 (default 0: off)")
+    likelihood.add_argument("--mcmc-steps", type=integer("mcmc_steps", 0, 10**6), default=0,
+                            help="also run emcee for this many steps, 0..1000000 (default 0: off)")
     likelihood.add_argument("--seed", type=integer("seed", 0, None), default=0,
                             help="seed of the MCMC, >= 0 (default %(default)d)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
                         help="output directory for fit.json, fit.png, profiles.png (default %(default)s)")
     output.add_argument("--no-plot", action="store_true", help="do not write the PNG plots")
+    output.add_argument("--quiet", action="store_true", help="no progress bar while the model grid is built")
 
 
 def _experiment(args, spectrum):
@@ -98,21 +104,28 @@ def _model(args, spectrum, lmax: int, cache_dir: Path):
                                         free=free)
         key = f"turbulence_{args.turbulence}_E{exact.energy:g}_B{exact.b_rms:g}_{'-'.join(free)}_lmax{lmax}"
     cache = cache_dir / f"{key}_n{args.grid_points}.npz"
-    model = fitting.InterpolatedModel(exact, points=args.grid_points, cache=cache)
+    model = fitting.InterpolatedModel(exact, points=args.grid_points, cache=cache, progress=not args.quiet)
     return model, model.interpolation_error(max_points=INTERPOLATION_CHECKS)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, fit, print and write; return the exit status."""
     from anisotropy.data import load_spectrum
-    from anisotropy.observatory import ForwardModel
 
     spectrum = load_spectrum(args.spectrum)
     experiment = _experiment(args, spectrum)
     if args.lmax is not None and args.lmin is not None and args.lmax < args.lmin:
         raise ParameterError("lmax", f"must be >= lmin ({args.lmin}), got {args.lmax}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_directory(args.out, "out", create=False)
+    if args.cache is not None:
+        prepare_output_directory(args.cache, "cache", create=False)
+    with output_lock(out):  # a second fit into the same directory stops here with one line
+        return _fit_and_write(args, spectrum, experiment, out)
+
+
+def _fit_and_write(args, spectrum, experiment, out: Path) -> int:
+    from anisotropy.observatory import ForwardModel
+
     cache_dir = args.cache if args.cache is not None else out / "cache"
     forward_lmax = 3 * experiment.nside - 1
     model, interpolation_error = _model(args, spectrum, forward_lmax, Path(cache_dir))
@@ -135,12 +148,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"model grid: {args.grid_points} points per parameter, max relative interpolation error "
               f"{interpolation_error:.2g} at {INTERPOLATION_CHECKS} cell centres")
     print(result.summary())
-    paths = [result.to_json(out / "fit.json")]
+    record = {**jsonable(result.to_dict()), "package_version": __version__,
+              "input": _input_record(args.spectrum, spectrum), "command": "cr-anisotropy " + " ".join(sys.argv[1:])}
+    paths = [write_json(out / "fit.json", record, nonfinite_as_null=True)]
     if not args.no_plot:
         paths.append(fitting.plot_fit(result, out / "fit.png", spectrum_label=label) and out / "fit.png")
         paths.append(fitting.plot_profiles(result, out / "profiles.png") and out / "profiles.png")
     print("wrote " + ", ".join(str(path) for path in paths))
     return 0
+
+
+def _input_record(argument, spectrum) -> dict:
+    """The spectrum the fit read: its path as given and resolved, and the SHA-256 of its bytes."""
+    import hashlib
+
+    from anisotropy.data import _resolve
+
+    resolved = _resolve(argument)
+    return {"spectrum": str(argument), "path": str(resolved.resolve()),
+            "sha256": hashlib.sha256(resolved.read_bytes()).hexdigest(), "synthetic": bool(spectrum.synthetic)}
 
 
 def _median(samples):

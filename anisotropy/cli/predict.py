@@ -9,12 +9,12 @@ argparse types below and :class:`~anisotropy.errors.ParameterError` raised while
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from anisotropy import predict
-from anisotropy.cli import integer, number
+from anisotropy.cli import integer, number, os_error_line
 from anisotropy.errors import ParameterError
+from anisotropy.io import output_lock, prepare_output_directory
 
 #: multipoles quoted in the printed summary (those above lmax are skipped)
 SUMMARY_MULTIPOLES = (1, 2, 3, 5, 10, 20, 50, 100)
@@ -24,15 +24,19 @@ DEFAULT_OUT = "./cr-anisotropy-out/"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare one option per parameter of :func:`anisotropy.predict.predict_cl`, with its allowed range."""
     physics = parser.add_argument_group("particle and turbulence")
-    physics.add_argument("--energy", type=number("energy", 0.0, None, low_open=True), default=predict.DEFAULT_ENERGY,
-                         help="kinetic energy of the nucleus in TeV, > 0 (default %(default)g)")
+    physics.add_argument("--energy", type=number("energy", 0.0, None, low_open=True, unit="TeV"),
+                         default=predict.DEFAULT_ENERGY,
+                         help="kinetic energy of the nucleus in TeV (or a quantity: '1e4 GeV'), > 0 "
+                         "(default %(default)g)")
     physics.add_argument("--charge", type=integer("charge", 1, predict.MAX_CHARGE), default=1,
                          help=f"charge number |Z|, 1..{predict.MAX_CHARGE} (default %(default)d)")
     physics.add_argument("--mass-number", type=integer("mass_number", 1, 300), default=1,
                          help="mass number A, Z..300 (default %(default)d)")
-    physics.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True), default=predict.DEFAULT_B_RMS,
+    physics.add_argument("--b-rms", type=number("b_rms", 0.0, None, low_open=True, unit="uG"),
+                         default=predict.DEFAULT_B_RMS,
                          help="total field sqrt(B0^2 + dB^2) in microgauss, > 0 (default %(default)g)")
-    physics.add_argument("--l-c", type=number("l_c", 0.0, None, low_open=True), default=predict.DEFAULT_L_C,
+    physics.add_argument("--l-c", type=number("l_c", 0.0, None, low_open=True, unit="pc"),
+                         default=predict.DEFAULT_L_C,
                          help="correlation length L_c ~ L_max/5 in pc, > 0 (default %(default)g)")
     physics.add_argument("--eta", type=number("eta", 0.0, 1.0, low_open=True), default=predict.DEFAULT_ETA,
                          help="turbulence level dB^2/(B0^2 + dB^2) in (0, 1], < 1 for slab (default %(default)g)")
@@ -47,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     exclusive = normalisation.add_mutually_exclusive_group()
     exclusive.add_argument("--dipole", type=number("dipole", 0.0, 1.0, low_open=True), default=None,
                            help=f"diffusive dipole amplitude 3|K.G|/v in (0, 1] (default {predict.DEFAULT_DIPOLE:g})")
-    exclusive.add_argument("--gradient", type=number("gradient", 0.0, None, low_open=True), default=None,
+    exclusive.add_argument("--gradient", type=number("gradient", 0.0, None, low_open=True, unit="1/pc"), default=None,
                            help="density gradient |grad n|/n in 1/pc, > 0 (instead of --dipole)")
     normalisation.add_argument("--gradient-angle", type=number("gradient_angle", 0.0, 180.0), default=0.0,
                                help="angle between gradient and B0 in degrees, [0, 180] (default %(default)g)")
@@ -92,22 +96,17 @@ def run(args: argparse.Namespace) -> int:
         solver=args.solver,
     )
     try:
-        paths = result.save(args.out, plot=not args.no_plot)
+        with output_lock(args.out):
+            paths = result.save(args.out, plot=not args.no_plot)
     except OSError as error:
-        raise ParameterError("out", f"cannot write into {str(args.out)!r}: {error.strerror or error}") from None
+        raise ParameterError("out", f"cannot write into {str(args.out)!r}: {os_error_line(error)}") from None
     print(summary(result, paths))
     return 0
 
 
 def _check_writable(out: Path) -> None:
     """Fail before the computation if ``out`` cannot become a writable directory (nothing is created here)."""
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ParameterError("out", f"{str(existing)!r} exists and is not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ParameterError("out", f"{str(existing)!r} is not writable")
+    prepare_output_directory(out, "out", create=False)
 
 
 def summary(result: predict.ClResult, paths: dict) -> str:

@@ -45,6 +45,7 @@ import csv
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +53,11 @@ import numpy as np
 from anisotropy._version import __version__
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError, require_range
-from anisotropy.io import atomic_output, write_json
+from anisotropy.io import atomic_output, output_lock, write_json
 from validation.simulator import ensemble
 from validation.simulator.config import (
     MAX_AGES,
+    MAX_DIFFUSION_COEFFICIENT,
     MAX_LMAX_MIXING,
     TURBULENCE_KINDS,
     AnisotropyConfig,
@@ -211,7 +213,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen simulation; return the exit status (input errors raise ParameterError: status 2)."""
-    return args._simulate(args)
+    with output_lock(args.out):  # a second writer on the same directory stops here with one line
+        return args._simulate(args)
 
 
 # -- shared pieces -------------------------------------------------------------------------------------------------
@@ -277,9 +280,11 @@ def _run_ensemble(args, function, config, particle_steps):
     return result, workers
 
 
-def _write_csv(path: Path, header, rows) -> None:
+def _write_csv(path: Path, header, rows, comment: str | None = None) -> None:
     with atomic_output(path) as temporary:
         with open(temporary, "w", newline="") as handle:
+            if comment is not None:  # one '#' line before the header (pandas: comment="#"; numpy: the default)
+                handle.write(f"# {comment}\n")
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)
@@ -357,7 +362,7 @@ def _kappa(args, turbulence: TurbulenceConfig):
         return (kappa_parallel, 0.0)  # slab QLT: no perpendicular transport (docs/physics/transport.md#slab-qlt)
     if len(args.kappa) != 2:
         raise ParameterError("kappa", f"expected KAPPA_PAR KAPPA_PERP (>= 0) or 'qlt', got {' '.join(args.kappa)}")
-    return tuple(require_range("kappa", value, 0.0, None) for value in args.kappa)
+    return tuple(require_range("kappa", value, 0.0, MAX_DIFFUSION_COEFFICIENT) for value in args.kappa)
 
 
 def _run_anisotropy(args) -> int:
@@ -401,7 +406,10 @@ def _run_anisotropy(args) -> int:
             detail_rows.append(row)
     _write_csv(args.out / "cl_details.csv", detail_header, detail_rows)
 
-    map_files = _write_maps(args.out, result.first["maps"], times, config)
+    map_files = _write_maps(args.out, result.first["maps"], times, config, result.mean["maps"], result.count)
+    picture_files = _write_mollweide(args.out, result.first["maps"], times)
+    plot_file = _plot_cl(args.out / "cl.png", times, ells, mean["cl"], error["cl"], mean["noise_floor"], config,
+                         result.count)
 
     derived = {
         "nside": config.nside,
@@ -418,7 +426,7 @@ def _run_anisotropy(args) -> int:
         "particle_steps_per_realisation": particles * int(steps[-1]),
     }
     record = _run_record(args, "simulate anisotropy", config, result, workers, derived)
-    record["outputs"] = ["cl.csv", "cl_details.csv", *map_files, STORE_NAME]
+    record["outputs"] = ["cl.csv", "cl_details.csv", *map_files, *picture_files, plot_file, STORE_NAME]
     _write_json(args.out / "run.json", record)
 
     print(f"{result.count} realisations, nside {config.nside}, {particles} particles x {int(steps[-1])} steps each "
@@ -429,7 +437,8 @@ def _run_anisotropy(args) -> int:
             f"C_{ell} = {mean['cl'][k, ell]:.3g} ± {error['cl'][k, ell]:.2g}" for ell in ells[1:4]
         )
         print(f"T = {time:.4g}: {quoted}  (white-noise floor {mean['noise_floor'][k]:.2g})")
-    print(f"wrote {args.out}/cl.csv, cl_details.csv, {len(map_files)} FITS maps, run.json, {STORE_NAME}")
+    print(f"wrote {args.out}/cl.csv, cl_details.csv, {plot_file}, {len(map_files)} FITS maps, "
+          f"{len(picture_files)} Mollweide PNGs, run.json, {STORE_NAME}")
     return 0
 
 
@@ -483,28 +492,118 @@ def _run_pairs(args) -> int:
     return 0
 
 
-def _write_maps(out: Path, maps, times, config: AnisotropyConfig) -> list[str]:
+def _write_maps(out: Path, maps, times, config: AnisotropyConfig, mean_maps=None, count: int = 1) -> list[str]:
+    """FITS maps of realisation 0 (``map_TKK.fits``) and of the ensemble mean (``map_mean_TKK.fits``)."""
     import healpy as hp
 
     names = []
+    sets = [("map", maps, 0)] + ([("map_mean", mean_maps, -1)] if mean_maps is not None else [])
+    for prefix, sky_maps, realisation in sets:
+        for k, time in enumerate(times):
+            name = f"{prefix}_T{k:02d}.fits"
+            with atomic_output(out / name) as temporary:
+                hp.write_map(
+                    str(temporary),
+                    np.asarray(sky_maps[k], dtype=np.float32),
+                    overwrite=True,
+                    dtype=np.float32,
+                    column_names=["DELTA_F"],
+                    column_units=["relative intensity"],
+                    extra_header=[
+                        ("COORDSYS", "B0", "z along B0, G in x-z plane; not celestial"),
+                        ("BACKTIME", float(time), "backtracking time cT/L_c"),
+                        ("REALISN", realisation, "realisation index (-1: ensemble mean)"),
+                        ("NREALIS", int(count) if realisation < 0 else 1, "realisations averaged"),
+                        ("GRADANG", float(config.gradient_angle), "angle(G, B0) in deg; |G| = 1/L_c"),
+                        ("RIGIDITY", float(config.reduced_rigidity), "r_g/L_c"),
+                        ("ETA", float(config.turbulence.eta), "dB^2/(B0^2 + dB^2)"),
+                        ("TURBKIND", config.turbulence.kind, "plane-wave turbulence geometry"),
+                        ("LMINLMAX", float(config.turbulence.lmin_over_lmax), "L_min/L_max"),
+                        ("CREATOR", f"cr-anisotropy {__version__}", "package and version"),
+                    ],
+                )
+            names.append(name)
+    return names
+
+
+def _write_mollweide(out: Path, maps, times) -> list[str]:
+    """One Mollweide PNG of realisation 0's δf map per backtracking time (``map_TKK.png``)."""
+    import healpy as hp
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    names = []
     for k, time in enumerate(times):
-        name = f"map_T{k:02d}.fits"
-        with atomic_output(out / name) as temporary:
-            hp.write_map(
-                str(temporary),
-                np.asarray(maps[k], dtype=np.float32),
-                overwrite=True,
-                dtype=np.float32,
-                column_names=["DELTA_F"],
-                extra_header=[
-                    ("BACKTIME", float(time), "backtracking time cT/L_c"),
-                    ("REALISN", 0, "turbulence realisation index"),
-                    ("GRADANG", float(config.gradient_angle), "angle(G, B0) in degrees; |G| = 1/L_c"),
-                    ("RIGIDITY", float(config.reduced_rigidity), "r_g/L_c"),
-                ],
-            )
+        name = f"map_T{k:02d}.png"
+        with warnings.catch_warnings():  # healpy's use of matplotlib colormap API: deprecation noise, not ours
+            warnings.simplefilter("ignore")
+            hp.mollview(np.asarray(maps[k], dtype=float), unit="δf (|G| L_c = 1)",
+                        title=f"realisation 0, cT/L_c = {time:.4g} (z along B0)", cmap="RdBu_r")
+        figure = plt.gcf()
+        try:
+            with atomic_output(out / name) as temporary:
+                figure.savefig(temporary, dpi=100)
+        finally:
+            plt.close(figure)
         names.append(name)
     return names
+
+
+def _plot_cl(path: Path, times, ells, cl, cl_err, noise_floor, config, count) -> str:
+    """C_l(T) with standard errors and the white-noise floor, one curve per backtracking time."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 5))
+    try:
+        colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(times)))
+        for k, time in enumerate(times):
+            axes.errorbar(ells[1:], cl[k, 1:], yerr=cl_err[k, 1:], marker="o", markersize=3, capsize=2,
+                          color=colours[k], label=f"cT/L_c = {time:.3g}")
+            axes.axhline(noise_floor[k], color=colours[k], linestyle=":", linewidth=0.8)
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("ℓ")
+        axes.set_ylabel("C_ℓ of δf (|G| L_c = 1)")
+        axes.set_title(f"{config.turbulence.kind}, η = {config.turbulence.eta:g}, r_g/L_c = "
+                       f"{config.reduced_rigidity:g}, {count} realisations (dotted: white-noise floor)",
+                       fontsize=9)
+        axes.legend(fontsize=8)
+        with atomic_output(path) as temporary:
+            figure.savefig(temporary, dpi=120)
+    finally:
+        plt.close(figure)
+    return path.name
+
+
+def _plot_diffusion(path: Path, times, d_parallel, d_perp, d_parallel_err, d_perp_err, config, count) -> str:
+    """Running diffusion coefficients d_par(t), d_perp(t) with their standard-error bands."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 5))
+    try:
+        for label, value, error in (("d_par", d_parallel, d_parallel_err), ("d_perp", d_perp, d_perp_err)):
+            axes.plot(times, value, label=label)
+            axes.fill_between(times, value - error, value + error, alpha=0.3)
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("ct/L_c")
+        axes.set_ylabel("running coefficient d(t) = ½ d⟨Δ²⟩/dt  [c L_c]")
+        axes.set_title(f"{config.turbulence.kind}, η = {config.turbulence.eta:g}, r_g/L_c = "
+                       f"{config.reduced_rigidity:g}, {count} realisations", fontsize=9)
+        axes.legend()
+        with atomic_output(path) as temporary:
+            figure.savefig(temporary, dpi=120)
+    finally:
+        plt.close(figure)
+    return path.name
 
 
 # -- diffusion -----------------------------------------------------------------------------------------------------
@@ -530,9 +629,17 @@ def _run_diffusion(args) -> int:
     # definitions of docs/physics/conventions.md#running-diffusion applied to the ensemble means: d = ½ d<Δ²>/dt
     d_parallel = running_coefficient(times, mean["msd_parallel"])
     d_perpendicular = running_coefficient(times, mean["msd_perp"])
-    rows = zip(times, mean["msd_parallel"], mean["msd_perp"], d_parallel, d_perpendicular)
-    _write_csv(args.out / "diffusion.csv", ("t", "msd_par", "msd_perp", "d_par", "d_perp"), rows)
-    outputs = ["diffusion.csv"]
+    error = result.standard_error  # scatter across realisations / sqrt(N); d is linear in the msd
+    d_parallel_err, d_perpendicular_err = error["d_parallel"], error["d_perp"]
+    rows = zip(times, mean["msd_parallel"], error["msd_parallel"], mean["msd_perp"], error["msd_perp"], d_parallel,
+               d_parallel_err, d_perpendicular, d_perpendicular_err)
+    _write_csv(args.out / "diffusion.csv", ("t", "msd_par", "msd_par_err", "msd_perp", "msd_perp_err", "d_par",
+                                            "d_par_err", "d_perp", "d_perp_err"), rows,
+               comment=f"units: t in L_c/c; msd in L_c^2; d in c L_c; *_err = standard error over {result.count} "
+                       f"realisations; cr-anisotropy {__version__}")
+    plot_file = _plot_diffusion(args.out / "diffusion.png", times, d_parallel, d_perpendicular, d_parallel_err,
+                                d_perpendicular_err, config, result.count)
+    outputs = ["diffusion.csv", plot_file]
     if config.fieldlines > 0 and "fieldline_msd_perp" in mean:
         mean_dz = mean["fieldline_mean_dz"]
         increasing = bool(np.all(np.diff(mean_dz) > 0) and np.all(mean_dz > 0))

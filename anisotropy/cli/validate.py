@@ -25,6 +25,7 @@ import sys
 
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError
+from anisotropy.io import prepare_output_directory
 from validation.campaign import DEFAULT_SEED as CAMPAIGN_SEED
 from validation.report import DEFAULT_SEED, build_report
 from validation.simulator.ensemble import EXECUTORS, make_executor
@@ -108,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_theory:
         raise ParameterError("no_theory", "only with --campaign")
     args.out = args.out or DEFAULT_OUT
+    prepare_output_directory(args.out, "out", create=False)  # a file, read-only parent or over-long name: one line
     args.seed = DEFAULT_SEED if args.seed is None else args.seed
     command = "cr-anisotropy validate " + " ".join(shlex.quote(item) for item in _command_arguments(args))
     device = resolve_device(args.device)
@@ -136,6 +138,7 @@ def _run_campaign(args) -> int:
     grid = "quick" if args.quick else (args.grid or "reduced")
     cases = [name.strip() for name in args.cases.split(",") if name.strip()] if args.cases else None
     out = args.out or DEFAULT_CAMPAIGN_OUT
+    prepare_output_directory(out, "out", create=False)
     executor = make_executor(args.executor, args.workers)
     try:
         payload = run_campaign(out, grid, executor=executor, seed=CAMPAIGN_SEED if args.seed is None else args.seed,
@@ -161,6 +164,7 @@ def _run_case(args: argparse.Namespace) -> int:
         raise ParameterError("quick", "applies to the report, not to --case (size a case with --realisations, "
                                       "--nside, --time-factor)")
     out = args.out or "./validation-case"
+    prepare_output_directory(out, "out", create=False)
     seed = case.DEFAULT_SEED if args.seed is None else args.seed
     options = {"realisations": args.realisations or case.REALISATIONS, "nside": args.nside or case.NSIDE,
                "time_factor": args.time_factor}

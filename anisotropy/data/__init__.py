@@ -249,7 +249,13 @@ def load_spectrum(path) -> Spectrum:
     resolved = _resolve(path)
     if not resolved.is_file():
         raise ParameterError("spectrum", f"no such file: {path}")
-    text = resolved.read_text(encoding="utf-8")
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ParameterError("spectrum", f"{resolved} is not UTF-8 text (byte {error.start} is "
+                             f"{error.object[error.start:error.start + 1]!r}); save it as UTF-8 CSV") from None
+    except OSError as error:
+        raise ParameterError("spectrum", f"cannot read {resolved}: {error.strerror or error}") from None
     lines = text.splitlines()
     comments = [line[1:].strip() for line in lines if line.startswith("#")]
     body = [line for line in lines if line.strip() and not line.startswith("#")]

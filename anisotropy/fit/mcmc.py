@@ -8,6 +8,10 @@ from ..errors import ParameterError, require_integer
 from .likelihood import Likelihood
 from .profile import FitResult
 
+#: most MCMC steps accepted: the chain holds walkers x steps x parameters floats (1e6 steps of 16 walkers and
+#: 4 parameters is 0.5 GB) and each step costs one likelihood evaluation per walker
+MAX_STEPS = 10**6
+
 
 def sample_posterior(likelihood: Likelihood, result: FitResult, *, n_walkers: int = 16, n_steps: int = 500,
                      burn: int | None = None, seed: int = 0) -> np.ndarray:
@@ -22,7 +26,7 @@ def sample_posterior(likelihood: Likelihood, result: FitResult, *, n_walkers: in
         raise ParameterError("mcmc", "needs the optional package emcee (pip install emcee)") from None
     n_parameters = len(likelihood.parameters)
     n_walkers = max(require_integer("n_walkers", n_walkers, 2), 2 * n_parameters + 2)
-    n_steps = require_integer("n_steps", n_steps, 10)
+    n_steps = require_integer("n_steps", n_steps, 10, MAX_STEPS)
     burn = n_steps // 3 if burn is None else require_integer("burn", burn, 0, n_steps - 1)
     covariance = likelihood.covariance(result.best)
     bounds = np.array([p.internal_bounds for p in likelihood.parameters])

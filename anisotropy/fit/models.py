@@ -245,7 +245,7 @@ class InterpolatedModel(Model):
     (:meth:`save`, ``cache`` argument) because building them costs ``points**n_parameters`` model calls.
     """
 
-    def __init__(self, model: Model, points: int | dict = 9, cache=None):
+    def __init__(self, model: Model, points: int | dict = 9, cache=None, progress: bool = False):
         self.exact = model
         self.name = f"{model.name} (interpolated)"
         self.parameters = model.parameters
@@ -261,7 +261,11 @@ class InterpolatedModel(Model):
                 table = stored["log_shape"]
         if table is None:
             table = np.empty([axis.size for axis in self.axes] + [self.lmax])
-            for index in np.ndindex(*table.shape[:-1]):
+            from tqdm.auto import tqdm
+
+            cells = int(np.prod(table.shape[:-1]))
+            for index in tqdm(np.ndindex(*table.shape[:-1]), total=cells, desc="model grid", unit="point",
+                              disable=not progress, dynamic_ncols=True):
                 values = {p.name: float(p.from_internal(self.axes[k][i]))
                           for k, (p, i) in enumerate(zip(self.parameters, index))}
                 table[index] = np.log(np.maximum(model.shape(**values)[1:], np.finfo(float).tiny))

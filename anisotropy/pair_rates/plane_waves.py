@@ -83,7 +83,7 @@ def pair_correlation_coefficients(scaled_wavenumbers, power_fraction, pair_time:
     if lmax > MAX_SERIES_LENGTH:
         raise ParameterError(
             "lmin_over_lmax",
-            f"k_max r_g ΩΔT = {float(np.abs(scaled[-1])) * pair_time:.3g} needs a Legendre series of {lmax} terms "
+            f"k_max r_g ΩΔT = {float(np.abs(scaled[-1])) * pair_time:.3g} needs a Legendre series of {lmax:.3g} terms "
             f"(> {MAX_SERIES_LENGTH}); raise lmin_over_lmax (fewer small scales) or lower the rigidity or pair time",
         )
     if n_nodes is None:

@@ -195,15 +195,43 @@ def test_non_symmetric_rate_matrix_uses_the_general_path_correctly():
     np.testing.assert_allclose(gamma[1:, 1:] @ stationary[1:], -SOURCE * np.eye(lmax)[0], atol=1e-12 * SOURCE)
 
 
-def test_steady_state_solves_the_linear_system_when_the_coupling_is_indefinite():
-    # k = 0.2 + 0.3 P_1 - 0.5 P_2 is positive somewhere (not a physical rate): A' is indefinite, so the symmetric
-    # indefinite solver is used; the reference is a plain LU solve of docs/physics/mixing_ode.md#ode, eq. (4.4) by numpy
+def test_steady_state_of_an_indefinite_coupling_is_refused_as_unstable():
+    # k = 0.2 + 0.3 P_1 - 0.5 P_2 is positive somewhere (not a physical rate): A' is indefinite, so Γ' = A' D' has a
+    # positive eigenvalue (same inertia), C_l grow without bound and the linear solve (checked here with numpy) gives
+    # negative C_l -- issue 14: refused naming the cause instead of returned
     lmax = 20
     gamma = rate_matrix(PairRate.from_legendre([0.2, 0.3, -0.5]), lmax)
     coupling_eigenvalues = np.linalg.eigvalsh(gamma[1:, 1:] / column_weights(lmax)[None, 1:])
     assert coupling_eigenvalues.min() < 0.0 < coupling_eigenvalues.max()  # indefinite indeed
-    reference = np.linalg.solve(gamma[1:, 1:], -SOURCE * np.eye(lmax)[0])
-    np.testing.assert_allclose(steady_state(gamma, SOURCE)[1:], reference, rtol=1e-10)
+    assert np.linalg.eigvals(gamma[1:, 1:]).real.max() > 0.0
+    assert np.linalg.solve(gamma[1:, 1:], -SOURCE * np.eye(lmax)[0]).min() < 0.0
+    with pytest.raises(ParameterError, match="unstable") as error:
+        steady_state(gamma, SOURCE)
+    assert error.value.name == "Gamma"
+
+
+def test_steady_state_refuses_a_negative_source():
+    # S = (8 pi/3) G.K.G >= 0; a negative S would give C_l = -|C_l|
+    with pytest.raises(ParameterError) as error:
+        steady_state(rate_matrix(PairRate.toy(), 5), -1.0)
+    assert error.value.name == "source"
+
+
+def test_complex_rate_matrix_is_refused_not_truncated_to_its_real_part():
+    gamma = rate_matrix(PairRate.toy(), 5).astype(complex)
+    gamma[2, 3] += 1e-3j
+    with pytest.raises(ParameterError, match="complex"):
+        steady_state(gamma, SOURCE)
+    with pytest.raises(ParameterError, match="complex"):
+        evolve(gamma, SOURCE, [1.0])
+    np.testing.assert_array_equal(steady_state(gamma.real + 0j, SOURCE), steady_state(gamma.real, SOURCE))
+
+
+def test_steady_state_that_overflows_is_refused_not_returned_as_inf():
+    gamma = rate_matrix(PairRate.toy(), 5) * 1e-300  # a stable but absurdly slow rate: C_l ~ S/1e-300 overflows
+    with pytest.raises(ParameterError, match="overflow") as error:
+        steady_state(gamma, 1e300)
+    assert error.value.name == "Gamma"
 
 
 def test_total_power_grows_at_three_times_the_source_up_to_the_power_absorbed_past_lmax():

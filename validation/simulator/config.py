@@ -53,6 +53,53 @@ STEPS_PER_SMALLEST_SCALE = 5.0
 FIELDLINE_STEPS_PER_SMALLEST_SCALE = 10.0
 
 
+#: most integration steps one particle (or field line) may take: 1e9 Boris steps of the plane-wave kernel are
+#: hours per particle at ~0.4 ns per mode-step with ~100 modes, so a larger request is a mistake, refused at once
+MAX_STEPS_PER_PARTICLE = 10**9
+#: most particles (or field lines, or pairs per separation) in one realisation: each holds ~10 float64 of state plus
+#: its displacements at every output time, so 1e8 particles already need several GB per worker
+MAX_PARTICLES = 10**8
+#: largest kappa_parallel, kappa_perp (c L_c) of the map's 3 p.K.G term: C_l grow as kappa², which must stay
+#: inside the float range (1e100² = 1e200)
+MAX_DIFFUSION_COEFFICIENT = 1e100
+#: smallest step c dt/L_c (or ds/L_c) accepted: positions reach O(1..1e4) L_c, where a float's spacing is
+#: ~1e-12 L_c, so a smaller step no longer moves the particle
+MIN_STEP = 1e-12
+
+
+def check_step_count(total: float, step: float, total_name: str, step_name: str) -> int:
+    """Number of steps ``ceil(total/step)``, or :class:`ParameterError` naming the input that makes it absurd.
+
+    A step below :data:`MIN_STEP` is blamed on ``step_name`` (``dt``, or ``reduced_rigidity``/``lmin_over_lmax``
+    when they set the default step); more than :data:`MAX_STEPS_PER_PARTICLE` steps of a sane step on
+    ``total_name``.
+
+    Examples
+    --------
+    >>> check_step_count(10.0, 0.01, "time", "dt")
+    1000
+    """
+    if step < MIN_STEP:
+        raise ParameterError(step_name, f"gives a step c dt/L_c = {step:.3g}, below {MIN_STEP:g} (float resolution)")
+    count = total / step
+    if not math.isfinite(count) or count > MAX_STEPS_PER_PARTICLE:
+        raise ParameterError(
+            total_name,
+            f"{total:.3g} L_c needs {count:.3g} steps of {step:.3g} per particle (> {MAX_STEPS_PER_PARTICLE:.0e})",
+        )
+    return max(1, math.ceil(count))
+
+
+def _step_parameter(instance) -> str:
+    # which input sets the Boris step: dt itself, or the smaller of r_g/30 and L_min/5 (default_timestep)
+    if instance.dt is not None:
+        return "dt"
+    turbulence = instance.turbulence
+    l_min = smallest_scale(turbulence.lmin_over_lmax, turbulence.spectral_index)
+    gyration_limited = instance.reduced_rigidity / GYRO_STEPS_PER_RADIUS <= l_min / STEPS_PER_SMALLEST_SCALE
+    return "reduced_rigidity" if gyration_limited else "lmin_over_lmax"
+
+
 def smallest_scale(lmin_over_lmax: float, spectral_index: float = KOLMOGOROV_INDEX) -> float:
     r""":math:`L_\min/L_c = r\,L_\max/L_c` with :math:`L_\max/L_c` from :func:`anisotropy.units.outer_scale`."""
     return lmin_over_lmax * outer_scale(1.0, lmin_over_lmax, spectral_index)
@@ -300,7 +347,8 @@ class AnisotropyConfig(_ConfigMixin):
         _set(self, "times", times)
         _set(self, "gradient_angle", require_range("gradient_angle", self.gradient_angle, 0.0, 180.0))
         _check_timestep(self)
-        _set(self, "pairs", require_integer("pairs", self.pairs, 0))
+        check_step_count(times[-1], self.timestep, "times", _step_parameter(self))
+        _set(self, "pairs", require_integer("pairs", self.pairs, 0, MAX_PARTICLES))
         _set(
             self,
             "pair_separations",
@@ -309,7 +357,7 @@ class AnisotropyConfig(_ConfigMixin):
         if self.pairs > 0 and not self.pair_separations:
             raise ParameterError("pair_separations", "needs at least one angle when pairs > 0")
         if self.diffusion_tensor is not None:
-            tensor = _float_tuple("diffusion_tensor", self.diffusion_tensor, 0.0, None)
+            tensor = _float_tuple("diffusion_tensor", self.diffusion_tensor, 0.0, MAX_DIFFUSION_COEFFICIENT)
             if len(tensor) != 2:
                 raise ParameterError("diffusion_tensor", f"expected (kappa_parallel, kappa_perp), got {tensor}")
             _set(self, "diffusion_tensor", tensor)
@@ -384,15 +432,19 @@ class DiffusionConfig(_ConfigMixin):
     def __post_init__(self):
         _check_turbulence(self)
         _positive(self, "reduced_rigidity")
-        _set(self, "particles", require_integer("particles", self.particles, 1))
+        _set(self, "particles", require_integer("particles", self.particles, 1, MAX_PARTICLES))
         _positive(self, "time")
         _set(self, "n_times", require_integer("n_times", self.n_times, 2, 100_000))
         _check_timestep(self)
-        _set(self, "fieldlines", require_integer("fieldlines", self.fieldlines, 0))
+        _set(self, "fieldlines", require_integer("fieldlines", self.fieldlines, 0, MAX_PARTICLES))
         _positive(self, "fieldline_length")
         _positive(self, "fieldline_step", optional=True)
         if self.first_time is not None:
             _set(self, "first_time", require_range("first_time", self.first_time, 0.0, self.time, low_open=True))
+        check_step_count(self.time, self.timestep, "time", _step_parameter(self))
+        if self.fieldlines > 0:
+            step_name = "fieldline_step" if self.fieldline_step is not None else "lmin_over_lmax"
+            check_step_count(self.fieldline_length, self.step_length, "fieldline_length", step_name)
 
     @property
     def timestep(self) -> float:

@@ -12,7 +12,10 @@ Executors (``make_executor``):
 * ``process``: a ``ProcessPoolExecutor`` with the **spawn** start method (healpy bundles OpenMP, and forking a
   process that has loaded OpenMP can deadlock), with one thread per worker for OpenMP/BLAS/numba.
 * ``dask``: ``distributed.Client(LocalCluster(...))`` by default, or ``Client(address)`` for an existing
-  scheduler (``--scheduler tcp://host:8786``).  On a SLURM/PBS cluster start the scheduler and workers with
+  scheduler (``--scheduler tcp://host:8786``; refused with one line after :data:`SCHEDULER_TIMEOUT_S` seconds
+  if it does not answer).  The local cluster listens on 127.0.0.1 only and starts no dashboard unless
+  ``make_executor(..., dashboard_port=...)`` asks for one (then on 127.0.0.1 too).  On a SLURM/PBS cluster start
+  the scheduler and workers with
   ``dask-jobqueue``, e.g.::
 
       from dask_jobqueue import SLURMCluster
@@ -40,10 +43,12 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from anisotropy.errors import ParameterError, require_integer
+from anisotropy.io import output_lock
 
 from .store import RealisationStore
 
@@ -58,6 +63,8 @@ __all__ = [
 ]
 
 EXECUTORS = ("serial", "process", "dask")
+#: seconds to wait for an existing Dask scheduler (--scheduler) to answer before giving up with one line
+SCHEDULER_TIMEOUT_S = 10.0
 
 #: thread counts forced to one in worker processes: parallelism comes from the workers, not from nested threads
 _WORKER_THREAD_ENVIRONMENT = {
@@ -125,22 +132,34 @@ class _SpawnProcessPool(ProcessPoolExecutor):
 class _DaskExecutor(Executor):
     """``Client.get_executor()`` plus ownership of the client (and of the local cluster, if we started it)."""
 
-    def __init__(self, workers: int, scheduler: str | None, processes: bool = True):
+    def __init__(self, workers: int, scheduler: str | None, processes: bool = True,
+                 dashboard_port: int | None = None):
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - dask is an optional extra
             raise ParameterError("executor", "'dask' needs: pip install 'cr-anisotropy[dask]'") from None
         if scheduler:
             self._cluster = None
-            self._client = Client(scheduler)
+            try:
+                self._client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError) as error:  # refused, unreachable, or a malformed address
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise ParameterError(
+                    "scheduler", f"no Dask scheduler answered at {scheduler!r} within {SCHEDULER_TIMEOUT_S:g} s "
+                    f"({reason[:120]})") from None
         else:
             # worker processes are spawned by their nannies with these variables; threads share our process
-            environment = {"env": dict(_WORKER_THREAD_ENVIRONMENT)} if processes else {}
+            # scheduler and worker processes listen on the loopback interface only (threads talk in-process)
+            environment = {"env": dict(_WORKER_THREAD_ENVIRONMENT), "host": "127.0.0.1"} if processes else {}
             self._cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=processes,
-                dashboard_address=":0",
+                # the scheduler's HTTP server (health, metrics; the dashboard only when asked for) on the loopback
+                # interface: with dashboard_address=None distributed would bind it to 0.0.0.0:8787
+                dashboard_address=f"127.0.0.1:{dashboard_port or 0}",
+                scheduler_kwargs={"dashboard": dashboard_port is not None},
+                worker_dashboard_address="127.0.0.1:0",  # workers' HTTP servers (metrics) on loopback as well
                 silence_logs=logging.ERROR,  # worker start/stop chatter would drown the progress bar
                 **environment,
             )
@@ -163,7 +182,8 @@ class _DaskExecutor(Executor):
 
 
 def make_executor(
-    kind: str, workers: int | None = None, scheduler: str | None = None, *, dask_processes: bool = True
+    kind: str, workers: int | None = None, scheduler: str | None = None, *, dask_processes: bool = True,
+    dashboard_port: int | None = None,
 ) -> Executor:
     """An executor by name: ``serial``, ``process`` (spawn pool) or ``dask`` (local cluster or ``scheduler``).
 
@@ -176,6 +196,14 @@ def make_executor(
         Address of a running Dask scheduler; only with ``kind="dask"``.
     dask_processes : bool
         Local Dask workers as processes (default; spawned, one thread each) or as threads of this process.
+    dashboard_port : int, optional
+        Start the local cluster's dashboard on ``127.0.0.1:dashboard_port`` (0: any free port).  Default: no
+        dashboard.  The local cluster listens on the loopback interface only, never on every interface.
+
+    Notes
+    -----
+    Connecting to ``scheduler`` gives up after :data:`SCHEDULER_TIMEOUT_S` seconds with a
+    :class:`~anisotropy.errors.ParameterError` naming ``scheduler``.
 
     Examples
     --------
@@ -193,7 +221,9 @@ def make_executor(
         return SerialExecutor()
     if kind == "process":
         return _SpawnProcessPool(workers)
-    return _DaskExecutor(workers, scheduler, dask_processes)
+    if dashboard_port is not None:
+        dashboard_port = require_integer("dashboard_port", dashboard_port, 0, 65535)
+    return _DaskExecutor(workers, scheduler, dask_processes, dashboard_port)
 
 
 @dataclass
@@ -316,7 +346,8 @@ def run(
     Notes
     -----
     ``KeyboardInterrupt`` cancels the pending tasks and propagates; every realisation finished before it is in the
-    store, so rerunning the same call resumes.
+    store, so rerunning the same call resumes.  While it runs, the store's directory is locked
+    (:func:`anisotropy.io.output_lock`): a second run on it is refused with a ParameterError naming ``store``.
 
     Examples
     --------
@@ -330,13 +361,22 @@ def run(
     """
     realisations = require_integer("realisations", realisations, 1)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    root_seed = int(root.entropy)
     executor = executor if executor is not None else SerialExecutor()
     start = time.perf_counter()
 
+    with contextlib.ExitStack() as stack:
+        if store_path is not None:  # one writer per store: a second one stops here instead of racing the first
+            stack.enter_context(output_lock(Path(store_path).parent, name="store"))
+        return _run_locked(realisation_function, config, root, realisations, executor, store_path, progress,
+                           particle_steps_per_realisation, run_attributes, start)
+
+
+def _run_locked(realisation_function, config, root, realisations, executor, store_path, progress,
+                particle_steps_per_realisation, run_attributes, start) -> EnsembleResult:
+    root_seed = int(root.entropy)
     store = RealisationStore(store_path, config, root_seed, run_attributes) if store_path is not None else None
     in_memory: dict[int, dict] = {}
-    done = set(store.completed()) if store is not None else set()
+    done = set(store.verified()) if store is not None else set()  # damaged or foreign files are recomputed
     pending = [index for index in range(realisations) if index not in done]
 
     bar = _progress_bar(realisations, realisations - len(pending), progress)

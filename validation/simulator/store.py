@@ -9,19 +9,28 @@ Layout (docs/guide/design.md#engineering-conventions)::
         realisation_000001.h5       moved into place with ``os.replace`` (atomic on POSIX), so a file that
         ...                         exists is complete; an interrupted write leaves nothing behind
 
-Every file carries as attributes the realisation configuration (JSON), the root seed, the realisation's
-``SeedSequence`` entropy and spawn key, and the package version.  Opening ``<store>.h5`` with h5py shows the
-realisations as groups ``realisations/<index>`` (HDF5 external links, resolved relative to the manifest), so the
-whole ensemble reads like one file.
+Every file carries as attributes the realisation configuration (JSON) and its SHA-256 digest, the root seed, the
+realisation index, the realisation's ``SeedSequence`` entropy and spawn key, the package version and a SHA-256
+checksum of its datasets (names, dtypes, shapes and bytes, :func:`data_checksum`).  Opening ``<store>.h5`` with
+h5py shows the realisations as groups ``realisations/<index>`` (HDF5 external links, resolved relative to the
+manifest), so the whole ensemble reads like one file.
 
 Resuming: a store opened with the same configuration and root seed reports which realisations are complete and
-the ensemble runner skips them.  A store written with a different configuration or seed is refused with a
-:class:`~anisotropy.errors.ParameterError` naming the differing keys.  Only one process writes a store at a time
-(the ensemble runner writes from its main process; workers only compute).
+the ensemble runner skips them.  Before a stored realisation is reused, :meth:`RealisationStore.verify` checks all
+of the attributes above and the data checksum; a file that is unreadable, truncated, altered, or written by another
+configuration, seed, index or package version is moved aside to ``realisation_NNNNNN.h5.rejected`` with a one-line
+:class:`CheckpointWarning` and recomputed, never mixed into the ensemble.  An unreadable manifest is refused with a
+:class:`~anisotropy.errors.ParameterError` naming the file.  A store written with a different configuration or
+seed is refused with a :class:`~anisotropy.errors.ParameterError` naming the differing keys.  Only one process
+writes a store at a time (the ensemble runner writes from its main process, holding an advisory lock; workers only
+compute).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
 import os
 import re
@@ -38,9 +47,53 @@ from anisotropy.io import TEMPORARY_MARK, atomic_output, jsonable
 from .config import TurbulenceConfig
 from .pusher import DEFAULT_KERNEL
 
-__all__ = ["RealisationStore", "atomic_output", "config_to_dict", "config_to_json"]
+__all__ = [
+    "CheckpointWarning",
+    "RealisationStore",
+    "atomic_output",
+    "config_digest",
+    "config_to_dict",
+    "config_to_json",
+    "data_checksum",
+]
 
 _REALISATION_FILE = re.compile(r"^realisation_(\d{6,})\.h5$")
+#: suffix given to a realisation file that failed verification (kept for inspection, never read again)
+REJECTED_SUFFIX = ".rejected"
+
+
+_INTENSITY = "relative intensity, for |G| L_c = 1 (scales as |G| L_c)"
+_POWER = "relative intensity squared (healpy anafast C_l), for |G| L_c = 1 (scales as (|G| L_c)^2)"
+#: units and axis ordering of the datasets the simulator's realisations return, recorded as HDF5 attributes
+#: ``units`` and ``ordering`` on every dataset of that name (lengths in L_c, times in L_c/c)
+DATASET_METADATA = {
+    "times": ("L_c/c", "[time]"),
+    "ell": ("1", "[ell]"),
+    "maps": (_INTENSITY, "[time, pixel]; HEALPix RING ordering; z along B0, G in the x-z plane"),
+    "cl": (_POWER, "[time, ell]"),
+    "cl_pair": (_POWER, "[time, ell]; pair estimator"),
+    "noise_floor": (_POWER, "[time]; white-noise floor 4 pi sigma^2 / N_pix"),
+    "map_variance": ("relative intensity squared", "[time]"),
+    "dipole": (_INTENSITY, "[time, xyz]; healpy fit_dipole vector"),
+    "pair_separations": ("deg", "[separation]"),
+    "dt": ("L_c/c", "scalar; Boris step"),
+    "particle_steps": ("1", "scalar"),
+    "msd_parallel": ("L_c^2", "[time]; mean squared displacement along B0"),
+    "msd_perp": ("L_c^2", "[time]; sum of the two perpendicular components"),
+    "mean_dz": ("L_c", "[time]"),
+    "d_parallel": ("c L_c", "[time]; running coefficient 1/2 d<dz^2>/dt"),
+    "d_perp": ("c L_c", "[time]; running coefficient 1/2 d<dr_perp^2>/dt (twice the per-component value)"),
+    "fieldline_length": ("L_c", "[arc length]"),
+    "fieldline_mean_dz": ("L_c", "[arc length]"),
+    "fieldline_msd_parallel": ("L_c^2", "[arc length]"),
+    "fieldline_msd_perp": ("L_c^2", "[arc length]"),
+    "d_fieldline": ("L_c", "[arc length]; 1/2 d<dr_perp^2>/d<dz>"),
+    "fieldline_step": ("L_c", "scalar; RK4 arc-length step"),
+}
+
+
+class CheckpointWarning(UserWarning):
+    """A stored realisation failed verification and is recomputed (the message is one line naming the file)."""
 
 
 def config_to_dict(config) -> dict:
@@ -54,6 +107,31 @@ def config_to_dict(config) -> dict:
 def config_to_json(config) -> str:
     """Canonical JSON of a configuration (sorted keys), the form recorded in every store attribute."""
     return json.dumps(config_to_dict(config), sort_keys=True)
+
+
+def config_digest(config_json: str) -> str:
+    """SHA-256 hex digest of a canonical configuration JSON (:func:`config_to_json`)."""
+    return hashlib.sha256(config_json.encode("utf-8")).hexdigest()
+
+
+def data_checksum(result: dict) -> str:
+    """SHA-256 over the datasets of one realisation, in sorted name order: name, dtype, shape and raw bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data_checksum({"cl": np.zeros(3)}) == data_checksum({"cl": np.zeros(3)})
+    True
+    >>> data_checksum({"cl": np.zeros(3)}) == data_checksum({"cl": np.zeros(4)})
+    False
+    """
+    digest = hashlib.sha256()
+    for name in sorted(result):
+        value = np.ascontiguousarray(np.asarray(result[name]))
+        digest.update(name.encode("utf-8") + b"\0" + value.dtype.str.encode() + b"\0")
+        digest.update(repr(value.shape).encode() + b"\0")
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
 def _differences(stored: dict, requested: dict, prefix: str = "") -> list[str]:
@@ -176,44 +254,113 @@ class RealisationStore:
             ``{name: array or scalar}``; every value becomes a dataset, stored losslessly in its own dtype.
         """
         target = self.realisation_path(index)
-        with atomic_output(target) as temporary:
-            with h5py.File(temporary, "w", track_order=True) as handle:
-                for key, value in self._common_attributes().items():
-                    handle.attrs[key] = value
-                for key, value in _seed_attributes(seed).items():
-                    handle.attrs[key] = value
-                handle.attrs["index"] = int(index)
-                for name, value in result.items():
-                    handle.create_dataset(name, data=np.asarray(value))
+        with _hdf5_output(target, track_order=True) as handle:
+            for key, value in self._common_attributes().items():
+                handle.attrs[key] = value
+            for key, value in _seed_attributes(seed).items():
+                handle.attrs[key] = value
+            handle.attrs["index"] = int(index)
+            handle.attrs["config_digest"] = config_digest(self.config_json)
+            handle.attrs["data_sha256"] = data_checksum(result)
+            for name, value in result.items():
+                _describe(handle.create_dataset(name, data=np.asarray(value)), name)
         return target
+
+    # -- verification --------------------------------------------------------------------------------------------
+    def verify(self, index: int) -> str | None:
+        """Why the stored realisation ``index`` must not be reused, or None if it is sound.
+
+        Checks, in order: the file opens as HDF5; its configuration digest (and configuration), root seed,
+        realisation index and package version equal this store's; the SHA-256 of its datasets equals the recorded
+        one (:func:`data_checksum`).
+        """
+        path = self.realisation_path(index)
+        try:
+            with h5py.File(path, "r") as handle:
+                attributes = dict(handle.attrs)
+                data = {}
+                handle.visititems(
+                    lambda name, item: data.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
+                )
+        except Exception as error:  # h5py raises OSError, KeyError or RuntimeError for damaged files
+            return f"unreadable ({_first_line(error)})"
+        missing = [key for key in ("config_digest", "root_seed", "index", "package_version", "data_sha256")
+                   if key not in attributes]
+        if missing:
+            return f"lacks {', '.join(missing)} (written by an older version)"
+        if _text(attributes["config_digest"]) != config_digest(self.config_json) or _text(
+            attributes.get("config", "")
+        ) != self.config_json:
+            return "written with a different configuration"
+        if _text(attributes["root_seed"]) != str(self.root_seed):
+            return f"written with root seed {_text(attributes['root_seed'])}, not {self.root_seed}"
+        if int(attributes["index"]) != int(index):
+            return f"holds realisation {int(attributes['index'])}, not {int(index)}"
+        if _text(attributes["package_version"]) != __version__:
+            return f"written by cr-anisotropy {_text(attributes['package_version'])}, not {__version__}"
+        if data_checksum(data) != _text(attributes["data_sha256"]):
+            return "data checksum mismatch (file altered or damaged)"
+        return None
+
+    def verified(self, indices=None) -> list[int]:
+        """Sorted indices of stored realisations that pass :meth:`verify`; the others are set aside.
+
+        Each rejected file is renamed to ``<name>.rejected`` (so it is neither linked nor read again) and reported
+        by one :class:`CheckpointWarning` line naming it and the reason.
+        """
+        sound = []
+        wanted = None if indices is None else set(indices)
+        for index in self.completed():
+            if wanted is not None and index not in wanted:
+                continue
+            reason = self.verify(index)
+            if reason is None:
+                sound.append(index)
+                continue
+            path = self.realisation_path(index)
+            rejected = path.with_name(path.name + REJECTED_SUFFIX)
+            os.replace(path, rejected)
+            warnings.warn(f"checkpoint {path} {reason}: recomputing it (moved to {rejected.name})",
+                          CheckpointWarning, stacklevel=2)
+        return sound
 
     def write_manifest(self, mean: dict | None = None, standard_error: dict | None = None, count=None) -> None:
         """Rewrite the manifest atomically: attributes, links to the stored realisations, optional aggregate."""
-        with atomic_output(self.path) as temporary:
-            with h5py.File(temporary, "w") as handle:
-                for key, value in self._common_attributes().items():
-                    handle.attrs[key] = value
-                for key, value in self.run_attributes.items():
-                    handle.attrs[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)
-                group = handle.create_group("realisations")
-                for index in self.completed():
-                    relative = os.path.relpath(self.realisation_path(index), self.path.parent)
-                    group[f"{index:06d}"] = h5py.ExternalLink(relative, "/")
-                if mean is not None:
-                    aggregate = handle.create_group("ensemble")
-                    aggregate.attrs["realisations"] = int(count)
-                    for name, value in mean.items():
-                        aggregate.create_dataset(f"mean/{name}", data=np.asarray(value))
-                    for name, value in (standard_error or {}).items():
-                        aggregate.create_dataset(f"standard_error/{name}", data=np.asarray(value))
+        with _hdf5_output(self.path) as handle:
+            for key, value in self._common_attributes().items():
+                handle.attrs[key] = value
+            for key, value in self.run_attributes.items():
+                handle.attrs[key] = value if isinstance(value, (int, float, str)) else json.dumps(value)
+            group = handle.create_group("realisations")
+            for index in self.completed():
+                relative = os.path.relpath(self.realisation_path(index), self.path.parent)
+                group[f"{index:06d}"] = h5py.ExternalLink(relative, "/")
+            if mean is not None:
+                aggregate = handle.create_group("ensemble")
+                aggregate.attrs["realisations"] = int(count)
+                for name, value in mean.items():
+                    _describe(aggregate.create_dataset(f"mean/{name}", data=np.asarray(value)), name)
+                for name, value in (standard_error or {}).items():
+                    _describe(aggregate.create_dataset(f"standard_error/{name}", data=np.asarray(value)), name)
 
     # -- consistency ---------------------------------------------------------------------------------------------
     def _stored_attributes(self) -> dict | None:
-        candidates = [self.path] if self.path.exists() else []
-        candidates += [self.realisation_path(index) for index in self.completed()[:1]]
-        for candidate in candidates:
-            with h5py.File(candidate, "r") as handle:
-                return {key: handle.attrs[key] for key in ("config", "root_seed", "package_version")}
+        if self.path.exists():
+            try:
+                with h5py.File(self.path, "r") as handle:
+                    return {key: handle.attrs[key] for key in ("config", "root_seed", "package_version")}
+            except Exception as error:  # truncated, garbage, or not written by this package
+                raise ParameterError(
+                    "store",
+                    f"{self.path} is not a readable cr-anisotropy store ({_first_line(error)}); "
+                    "delete it or choose another output directory",
+                ) from None
+        for index in self.completed()[:1]:
+            try:
+                with h5py.File(self.realisation_path(index), "r") as handle:
+                    return {key: handle.attrs[key] for key in ("config", "root_seed", "package_version")}
+            except Exception:
+                return None  # a damaged realisation is rejected (and recomputed) by verified()
         return None
 
     def _check_compatible(self) -> None:
@@ -233,12 +380,7 @@ class RealisationStore:
                 f"{self.path} holds a run with seed {stored['root_seed']}, not {self.root_seed}; "
                 "choose another output directory or delete the store",
             )
-        if stored["package_version"] != __version__:
-            warnings.warn(
-                f"resuming {self.path} written by cr-anisotropy {stored['package_version']} with {__version__}; "
-                "results may not be bit-identical to an uninterrupted run",
-                stacklevel=3,
-            )
+        # a different package version is not refused here: verified() recomputes each realisation it wrote
 
     def _remove_stale_temporaries(self) -> None:
         # leftovers of a process killed mid-write (SIGKILL skips the cleanup in atomic_output); one writer per store
@@ -246,3 +388,34 @@ class RealisationStore:
             for entry in directory.glob(f".*{TEMPORARY_MARK}*"):
                 if entry.name.startswith(f".{self.path.name}") or directory == self.realisation_dir:
                     entry.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _hdf5_output(path, **options):
+    """An HDF5 file built in memory and written to ``path`` atomically by Python I/O.
+
+    The HDF5 library reacts to a failed write (disk full) with a long error stack and, in some versions, a crash;
+    building the file in a ``BytesIO`` keeps every disk write in Python, where it fails as one clean ``OSError``.
+    """
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", **options) as handle:
+        yield handle
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(buffer.getbuffer())
+
+
+def _describe(dataset, name: str) -> None:
+    # attributes are not part of data_checksum: describing a dataset never invalidates a checkpoint
+    units, ordering = DATASET_METADATA.get(name.split("/")[-1], (None, None))
+    if units is not None:
+        dataset.attrs["units"] = units
+        dataset.attrs["ordering"] = ordering
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

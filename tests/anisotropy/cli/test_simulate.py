@@ -45,7 +45,7 @@ def _status(argv) -> int:
 
 def _read_csv(path):
     with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
+        rows = list(csv.reader(line for line in handle if not line.startswith("#")))
     return rows[0], np.array(rows[1:], dtype=float)
 
 
@@ -112,8 +112,9 @@ def test_diffusion_writes_the_design_columns_and_starts_ballistic(tmp_path):
     out = tmp_path / "diffusion"
     assert _status([*DIFFUSION, "--realisations", "2", "--out", out]) == 0
     header, table = _read_csv(out / "diffusion.csv")
-    assert header == ["t", "msd_par", "msd_perp", "d_par", "d_perp"]
-    time, msd_parallel, msd_perpendicular, d_parallel, d_perpendicular = table[0]
+    assert header == ["t", "msd_par", "msd_par_err", "msd_perp", "msd_perp_err", "d_par", "d_par_err", "d_perp",
+                      "d_perp_err"]
+    time, msd_parallel, msd_perpendicular, d_parallel, d_perpendicular = table[0, [0, 1, 3, 5, 7]]
     next_time = table[1, 0]
     # ballistic start (|v| = c): <Δz²> + <Δr_⊥²> = t² and d_∥ + d_⊥ = ½ d(t²)/dt = t
     assert msd_parallel + msd_perpendicular == pytest.approx(time**2, rel=_ballistic_tolerance(time, 0.3))

@@ -181,3 +181,31 @@ def test_anisotropy_ensemble_serial_equals_spawned_processes_and_dask_processes(
         finally:
             executor.shutdown()
         _assert_identical(serial, parallel)
+
+
+def _http_status(url) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.parametrize("dashboard_port", [None, 0])
+def test_local_dask_cluster_listens_on_loopback_only_with_no_dashboard_by_default(dashboard_port):
+    # issue 14: distributed's default binds the scheduler's HTTP server (and dashboard) to every interface
+    pytest.importorskip("distributed")
+    executor = make_executor("dask", workers=1, dask_processes=False, dashboard_port=dashboard_port)
+    try:
+        cluster = executor._cluster
+        servers = [cluster.scheduler.http_server] + [worker.http_server for worker in cluster.workers.values()]
+        hosts = {sock.getsockname()[0] for server in servers for sock in server._sockets.values()}
+        assert hosts == {"127.0.0.1"}
+        port = next(iter(cluster.scheduler.http_server._sockets.values())).getsockname()[1]
+        assert _http_status(f"http://127.0.0.1:{port}/health") == 200
+        assert (_http_status(f"http://127.0.0.1:{port}/status") == 200) == (dashboard_port is not None)
+    finally:
+        executor.shutdown()
