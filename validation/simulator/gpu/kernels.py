@@ -191,43 +191,6 @@ def moments_kernel(per_thread: int, block: int):
         raise ValueError(f"block must be a power of two, got {block}")
     boris_step = _step_function(per_thread)
 
-    @cuda.jit(device=True)
-    def start_at_origin(state, directions, first, count, active):
-        for member in range(per_thread):
-            index = min(first + member, count - 1)
-            for axis in range(3):
-                state[member, axis] = 0.0
-                state[member, 3 + axis] = directions[index, axis] if active else 0.0
-
-    @cuda.jit(device=True)
-    def thread_moments(state, shared, thread, first, count):
-        parallel = 0.0
-        perpendicular = 0.0
-        shift = 0.0
-        for member in range(per_thread):
-            if first + member < count:
-                parallel += state[member, 2] * state[member, 2]
-                perpendicular += state[member, 0] * state[member, 0] + state[member, 1] * state[member, 1]
-                shift += state[member, 2]
-        shared[thread, 0] = parallel
-        shared[thread, 1] = perpendicular
-        shared[thread, 2] = shift
-
-    @cuda.jit(device=True)
-    def block_sum(shared, thread, partial, output):
-        cuda.syncthreads()
-        width = block // 2
-        while width > 0:
-            if thread < width:
-                for column in range(3):
-                    shared[thread, column] += shared[thread + width, column]
-            cuda.syncthreads()
-            width //= 2
-        if thread == 0:
-            for column in range(3):
-                partial[output, cuda.blockIdx.x, column] = shared[0, column]
-        cuda.syncthreads()  # shared is overwritten at the next output
-
     @cuda.jit
     def kernel(modes, b0, directions, half_angle_scale, step, steps, partial):
         thread = cuda.threadIdx.x
@@ -237,14 +200,39 @@ def moments_kernel(per_thread: int, block: int):
         state = cuda.local.array((per_thread, 6), float64)
         sums = cuda.local.array((per_thread, 3), float64)
         shared = cuda.shared.array((block, 3), float64)
-        start_at_origin(state, directions, first, count, active)
+        for member in range(per_thread):
+            index = min(first + member, count - 1)
+            for axis in range(3):
+                state[member, axis] = 0.0
+                state[member, 3 + axis] = directions[index, axis] if active else 0.0
         done = 0
         for output in range(steps.shape[0]):
             if active:
                 for _ in range(steps[output] - done):
                     boris_step(modes, b0, state, sums, half_angle_scale, step)
             done = steps[output]
-            thread_moments(state, shared, thread, first, count)
-            block_sum(shared, thread, partial, output)
+            parallel = 0.0
+            perpendicular = 0.0
+            shift = 0.0
+            for member in range(per_thread):
+                if first + member < count:
+                    parallel += state[member, 2] * state[member, 2]
+                    perpendicular += state[member, 0] * state[member, 0] + state[member, 1] * state[member, 1]
+                    shift += state[member, 2]
+            shared[thread, 0] = parallel
+            shared[thread, 1] = perpendicular
+            shared[thread, 2] = shift
+            cuda.syncthreads()
+            width = block // 2
+            while width > 0:
+                if thread < width:
+                    for column in range(3):
+                        shared[thread, column] += shared[thread + width, column]
+                cuda.syncthreads()
+                width //= 2
+            if thread == 0:
+                for column in range(3):
+                    partial[output, cuda.blockIdx.x, column] = shared[0, column]
+            cuda.syncthreads()  # shared is overwritten at the next output
 
     return kernel
