@@ -137,6 +137,40 @@ def _fieldline_moments(config, field, rng, ds, steps, kernel):
     return moments
 
 
+def realisation_record(config: DiffusionConfig, field, seed, times, moments, dt, steps, kernel) -> dict:
+    """The result of one diffusion realisation from its particle moments (shared by the CPU and GPU paths): running
+    coefficients and, with ``config.fieldlines``, the field-line statistics traced on the CPU with ``kernel``."""
+    result = {
+        "times": times,
+        "msd_parallel": moments[0],
+        "msd_perp": moments[1],
+        "mean_dz": moments[2],
+        "d_parallel": _running_or_nan(times, moments[0]),
+        "d_perp": _running_or_nan(times, moments[1]),
+        "dt": np.float64(dt),
+        "particle_steps": np.int64(config.particles) * np.int64(steps[-1]),
+    }
+    if config.fieldlines > 0:
+        ds, line_steps = config.fieldline_steps()
+        lengths = line_steps * ds
+        line = _fieldline_moments(
+            config, field, np.random.default_rng(realisation_seed(seed, _FIELDLINE_STREAM)), ds, line_steps, kernel
+        )
+        mean_dz = line[0]
+        increasing = bool(np.all(mean_dz > 0) and np.all(np.diff(mean_dz) > 0) and np.all(line[2] > 0))
+        result.update(
+            {
+                "fieldline_length": lengths,
+                "fieldline_mean_dz": mean_dz,
+                "fieldline_msd_parallel": line[1],
+                "fieldline_msd_perp": line[2],
+                "d_fieldline": _running_or_nan(mean_dz, line[2]) if increasing else np.full(lengths.size, np.nan),
+                "fieldline_step": np.float64(ds),
+            }
+        )
+    return result
+
+
 def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence, *, kernel: str = "auto") -> dict:
     r"""One turbulence realisation: mean squared displacements and running diffusion coefficients.
 
@@ -190,33 +224,6 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
     moments = _particle_moments(
         config, field, np.random.default_rng(realisation_seed(seed, _DIRECTION_STREAM)), dt, steps, kernel
     )
-    result = {
-        "times": times,
-        "msd_parallel": moments[0],
-        "msd_perp": moments[1],
-        "mean_dz": moments[2],
-        "d_parallel": _running_or_nan(times, moments[0]),
-        "d_perp": _running_or_nan(times, moments[1]),
-        "dt": np.float64(dt),
-        "particle_steps": np.int64(config.particles) * np.int64(steps[-1]),
-    }
-    if config.fieldlines > 0:
-        ds, line_steps = config.fieldline_steps()
-        lengths = line_steps * ds
-        line = _fieldline_moments(
-            config, field, np.random.default_rng(realisation_seed(seed, _FIELDLINE_STREAM)), ds, line_steps, kernel
-        )
-        mean_dz = line[0]
-        increasing = bool(np.all(mean_dz > 0) and np.all(np.diff(mean_dz) > 0) and np.all(line[2] > 0))
-        result.update(
-            {
-                "fieldline_length": lengths,
-                "fieldline_mean_dz": mean_dz,
-                "fieldline_msd_parallel": line[1],
-                "fieldline_msd_perp": line[2],
-                "d_fieldline": _running_or_nan(mean_dz, line[2]) if increasing else np.full(lengths.size, np.nan),
-                "fieldline_step": np.float64(ds),
-            }
-        )
+    result = realisation_record(config, field, seed, times, moments, dt, steps, kernel)
     result.update(slab_table_record(field))
     return result

@@ -39,12 +39,10 @@ from anisotropy.errors import ParameterError, require_integer, require_range
 from ..config import DiffusionConfig
 from ..diffusion import (
     _DIRECTION_STREAM,
-    _FIELDLINE_STREAM,
     _TURBULENCE_STREAM,
     PARTICLE_CHUNK,
-    _fieldline_moments,
-    _running_or_nan,
     isotropic_directions,
+    realisation_record,
 )
 from ..ensemble import SerialExecutor, realisation_seed
 from ..turbulence import TurbulenceField
@@ -235,31 +233,7 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
         except _Shrink as shrink:  # directions are drawn per PARTICLE_CHUNK whatever the batch: a fresh generator
             # gives the same particles, fewer at once
             batch = shrink.batch
-    result = {
-        "times": times,
-        "msd_parallel": moments[0],
-        "msd_perp": moments[1],
-        "mean_dz": moments[2],
-        "d_parallel": _running_or_nan(times, moments[0]),
-        "d_perp": _running_or_nan(times, moments[1]),
-        "dt": np.float64(dt),
-        "particle_steps": np.int64(config.particles) * np.int64(steps[-1]),
-    }
-    if config.fieldlines > 0:
-        ds, line_steps = config.fieldline_steps()
-        lengths = line_steps * ds
-        line = _fieldline_moments(config, field, np.random.default_rng(realisation_seed(seed, _FIELDLINE_STREAM)),
-                                  ds, line_steps, "auto")
-        mean_dz = line[0]
-        increasing = bool(np.all(mean_dz > 0) and np.all(np.diff(mean_dz) > 0) and np.all(line[2] > 0))
-        result.update({
-            "fieldline_length": lengths,
-            "fieldline_mean_dz": mean_dz,
-            "fieldline_msd_parallel": line[1],
-            "fieldline_msd_perp": line[2],
-            "d_fieldline": _running_or_nan(mean_dz, line[2]) if increasing else np.full(lengths.size, np.nan),
-            "fieldline_step": np.float64(ds),
-        })
+    result = realisation_record(config, field, seed, times, moments, dt, steps, "auto")
     return result
 
 
