@@ -25,7 +25,7 @@ import sys
 
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError
-from anisotropy.io import prepare_output_directory
+from anisotropy.io import output_lock, prepare_output_directory
 from validation.campaign import DEFAULT_SEED as CAMPAIGN_SEED
 from validation.report import DEFAULT_SEED, build_report
 from validation.simulator.ensemble import EXECUTORS, make_executor
@@ -141,8 +141,10 @@ def _run_campaign(args) -> int:
     prepare_output_directory(out, "out", create=False)
     executor = make_executor(args.executor, args.workers)
     try:
-        payload = run_campaign(out, grid, executor=executor, seed=CAMPAIGN_SEED if args.seed is None else args.seed,
-                               checkpoint_dir=args.checkpoint_dir, cases=cases, theory=not args.no_theory)
+        with output_lock(out):  # a second writer on the same directory stops with one line
+            payload = run_campaign(out, grid, executor=executor,
+                                   seed=CAMPAIGN_SEED if args.seed is None else args.seed,
+                                   checkpoint_dir=args.checkpoint_dir, cases=cases, theory=not args.no_theory)
     finally:
         executor.shutdown()
     print(f"campaign ({grid}, {len(payload['cases'])} cases) written to {out}/campaign.json "
@@ -175,7 +177,8 @@ def _run_case(args: argparse.Namespace) -> int:
                + f" --out {shlex.quote(str(out))}")
     executor = make_executor(args.executor, args.workers)
     try:
-        result = case.run_case(spec, out, seed=seed, executor=executor, command=command, **options)
+        with output_lock(out):
+            result = case.run_case(spec, out, seed=seed, executor=executor, command=command, **options)
     finally:
         executor.shutdown()
     chi2 = "n/a" if result["chi2"] is None else f"{result['chi2']:.3g} for {result['dof']} dof"

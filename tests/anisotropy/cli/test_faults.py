@@ -264,6 +264,11 @@ def test_a_second_writer_on_the_same_out_stops_with_one_line_naming_the_holder(t
             assert _status([*COMMANDS[command], "--out", tmp_path]) == 2
             error = _one_line(capsys.readouterr())
             assert "in use by another cr-anisotropy process" in error and f"pid {holder.pid}" in error
+        for arguments in (["validate", "--campaign", "--quick", "--no-theory"],
+                          ["validate", "--case", "slab:eta=0.5:rigidity=0.3", "--realisations", "4"]):
+            assert _status([*arguments, "--out", tmp_path]) == 2
+            error = _one_line(capsys.readouterr())
+            assert "in use by another cr-anisotropy process" in error and f"pid {holder.pid}" in error
         # the refused writer did not clean up (delete) the first writer's temporary file
         assert (tmp_path / ".ensemble.h5.tmp-of-the-first-writer.h5").exists()
     finally:
