@@ -26,6 +26,7 @@ __all__ = [
     "jsonable",
     "output_lock",
     "prepare_output_directory",
+    "replaced_directory_lock",
     "write_json",
 ]
 
@@ -174,8 +175,11 @@ _HELD_LOCKS: dict = {}
 
 
 @contextlib.contextmanager
-def output_lock(directory, name: str = "out"):
-    """Hold an exclusive advisory lock (``fcntl.flock``) on ``directory/.cr-anisotropy.lock`` for the block.
+def output_lock(directory, name: str = "out", *, lock_name: str = LOCK_NAME):
+    """Hold an exclusive advisory lock (``fcntl.flock``) on ``directory/lock_name`` for the block.
+
+    ``lock_name`` defaults to ``.cr-anisotropy.lock``; a job that replaces its output directory as a whole (the
+    validation report) locks a per-target file in the parent instead (:func:`replaced_directory_lock`).
 
     The lock file exists only while the lock is held (it names the holder's process id).
 
@@ -199,7 +203,7 @@ def output_lock(directory, name: str = "out"):
     prepare_output_directory(path, name, create=False)
     created = not path.exists()
     prepare_output_directory(path, name)
-    key = os.path.realpath(path)
+    key = (os.path.realpath(path), lock_name)
     if key in _HELD_LOCKS:  # this process holds it already (e.g. the CLI around the ensemble runner): re-entrant
         _HELD_LOCKS[key] += 1
         try:
@@ -207,7 +211,7 @@ def output_lock(directory, name: str = "out"):
         finally:
             _HELD_LOCKS[key] -= 1
         return
-    lock_path = path / LOCK_NAME
+    lock_path = path / lock_name
     handle = _acquire(lock_path, path, name)
     try:
         _HELD_LOCKS[key] = 1
@@ -223,6 +227,25 @@ def output_lock(directory, name: str = "out"):
                     path.rmdir()
     finally:
         handle.close()
+
+
+def replaced_directory_lock(directory, name: str = "out"):
+    """:func:`output_lock` for a job that replaces ``directory`` as a whole at the end (two renames).
+
+    A lock file inside ``directory`` would be renamed away with the old contents, so the lock is held on
+    ``parent/.<directory name>.cr-anisotropy.lock`` instead: two writers of the same target exclude each other,
+    different targets in one parent do not.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     with replaced_directory_lock(pathlib.Path(root) / "report"):
+    ...         print(sorted(path.name for path in pathlib.Path(root).iterdir()))
+    ['.report.cr-anisotropy.lock']
+    """
+    target = Path(os.path.abspath(directory))
+    return output_lock(target.parent, name, lock_name=f".{target.name}{LOCK_NAME}")
 
 
 def _acquire(lock_path: Path, directory: Path, name: str):

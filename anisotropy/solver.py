@@ -29,6 +29,7 @@ convergence in ℓmax (:func:`converge_lmax`, docs/physics/mixing_ode.md#ode).
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -40,6 +41,9 @@ import scipy.linalg
 from .errors import ParameterError, require_integer, require_range
 from .legendre import gauss_legendre
 from .mixing import column_weights, rate_matrix
+
+#: progress of long solves (one INFO record per ℓmax of converge_lmax); the CLI shows it on standard error
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "SOURCE_RTOL",
@@ -599,6 +603,8 @@ def converge_lmax(
     previous = None
     converged = False
     while True:
+        _log.info("steady state at lmax = %d (doubling until C_l, l in %s, change by <= %g)", lmax,
+                  ell_array.tolist(), rtol)
         cl = steady_state(rate_matrix(rate, lmax, method=method), source)
         lmax_values.append(lmax)
         if previous is not None:

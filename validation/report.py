@@ -30,6 +30,7 @@ import math
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -499,7 +500,7 @@ def _transport_markdown(transport_result, numbers):
 # ---------------------------------------------------------------------------------------------------- driver
 def build_report(out_dir="validation-report", *, quick: bool = True, seed: int = DEFAULT_SEED, executor=None,
                  settings: ReportSettings | None = None, command: str | None = None, executor_name: str = "serial",
-                 workers: int = 1, checkpoint_dir=None) -> dict:
+                 workers: int = 1, checkpoint_dir=None, progress: bool = False) -> dict:
     """Run every comparison and write the report into ``out_dir`` atomically; return the numbers (``numbers.json``).
 
     Parameters
@@ -520,6 +521,8 @@ def build_report(out_dir="validation-report", *, quick: bool = True, seed: int =
         Persistent directory for the calibration ensembles' checkpoints (``checkpoint_dir/calibration/store``): an
         interrupted report rerun with the same arguments resumes there.  Default: checkpoints live in the temporary
         build directory and are discarded.
+    progress : bool
+        One line per stage on standard error (``validate [k/4] ...``) and the calibration ensembles' progress bars.
     """
     from . import calibration, transport_checks
 
@@ -534,17 +537,27 @@ def build_report(out_dir="validation-report", *, quick: bool = True, seed: int =
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     seeds = {name: component_seed(seed, index) for index, name in
              enumerate(("toy", "calibration", "nside", "transport"))}
+    def stage(index: int, text: str) -> None:
+        if progress:
+            print(f"validate [{index}/4] {text} ({time.perf_counter() - started:.0f} s)", file=sys.stderr,
+                  flush=True)
+
     try:
+        stage(1, "toy model against the mixing ODE")
         toy_result = toy_exact_test(settings, seeds["toy"], building)
         calibration_dir = building / "calibration"
         if checkpoint_dir is not None:
             calibration_dir = Path(checkpoint_dir).resolve() / "calibration"
+        stage(2, "pair-time calibration ensembles")
         calibration_result = calibration.run_calibration(settings.quick, seeds["calibration"], calibration_dir,
-                                                         executor, cases=settings.calibration_cases)
+                                                         executor, cases=settings.calibration_cases,
+                                                         progress=progress)
         if checkpoint_dir is not None:
             shutil.copytree(calibration_dir, building / "calibration", ignore=shutil.ignore_patterns("store"))
         shutil.rmtree(building / "calibration" / "store", ignore_errors=True)  # checkpoints, not results
+        stage(3, "N_side convergence")
         nside_result = nside_convergence(settings, seeds["nside"], building, executor)
+        stage(4, "transport checks (running diffusion coefficients)")
         transport_result = transport_checks.run_transport_checks(settings.quick, seeds["transport"],
                                                                  building / "transport", executor,
                                                                  cases=settings.transport_cases)

@@ -9,6 +9,9 @@ argparse types below and :class:`~anisotropy.errors.ParameterError` raised while
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import sys
 from pathlib import Path
 
 from anisotropy import predict
@@ -76,7 +79,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Predict, write the files into ``args.out`` and print a short summary; return the exit status."""
     _check_writable(args.out)
-    result = predict.predict_cl(
+    with _solver_progress(enabled=args.converge):  # the lmax doublings take seconds each: say which one runs
+        result = _predict(args)
+    try:
+        with output_lock(args.out):
+            paths = result.save(args.out, plot=not args.no_plot)
+    except OSError as error:
+        raise ParameterError("out", f"cannot write into {str(args.out)!r}: {os_error_line(error)}") from None
+    print(summary(result, paths))
+    return 0
+
+
+@contextlib.contextmanager
+def _solver_progress(enabled: bool):
+    """Show :mod:`anisotropy.solver`'s INFO records (one per ℓmax) on standard error while the block runs."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("anisotropy.solver")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("predict: %(message)s"))
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+
+
+def _predict(args: argparse.Namespace):
+    return predict.predict_cl(
         args.energy,
         charge=args.charge,
         mass_number=args.mass_number,
@@ -95,13 +129,6 @@ def run(args: argparse.Namespace) -> int:
         closure=args.closure,
         solver=args.solver,
     )
-    try:
-        with output_lock(args.out):
-            paths = result.save(args.out, plot=not args.no_plot)
-    except OSError as error:
-        raise ParameterError("out", f"cannot write into {str(args.out)!r}: {os_error_line(error)}") from None
-    print(summary(result, paths))
-    return 0
 
 
 def _check_writable(out: Path) -> None:

@@ -25,7 +25,7 @@ import sys
 
 from anisotropy.cli import integer, number
 from anisotropy.errors import ParameterError
-from anisotropy.io import output_lock, prepare_output_directory
+from anisotropy.io import output_lock, prepare_output_directory, replaced_directory_lock
 from validation.campaign import DEFAULT_SEED as CAMPAIGN_SEED
 from validation.report import DEFAULT_SEED, build_report
 from validation.simulator.ensemble import EXECUTORS, make_executor
@@ -121,8 +121,10 @@ def run(args: argparse.Namespace) -> int:
         executor = make_executor(args.executor, args.workers)
     workers = args.workers or 1
     try:
-        payload = build_report(args.out, quick=args.quick, seed=args.seed, executor=executor, command=command,
-                               executor_name=args.executor, workers=workers, checkpoint_dir=args.checkpoint_dir)
+        with replaced_directory_lock(args.out):  # a second writer of the same report stops with one line
+            payload = build_report(args.out, quick=args.quick, seed=args.seed, executor=executor, command=command,
+                                   executor_name=args.executor, workers=workers, checkpoint_dir=args.checkpoint_dir,
+                                   progress=True)
     finally:
         executor.shutdown()
     header = payload["header"]

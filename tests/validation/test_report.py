@@ -117,6 +117,20 @@ def test_an_interrupted_build_leaves_the_previous_report_untouched(tmp_path, mon
     assert sorted(path.name for path in tmp_path.iterdir()) == ["validation-report"]  # no temporary directories
 
 
+
+def test_progress_names_each_stage_on_stderr_before_running_it(tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "toy_exact_test", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.build_report(tmp_path / "r", quick=True, progress=True)
+    captured = capsys.readouterr()
+    assert captured.err.startswith("validate [1/4] toy model") and captured.out == ""
+    with pytest.raises(KeyboardInterrupt):
+        report.build_report(tmp_path / "r", quick=True)  # progress off by default (the API stays quiet)
+    assert capsys.readouterr().err == ""
+
 def test_replacing_a_report_swaps_whole_directories(tmp_path):
     target = tmp_path / "report"
     target.mkdir()

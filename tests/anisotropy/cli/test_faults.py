@@ -276,6 +276,27 @@ def test_a_second_writer_on_the_same_out_stops_with_one_line_naming_the_holder(t
     assert not (tmp_path / ".cr-anisotropy.lock").exists()  # released and removed by the holder
 
 
+
+def test_a_second_writer_of_the_same_validation_report_stops_with_one_line(tmp_path, capsys):
+    # the report replaces its directory as a whole, so its lock lives beside it (anisotropy.io.replaced_directory_lock)
+    import subprocess
+    import sys
+
+    target = tmp_path / "report"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from anisotropy.io import replaced_directory_lock\n"
+         f"with replaced_directory_lock({str(target)!r}):\n    print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert _status(["validate", "--quick", "--out", target]) == 2
+        error = _one_line(capsys.readouterr())
+        assert "in use by another cr-anisotropy process" in error and f"pid {holder.pid}" in error
+        assert not target.exists()  # the refused run built nothing
+    finally:
+        holder.communicate("")
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # lock released and removed
+
 def test_an_unreachable_scheduler_fails_within_the_documented_time_in_one_line(tmp_path, capsys, monkeypatch):
     import time
 

@@ -135,3 +135,15 @@ def test_installed_entry_point_reports_bad_input_in_one_line(tmp_path):
     assert len(lines) == 1 and "eta" in lines[0] and "(0, 1]" in lines[0]
     assert "Traceback" not in completed.stderr
     assert not (tmp_path / "cr-anisotropy-out").exists()
+
+
+def test_converge_names_each_lmax_on_stderr_while_it_solves(tmp_path, capsys):
+    # the lmax doublings take seconds each at the defaults; the CLI reports each one before solving it
+    status = main(["predict", *QUICK, "--solver", "truncated", "--converge", "--no-plot", "--out", str(tmp_path)])
+    assert status == 0
+    progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("predict: steady state")]
+    assert progress[0].startswith(f"predict: steady state at lmax = {LMAX} ")
+    assert [int(line.split("lmax = ")[1].split()[0]) for line in progress] == [
+        int(LMAX) * 2 ** index for index in range(len(progress))]
+    derived = json.loads((tmp_path / "params.json").read_text())["derived"]
+    assert derived["lmax_solved"] == int(LMAX) * 2 ** (len(progress) - 1)

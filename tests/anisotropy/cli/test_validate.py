@@ -34,6 +34,7 @@ def test_defaults_are_full_mode_default_seed_serial_and_validation_report(record
     assert call["out_dir"] == cli_validate.DEFAULT_OUT == "./validation-report"
     assert call["quick"] is False and call["seed"] == report.DEFAULT_SEED
     assert call["executor_name"] == "serial"
+    assert call["progress"] is True  # the report takes minutes: the CLI names each stage
     assert call["command"] == f"cr-anisotropy validate --seed {report.DEFAULT_SEED} --executor serial " \
                               "--out ./validation-report"
     assert "report.md" in capsys.readouterr().out
