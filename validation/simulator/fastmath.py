@@ -2,7 +2,8 @@ r"""Branch-free polynomial cosine in double precision for the plane-wave field (
 
 The plane-wave sum of docs/physics/simulator.md#plane-wave-field spends almost all its time in
 :math:`\cos(k_n\hat\kappa_n\cdot\mathbf r+\beta_n)`.
-numba's ``math.cos`` calls libm (no SVML here: ~20 ns per call), which also blocks vectorisation across modes.
+numba's ``math.cos`` calls libm (no SVML here: an order of magnitude slower per call), which also blocks
+vectorisation across modes.
 Here the phase is carried in **turns**, :math:`t = \phi/2\pi`, computed in double precision by the caller, and
 
 .. math:: u = t - \mathrm{rint}(t) \in [-\tfrac12, \tfrac12],\qquad

@@ -10,18 +10,16 @@ and particle 3 FMAs for the phase, the range reduction, the polynomial of
 :math:`u = t - \mathrm{rint}(t)` compiles to ``vrndscalepd`` (2 micro-ops) plus a subtraction: 3 of the 16
 micro-ops.  AVX-512DQ has one instruction for exactly this, ``vreducepd`` with ``imm8 = 8``
 (:math:`u = t - \mathrm{round}_\mathrm{even}(t)`, exact for :math:`|t| < 2^{52}`, precision exception
-suppressed), which costs what one FMA costs (``benchmarks/simulator.py``, 8 independent chains of (reduction; add)
-on the 2.97 GHz Xeon of this project: 8.0 cycles per iteration with ``vreducepd`` or an FMA, 18.9 with
-``vrndscalepd`` + ``vsubpd``).  LLVM
+suppressed), which costs what one FMA costs (``benchmarks/simulator.py`` times 8 independent chains of
+(reduction; add) both ways; the figures measured on this project's machines are in docs/guide/design.md#targets).  LLVM
 does not form it from ``t - rint(t)`` and numba cannot call a target intrinsic inside a vectorised loop, so this
 module writes the loop over modes itself, as a numba ``@intrinsic`` emitting ``<8 x double>`` IR:
 
 * 8 modes per iteration, for ``P`` particles at once (the mode data are loaded once for all of them and the
   ``P`` independent dependency chains overlap): per mode and particle 14 vector operations, 2 fewer than the
   vectorised loop, and all at 512 bits, at the same arithmetic (same phase, same polynomial coefficients, so the
-  two paths agree to summation order, ~1e-15).  Measured with the Boris pusher (768 modes, 1 thread):
-  0.38 ns per mode per particle-step = 1.13 cycles, 72 % of the FP peak; the portable loop takes 0.74 ns
-  (0.45 ns if forced to 512 bits).  Unrolling to 16 modes per iteration or ``P`` = 2, 3, 6 measured no faster.
+  two paths agree to summation order, ~1e-15).  Its speed against the portable loop is measured by
+  ``benchmarks/simulator.py`` and ``benchmarks/whole_run.py`` (figures in docs/guide/design.md#targets).
 * The mode array must be C-contiguous ``(7, N)`` with ``N`` a multiple of :data:`LANES`; callers pad with
   zero-amplitude modes (:func:`pad_modes`), which add exactly zero.
 * Used only when numba's code-generation target has AVX-512F and AVX-512DQ (:data:`AVAILABLE`, decided the way
