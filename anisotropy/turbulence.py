@@ -85,3 +85,15 @@ class Turbulence:
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+
+    def as_turbulence(self) -> Turbulence:
+        """The shared description alone (a subclass such as the simulator's configuration drops its extra fields).
+
+        Examples
+        --------
+        >>> Turbulence(kind="slab", eta=0.5).as_turbulence() == Turbulence(kind="slab", eta=0.5)
+        True
+        """
+        if type(self) is Turbulence:
+            return self
+        return Turbulence(self.kind, self.eta, self.lmin_over_lmax, self.modes_per_decade, self.spectral_index)

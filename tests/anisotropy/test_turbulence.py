@@ -48,3 +48,20 @@ def test_defaults_match_simulator_config():
         assert getattr(theory, field.name) == getattr(simulator, field.name)
     assert theory.lmin_over_lmax == DEFAULT_LMIN_OVER_LMAX
     assert theory.modes_per_decade == DEFAULT_MODES_PER_DECADE
+
+
+def test_simulator_config_is_the_theory_description():
+    config = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    assert isinstance(config, Turbulence)
+    assert config.as_turbulence() == Turbulence(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    assert type(config.as_turbulence()) is Turbulence
+
+
+def test_simulator_record_unchanged_by_the_base_class():
+    """The stored configuration (whose SHA-256 is checked on resume) holds exactly the six fields, in JSON types."""
+    from validation.simulator.store import config_to_json
+
+    config = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    assert config_to_json(config) == (
+        '{"eta": 0.5, "kind": "slab", "lmin_over_lmax": 0.01, "modes_per_decade": 8, '
+        f'"slab_field": null, "spectral_index": {5.0 / 3.0!r}}}')
