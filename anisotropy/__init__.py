@@ -29,6 +29,7 @@ _EXPORTS = {
     "converge_lmax": "solver",
     "predict_cl": "predict",
     "ClResult": "predict",
+    "Turbulence": "turbulence",
     "units": None,
     "calibration": None,
     "spectrum": None,

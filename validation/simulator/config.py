@@ -26,6 +26,7 @@ import numpy as np
 
 from anisotropy.errors import ParameterError, require_integer, require_range
 from anisotropy.spectrum import mode_count
+from anisotropy.turbulence import TURBULENCE_KINDS, Turbulence
 from anisotropy.units import KOLMOGOROV_INDEX, outer_scale
 
 from .slab_table import SLAB_FIELDS
@@ -41,7 +42,6 @@ __all__ = [
     "smallest_scale",
 ]
 
-TURBULENCE_KINDS = ("isotropic", "slab")
 
 #: c·dt ≤ r_g / GYRO_STEPS_PER_RADIUS: Ω dt ≤ 1/30, Boris phase error (Ω dt)²/12 ≈ 1e-4 rad per radian of gyration
 GYRO_STEPS_PER_RADIUS = 30.0
@@ -181,9 +181,12 @@ class _ConfigMixin:
 
 
 @dataclass(frozen=True)
-class TurbulenceConfig(_ConfigMixin):
+class TurbulenceConfig(Turbulence, _ConfigMixin):
     r"""Plane-wave turbulence :math:`\mathbf B = B_0\hat z + \delta\mathbf B`
     (docs/physics/simulator.md#plane-wave-field item 1).
+
+    The theory's :class:`anisotropy.turbulence.Turbulence` (same fields, defaults and checks) plus how the simulator
+    evaluates a slab field; :meth:`~anisotropy.turbulence.Turbulence.as_turbulence` gives the shared description.
 
     Attributes
     ----------
@@ -210,26 +213,15 @@ class TurbulenceConfig(_ConfigMixin):
     >>> config = TurbulenceConfig(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
     >>> config.kind, config.eta
     ('slab', 0.5)
+    >>> from anisotropy import Turbulence
+    >>> config.as_turbulence() == Turbulence(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=8)
+    True
     """
 
-    kind: str = "isotropic"
-    eta: float = 1.0
-    lmin_over_lmax: float = 1e-3
-    modes_per_decade: int = 256
-    spectral_index: float = KOLMOGOROV_INDEX
     slab_field: str | None = None
 
     def __post_init__(self):
-        if self.kind not in TURBULENCE_KINDS:
-            raise ParameterError("kind", f"must be one of {TURBULENCE_KINDS}, got {self.kind!r}")
-        _set(self, "eta", require_range("eta", self.eta, 0.0, 1.0, low_open=True))
-        _set(
-            self,
-            "lmin_over_lmax",
-            require_range("lmin_over_lmax", self.lmin_over_lmax, 0.0, 1.0, low_open=True, high_open=True),
-        )
-        _set(self, "modes_per_decade", require_integer("modes_per_decade", self.modes_per_decade, 1, 100_000))
-        _set(self, "spectral_index", require_range("spectral_index", self.spectral_index, 1.0, None, low_open=True))
+        super().__post_init__()
         if self.slab_field is not None and self.slab_field not in SLAB_FIELDS:
             raise ParameterError("slab_field", f"must be one of {SLAB_FIELDS} (or None), got {self.slab_field!r}")
         if self.slab_field == "table" and self.kind != "slab":
