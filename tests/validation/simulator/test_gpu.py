@@ -189,3 +189,39 @@ def test_validate_on_gpu_without_a_gpu_fails_with_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert status == 2 and len(error.splitlines()) == 1 and "device" in error
     assert not (tmp_path / "report").exists()
+
+
+def _run_device_check(tmp_path, simulator: bool):
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get(
+        "PYTHONPATH")])]), MPLBACKEND="Agg")
+    environment.pop("NUMBA_ENABLE_CUDASIM", None)
+    if simulator:
+        environment["NUMBA_ENABLE_CUDASIM"] = "1"
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py"), "--out", str(tmp_path)]
+                          + (["--quick"] if simulator else []), capture_output=True, text=True, env=environment,
+                          cwd=ROOT, timeout=900)
+
+
+def test_device_check_without_a_gpu_prints_one_line_and_exits_0(tmp_path):
+    if gpu_problem() is None:
+        pytest.skip("a GPU is usable here")
+    completed = _run_device_check(tmp_path, simulator=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert len(completed.stdout.strip().splitlines()) == 1 and "skipped" in completed.stdout
+    assert not (tmp_path / "gpu.json").exists()
+
+
+@pytest.mark.slow
+def test_device_check_runs_every_step_under_the_cuda_simulator_in_quick_mode(tmp_path):
+    completed = _run_device_check(tmp_path, simulator=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads((tmp_path / "gpu.json").read_text())
+    for step in ("parity", "throughput", "slab_table", "end_to_end", "pairs_end_to_end"):
+        assert "error" not in results[step], (step, results[step])
+    parity = results["parity"]
+    assert parity["table_field_vs_cpu_table_max_rel"] <= FIELD_TOLERANCE
+    assert parity["table_field_vs_modes_libm_over_rms"] <= TABLE_ERROR_TOLERANCE
+    assert max(parity["pairs_isotropic_max_scale_rel"], parity["pairs_slab_max_scale_rel"]) <= PAIR_TOLERANCE
+    assert results["slab_table"]["particle_steps_per_s"] > 0
+    assert results["pairs_end_to_end"]["exit_status"] == 0
+    assert results["pairs_end_to_end"]["same_pairs_largest_scale_rel_difference"] <= PAIR_TOLERANCE
