@@ -86,9 +86,10 @@ TABLE_PARTICLES = 1 << 22
 TABLE_CPU_PARTICLES = 4096
 #: seconds of the timed slab-table launch (sized from a probe)
 TABLE_SECONDS = 2.0
-#: pair statistics end to end: Gauss-Legendre nodes, pairs per node (17 * 65536 = 1.1e6 particles), GPU seconds
+#: pair statistics end to end: Gauss-Legendre nodes, pairs per node (61 680 * 17 = 1 048 560 particles: one chunk of
+#: the GPU pair driver, validation.simulator.gpu.driver.PAIR_CHUNK = 2**20), GPU seconds
 PAIR_NODES = 16
-PAIR_PAIRS = 1 << 16
+PAIR_PAIRS = (1 << 20) // (PAIR_NODES + 1)
 PAIR_SECONDS = 30.0
 #: most pairs per node of the one-core CPU run of the pair instrument (fewer if it would exceed CPU_E2E_SECONDS)
 CPU_PAIRS = 64
