@@ -133,6 +133,14 @@ def _table_checks(driver, rng) -> dict:
     out["table_diffusion"] = float(max(np.max(np.abs(gpu[key] / cpu[key] - 1.0))
                                        for key in ("msd_parallel", "msd_perp", "mean_dz")))
     out["table_diffusion_bytes"] = [int(gpu["slab_table_bytes"]), int(cpu["slab_table_bytes"])]
+    # backtracked maps through the table: nside 1, two times
+    from validation.simulator.backtrack import anisotropy_realisation as cpu_anisotropy
+    from validation.simulator.config import AnisotropyConfig
+
+    anisotropy = AnisotropyConfig(turbulence, reduced_rigidity=0.3, nside=1, times=(0.02, 0.04))
+    gpu_maps = driver.anisotropy_realisation(anisotropy, np.random.SeedSequence(46))["maps"]
+    cpu_maps = cpu_anisotropy(anisotropy, np.random.SeedSequence(46))["maps"]
+    out["table_maps"] = float(np.max(np.abs(gpu_maps - cpu_maps)) / np.max(np.abs(cpu_maps)))
     return out
 
 

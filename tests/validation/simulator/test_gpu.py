@@ -129,6 +129,10 @@ def test_gpu_slab_table_diffusion_moments_match_cpu_realisation(cudasim):
     assert gpu_bytes == cpu_bytes > 0
 
 
+def test_gpu_backtracked_maps_through_the_slab_table_match_cpu(cudasim):
+    assert cudasim["table_maps"] <= MAP_TOLERANCE
+
+
 def test_gpu_pair_statistics_match_cpu_for_modes_and_slab_table_and_any_chunking(cudasim):
     for kind in ("isotropic", "slab"):
         assert cudasim[f"pairs_{kind}_missing_keys"] == []
