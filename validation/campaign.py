@@ -430,6 +430,9 @@ def run_campaign(out_dir, grid="reduced", *, executor=None, seed: int = DEFAULT_
     out_dir : path
     grid : {"full", "reduced", "quick"} or sequence of CampaignCase
     executor : concurrent.futures.Executor, optional
+        Runs the realisations; one with ``device = "gpu"``
+        (:class:`validation.simulator.gpu.driver.DeviceExecutor`) pushes the particles on the GPU, and
+        ``campaign.json`` records that device (its CPU time then does not measure the work).
     seed : int
         Root seed; case ``i`` of the grid uses ``SeedSequence(seed)``'s child ``i`` as its root.
     checkpoint_dir : path, optional
@@ -466,6 +469,7 @@ def run_campaign(out_dir, grid="reduced", *, executor=None, seed: int = DEFAULT_
         if unknown:
             raise ParameterError("cases", f"unknown case {unknown[0]!r}; this grid has {', '.join(sorted(known))}")
     out_dir = Path(out_dir)
+    device = getattr(executor, "device", "cpu")  # validation.simulator.gpu.driver.DeviceExecutor: "gpu"
     checkpoints = Path(checkpoint_dir) if checkpoint_dir is not None else out_dir / "checkpoints"
     start = time.perf_counter()
     results, timings = [], []
@@ -478,9 +482,9 @@ def run_campaign(out_dir, grid="reduced", *, executor=None, seed: int = DEFAULT_
         run = ensemble.run(campaign_realisation, configs, root, case.realisations, executor,
                            checkpoints / case.name / "ensemble.h5", progress=progress,
                            run_attributes={"campaign": grid_name, "case": case.name})
-        # CPU time of this process measures the work only when the realisations run here (serial executor); on a
-        # shared machine the wall time would count other users' load
-        in_process = executor is None or isinstance(executor, ensemble.SerialExecutor)
+        # CPU time of this process measures the work only when the realisations run here on the CPU (serial
+        # executor, not the GPU's); on a shared machine the wall time would count other users' load
+        in_process = (executor is None or isinstance(executor, ensemble.SerialExecutor)) and device == "cpu"
         cpu = time.process_time() - cpu_start if in_process else None
         timing = _update_timing(checkpoints / case.name / "timing.json", run, configs, cpu)
         results.append({**analyse_case(case, run, configs, theory=theory),
@@ -496,6 +500,7 @@ def run_campaign(out_dir, grid="reduced", *, executor=None, seed: int = DEFAULT_
         "package_version": __version__,
         "grid": grid_name,
         "seed": seed,
+        "device": device,
         "wall_seconds": wall,
         # over every run that computed realisations of these cases (resumed runs add up), simulation only
         "simulation_wall_seconds_total": float(sum(item["simulation_seconds"] for item in results)),

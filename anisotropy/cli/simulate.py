@@ -248,7 +248,8 @@ def _on_device(args, function):
               file=sys.stderr)
         args.executor, args.workers, args.scheduler = "serial", 1, None
     return {"diffusion_realisation": driver.diffusion_realisation,
-            "anisotropy_realisation": driver.anisotropy_realisation}[function.__name__]
+            "anisotropy_realisation": driver.anisotropy_realisation,
+            "pair_realisation": driver.pair_realisation}[function.__name__]
 
 
 def _run_ensemble(args, function, config, particle_steps):
@@ -301,8 +302,8 @@ def _run_record(args, command, config, result, workers, derived) -> dict:
         "package_version": __version__,
         "field_kernel": DEFAULT_KERNEL if args.device_used == "cpu" else "gpu",
         "device": args.device_used,
-        # the GPU kernels sum the plane waves (no slab table on the device)
-        "slab_field": turbulence.field_evaluation if args.device_used == "cpu" else "modes",
+        # both devices evaluate slab turbulence from its table unless --slab-field modes
+        "slab_field": turbulence.field_evaluation,
         "slab_table_mib_mean": float(np.max(result.mean.get("slab_table_bytes", 0.0))) / 2**20,
         "n_modes": turbulence.n_modes,
         "modes_per_decade": turbulence.modes_per_decade,

@@ -12,6 +12,10 @@ checkpointed per case and realisation under ``--checkpoint-dir`` (default ``OUT/
 same command after a kill resumes with identical results; writes ``campaign.json``, ``cases.csv``, ``cost.csv``,
 ``README.md`` and figures into ``--out`` (default ``docs/validation/campaign``).
 
+``--device gpu`` (or ``auto`` with a usable GPU) pushes the simulator's particles on the GPU, realisations one
+after another (:class:`validation.simulator.gpu.driver.DeviceExecutor`), for the report, ``--campaign`` (maps and
+pair statistics; ``campaign.json`` records the device) and ``--case``.
+
 Units and seeds: everything in the reduced units of docs/physics/conventions.md#units; ``--seed`` is the root seed,
 from which each component's seed is derived (:func:`validation.report.component_seed`) and recorded in the report
 header.
@@ -112,13 +116,7 @@ def run(args: argparse.Namespace) -> int:
     prepare_output_directory(args.out, "out", create=False)  # a file, read-only parent or over-long name: one line
     args.seed = DEFAULT_SEED if args.seed is None else args.seed
     command = "cr-anisotropy validate " + " ".join(shlex.quote(item) for item in _command_arguments(args))
-    device = resolve_device(args.device)
-    if device == "gpu":  # simulator realisations on the GPU, one after another (validation.simulator.gpu.driver)
-        from validation.simulator.gpu.driver import DeviceExecutor
-
-        executor, args.executor, args.workers = DeviceExecutor(), "gpu-serial", 1
-    else:
-        executor = make_executor(args.executor, args.workers)
+    executor = _executor(args)
     workers = args.workers or 1
     try:
         with replaced_directory_lock(args.out):  # a second writer of the same report stops with one line
@@ -132,6 +130,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(args):
+    """The executor for ``--device``: on a GPU the simulator realisations run there, one after another
+    (:class:`validation.simulator.gpu.driver.DeviceExecutor`; ``args.executor`` becomes ``gpu-serial``)."""
+    if resolve_device(args.device) == "gpu":
+        from validation.simulator.gpu.driver import DeviceExecutor
+
+        args.executor, args.workers = "gpu-serial", 1
+        return DeviceExecutor()
+    return make_executor(args.executor, args.workers)
+
+
 def _run_campaign(args) -> int:
     from validation.campaign import run_campaign
 
@@ -141,7 +150,7 @@ def _run_campaign(args) -> int:
     cases = [name.strip() for name in args.cases.split(",") if name.strip()] if args.cases else None
     out = args.out or DEFAULT_CAMPAIGN_OUT
     prepare_output_directory(out, "out", create=False)
-    executor = make_executor(args.executor, args.workers)
+    executor = _executor(args)
     try:
         with output_lock(out):  # a second writer on the same directory stops with one line
             payload = run_campaign(out, grid, executor=executor,
@@ -176,8 +185,9 @@ def _run_case(args: argparse.Namespace) -> int:
     command = (f"cr-anisotropy validate --case {spec.kind}:eta={spec.eta:g}:rigidity={spec.reduced_rigidity:g} "
                f"--realisations {options['realisations']} --nside {options['nside']} --seed {seed}"
                + ("" if args.time_factor is None else f" --time-factor {args.time_factor:g}")
+               + ("" if args.device == "auto" else f" --device {args.device}")
                + f" --out {shlex.quote(str(out))}")
-    executor = make_executor(args.executor, args.workers)
+    executor = _executor(args)
     try:
         with output_lock(out):
             result = case.run_case(spec, out, seed=seed, executor=executor, command=command, **options)

@@ -179,7 +179,7 @@ _KERNELS = {"numba": (_equal_time_kernel, _two_time_kernel), "numpy": (_equal_ti
 
 # ---------------------------------------------------------------------------------------------------- realisation
 def pair_realisation(config: PairConfig, seed: np.random.SeedSequence, *, field=None, advance=_advance,
-                     kernel: str = "numba") -> dict:
+                     kernel: str = "numba", chunk_particles: int = CHUNK_PARTICLES) -> dict:
     r"""One realisation of the pair instrument (module docstring); a pure function of ``(config, seed)``.
 
     Parameters
@@ -194,6 +194,10 @@ def pair_realisation(config: PairConfig, seed: np.random.SeedSequence, *, field=
         As in :func:`validation.simulator.backtrack.anisotropy_realisation`.
     kernel : {"numba", "numpy"}
         The accumulation kernels or their numpy twins.
+    chunk_particles : int
+        Particles backtracked together (whole pairs: ``chunk_particles // (nodes + 1)`` pairs, at least one); the
+        GPU twin :func:`validation.simulator.gpu.driver.pair_realisation` passes a larger chunk.  It changes only
+        the order of the sums.
 
     Returns
     -------
@@ -222,6 +226,7 @@ def pair_realisation(config: PairConfig, seed: np.random.SeedSequence, *, field=
     if kernel not in _KERNELS:
         raise ParameterError("kernel", f"must be one of {KERNEL_NAMES}, got {kernel!r}")
     equal_time, two_time = _KERNELS[kernel]
+    chunk_particles = require_integer("chunk_particles", chunk_particles, 1)
     dt, steps = backtracking_schedule(config.times, config.timestep)
     if field is None:
         field = _build_field(config, realisation_seed(seed, 0))
@@ -244,7 +249,7 @@ def pair_realisation(config: PairConfig, seed: np.random.SeedSequence, *, field=
     cross = np.zeros((n_g, ages, ages, nodes))
     auto = np.zeros((n_g, ages, ages))
 
-    chunk_pairs = max(1, CHUNK_PARTICLES // (nodes + 1))
+    chunk_pairs = max(1, chunk_particles // (nodes + 1))
     histories = np.zeros((n_g, ages, chunk_pairs * (nodes + 1)))
     for start in range(0, config.pairs, chunk_pairs):
         stop = min(start + chunk_pairs, config.pairs)

@@ -11,8 +11,16 @@ r"""GPU realisations: the CUDA kernels of :mod:`validation.simulator.gpu.kernels
 * :func:`anisotropy_realisation`: :func:`validation.simulator.backtrack.anisotropy_realisation` with the backtracking
   (Boris push, charge reversed) on the device; the maps and :math:`C_\ell` are made on the host from the backtracked
   positions and directions.
+* :func:`pair_realisation`: :func:`validation.simulator.pairs.pair_realisation` (the pair instrument) with the
+  backtracking on the device: the pairs' positions and directions come back at every output age and the pair
+  observables are accumulated on the host by the instrument's own kernels, from chunks of :data:`PAIR_CHUNK`
+  particles (the CPU's chunk is too small to fill a GPU).
 * :class:`DeviceExecutor`: a serial executor that runs those realisation functions on the GPU, for commands that
-  take an executor (``cr-anisotropy validate --device gpu``).
+  take an executor (``cr-anisotropy validate --device gpu``, ``validate --campaign --device gpu``).
+
+Slab turbulence evaluated from its table (``slab_field="table"``, the default for slab) uses the table on the
+device (:mod:`validation.simulator.gpu.slab_table`), the plane-wave sum otherwise: the GPU follows the field's
+:attr:`~validation.simulator.turbulence.TurbulenceField.field_evaluation`, as the CPU does.
 
 Device memory: particles go to the device in batches of ``batch`` (default :data:`DEFAULT_BATCH`, 0.1 GB); when
 an allocation fails the batch is halved (down to :data:`validation.simulator.diffusion.PARTICLE_CHUNK`), and below
@@ -45,16 +53,20 @@ from ..diffusion import (
     realisation_record,
 )
 from ..ensemble import SerialExecutor, realisation_seed
+from ..slab_table import slab_table_record
 from ..turbulence import TurbulenceField
 from . import kernels
+from .slab_table import advance_table, evaluate_table_field, summarise_positions
 
 __all__ = [
     "DEFAULT_BATCH",
+    "PAIR_CHUNK",
     "DeviceExecutor",
     "advance",
     "anisotropy_realisation",
     "diffusion_realisation",
     "evaluate_field",
+    "pair_realisation",
 ]
 
 #: particles on the device at once: 64 PARTICLE_CHUNKs (4.2e6): 0.1 GB of directions, 2.1e6 threads fill an H200
@@ -65,15 +77,18 @@ THREADS_PER_BLOCK = 128
 #: (``benchmarks/results/gpu_h200.json``)
 PARTICLES_PER_THREAD = 2
 
+#: particles per host chunk of the pair instrument on the GPU: 2**20 (8 particles per CUDA core of an H200; the
+#: CPU's 65 536 would leave most of the device idle); the host arrays of a chunk take 48 MB plus 16 MB per age
+PAIR_CHUNK = 1 << 20
+
 _MODE_ROWS = 7
 
 
-def _cpu_anisotropy_realisation():
-    """The CPU realisation function (imported here: healpy is needed only for maps; DeviceExecutor may point
-    ``backtrack.anisotropy_realisation`` at the GPU twin, the original stays reachable through ``__wrapped_cpu__``)."""
-    from .. import backtrack
-
-    return getattr(backtrack, "__wrapped_cpu__", backtrack.anisotropy_realisation)
+def _cpu_function(module, name: str):
+    """The CPU function ``module.name``: while :class:`DeviceExecutor` runs a function it points ``module.name`` at
+    the GPU twin and keeps the original in ``module.__cpu_functions__`` (the modules are imported by the callers:
+    healpy is needed only for maps)."""
+    return getattr(module, "__cpu_functions__", {}).get(name, getattr(module, name))
 
 
 def _device_modes(field):
@@ -100,10 +115,13 @@ def _is_out_of_memory(error: Exception) -> bool:
 
 
 def evaluate_field(field, positions, *, block: int = THREADS_PER_BLOCK) -> np.ndarray:
-    """Field :math:`\\mathbf b = \\mathbf B/B_\\mathrm{tot}` at ``positions`` (M, 3) on the GPU (one thread each)."""
+    """Field :math:`\\mathbf b = \\mathbf B/B_\\mathrm{tot}` at ``positions`` (M, 3) on the GPU (one thread each);
+    a field with a slab table is evaluated from the table."""
     points = np.ascontiguousarray(positions, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3 or not np.all(np.isfinite(points)):
         raise ParameterError("positions", f"expected a finite (M, 3) array, got shape {points.shape}")
+    if getattr(field, "table", None) is not None:  # slab field from its table, as on the CPU
+        return evaluate_table_field(field.table, points, block=block)
     modes, b0 = _device_modes(field)
     out = cuda.device_array(points.shape, dtype=np.float64)
     block = _fit_block(points.shape[0], block)
@@ -116,7 +134,8 @@ def evaluate_field(field, positions, *, block: int = THREADS_PER_BLOCK) -> np.nd
 def advance(field, positions, directions, reduced_rigidity, charge_sign, step, n_steps, *,
             per_thread: int = PARTICLES_PER_THREAD, block: int = THREADS_PER_BLOCK):
     r"""Advance particles in place by ``n_steps`` Boris steps on the GPU; arguments as
-    :func:`validation.simulator.pusher.advance` (``charge_sign`` −1 backtracks)."""
+    :func:`validation.simulator.pusher.advance` (``charge_sign`` −1 backtracks).  A field with a slab table is
+    pushed through the table (one particle per thread; ``per_thread`` applies to the mode sum)."""
     rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
     if charge_sign not in (1, -1):
         raise ParameterError("charge_sign", f"must be +1 or -1, got {charge_sign!r}")
@@ -131,9 +150,15 @@ def advance(field, positions, directions, reduced_rigidity, charge_sign, step, n
         raise ParameterError("directions", f"shape {directions.shape} differs from positions {positions.shape}")
     if n_steps == 0 or positions.shape[0] == 0:
         return
-    modes, b0 = _device_modes(field)
     device_positions = cuda.to_device(positions)
     device_directions = cuda.to_device(directions)
+    if getattr(field, "table", None) is not None:  # slab field from its table, extended burst by burst
+        advance_table(field.table, device_positions, device_directions, charge_sign * step / (2.0 * rigidity), step,
+                      n_steps, (float(positions[:, 2].min()), float(positions[:, 2].max())), block=block)
+        device_positions.copy_to_host(positions)
+        device_directions.copy_to_host(directions)
+        return
+    modes, b0 = _device_modes(field)
     threads = -(-positions.shape[0] // per_thread)
     block = _fit_block(threads, block)
     kernels.advance_kernel(per_thread)[_blocks(threads, block), block](
@@ -156,11 +181,38 @@ def _batch_moments(device_modes, device_b0, directions, half_angle_scale, step, 
     return partial.copy_to_host().sum(axis=1)  # (n_outputs, 3), blocks summed in index order
 
 
-def _particle_moments(config, field, rng, dt, steps, batch, per_thread, block):
+def _table_batch_moments(table, directions, half_angle_scale, step, steps, block):
+    """Moments of one batch pushed through the slab table: state on the device between outputs, the sums and the
+    z range reduced there (:func:`validation.simulator.gpu.slab_table.summarise_positions`)."""
+    device_directions = cuda.to_device(directions)
+    device_positions = cuda.to_device(np.zeros_like(directions))
+    sums = np.empty((steps.size, 3))
+    z_range = (0.0, 0.0)
+    done = 0
+    for output, target in enumerate(steps):
+        advance_table(table, device_positions, device_directions, half_angle_scale, step, int(target) - done,
+                      z_range, block=block)
+        done = int(target)
+        sums[output], low, high = summarise_positions(device_positions, block)
+        z_range = (low, high)
+    return sums
+
+
+def _moments_function(field, half_angle_scale, dt, steps, per_thread, block):
+    """``directions -> (n_outputs, 3)`` sums of one batch: the slab table when the field has one, else the modes."""
+    table = getattr(field, "table", None)
+    if table is not None:
+        return lambda directions: _table_batch_moments(table, directions, half_angle_scale, dt, steps, block)
     modes, b0 = _device_modes(field)
     device_modes, device_b0 = cuda.to_device(modes), cuda.to_device(b0)
     device_steps = cuda.to_device(np.ascontiguousarray(steps, dtype=np.int64))
-    half_angle_scale = dt / (2.0 * config.reduced_rigidity)  # charge sign +1, as on the CPU
+    return lambda directions: _batch_moments(device_modes, device_b0, directions, half_angle_scale, dt, device_steps,
+                                             steps.size, per_thread, block)
+
+
+def _particle_moments(config, field, rng, dt, steps, batch, per_thread, block):
+    # charge sign +1, as on the CPU
+    moments_of = _moments_function(field, dt / (2.0 * config.reduced_rigidity), dt, steps, per_thread, block)
     sums = np.zeros((steps.size, 3))
     start = 0
     while start < config.particles:
@@ -171,8 +223,7 @@ def _particle_moments(config, field, rng, dt, steps, batch, per_thread, block):
             for offset in range(0, count, PARTICLE_CHUNK)
         ])
         try:
-            sums += _batch_moments(device_modes, device_b0, directions, half_angle_scale, dt, device_steps,
-                                   steps.size, per_thread, block)
+            sums += moments_of(directions)
         except Exception as error:
             if not _is_out_of_memory(error):
                 raise
@@ -234,6 +285,7 @@ def diffusion_realisation(config: DiffusionConfig, seed: np.random.SeedSequence,
             # gives the same particles, fewer at once
             batch = shrink.batch
     result = realisation_record(config, field, seed, times, moments, dt, steps, "auto")
+    result.update(slab_table_record(field))
     return result
 
 
@@ -250,35 +302,68 @@ def anisotropy_realisation(config, seed: np.random.SeedSequence, *, field=None) 
     particles are pushed on the device (:func:`advance` with charge sign −1) and their positions and directions at
     each backtracking time come back for the maps.
     """
-    return _cpu_anisotropy_realisation()(config, seed, field=field, advance=_backtrack_advance)
+    from .. import backtrack
+
+    return _cpu_function(backtrack, "anisotropy_realisation")(config, seed, field=field, advance=_backtrack_advance)
+
+
+def pair_realisation(config, seed: np.random.SeedSequence, *, field=None, chunk_particles: int = PAIR_CHUNK) -> dict:
+    r""":func:`validation.simulator.pairs.pair_realisation` (the pair instrument) with the backtracking on the GPU.
+
+    The same turbulence (child 0 of ``seed``) and pair directions (child 2) as on the CPU.  The reversed particles
+    are pushed on the device (:func:`advance`, charge sign −1; the slab table when the field has one); their
+    positions and directions come back at every output age and the observables (mixing functions, drift, two-time
+    correlations, :math:`C_\ell`) are accumulated on the host by the instrument's numba kernels, ``chunk_particles``
+    particles at a time.  Equal to the CPU result up to rounding (the chunking changes only the order of the sums).
+    """
+    from .. import pairs
+
+    chunk_particles = require_integer("chunk_particles", chunk_particles, 1)
+    return _cpu_function(pairs, "pair_realisation")(config, seed, field=field, advance=_backtrack_advance,
+                                                   chunk_particles=chunk_particles)
+
+
+def _routes():
+    """``(module, name, GPU twin)`` of every realisation function that has one."""
+    from .. import backtrack, diffusion, pairs
+
+    return ((diffusion, "diffusion_realisation", diffusion_realisation),
+            (backtrack, "anisotropy_realisation", anisotropy_realisation),
+            (pairs, "pair_realisation", pair_realisation))
 
 
 class DeviceExecutor(SerialExecutor):
     """A serial executor that runs the simulator's realisation functions on the GPU.
 
-    :func:`validation.simulator.diffusion.diffusion_realisation` and
-    :func:`validation.simulator.backtrack.anisotropy_realisation` are replaced by their GPU twins
-    (:func:`diffusion_realisation`, :func:`anisotropy_realisation`); any other function (e.g. a calibration
-    realisation that calls ``anisotropy_realisation`` itself) runs with ``backtrack.anisotropy_realisation``
-    pointing at the GPU twin for the duration of the call.  Realisations run one after another: one device.
+    :func:`validation.simulator.diffusion.diffusion_realisation`,
+    :func:`validation.simulator.backtrack.anisotropy_realisation` and
+    :func:`validation.simulator.pairs.pair_realisation` are replaced by their GPU twins
+    (:func:`diffusion_realisation`, :func:`anisotropy_realisation`, :func:`pair_realisation`); any other function
+    (e.g. a calibration or campaign realisation that looks those up itself) runs with the module attributes
+    pointing at the GPU twins for the duration of the call.  Realisations run one after another: one device.
 
     Examples
     --------
     >>> from validation.simulator.gpu.driver import DeviceExecutor
     >>> executor = DeviceExecutor()
+    >>> executor.device
+    'gpu'
     """
 
-    def submit(self, fn, /, *args, **kwargs):
-        from .. import backtrack, diffusion
+    #: where the realisations run (read by callers that account CPU time, e.g. the validation campaign)
+    device = "gpu"
 
-        cpu_anisotropy = _cpu_anisotropy_realisation()
-        twins = {diffusion.diffusion_realisation: diffusion_realisation, cpu_anisotropy: anisotropy_realisation}
+    def submit(self, fn, /, *args, **kwargs):
+        routes = _routes()
+        twins = {_cpu_function(module, name): twin for module, name, twin in routes}
         if fn in twins:
             return super().submit(twins[fn], *args, **kwargs)
-        backtrack.__wrapped_cpu__ = cpu_anisotropy
-        backtrack.anisotropy_realisation = anisotropy_realisation
+        for module, name, twin in routes:
+            module.__cpu_functions__ = {name: _cpu_function(module, name)}
+            setattr(module, name, twin)
         try:
             return super().submit(fn, *args, **kwargs)
         finally:
-            backtrack.anisotropy_realisation = cpu_anisotropy
-            del backtrack.__wrapped_cpu__
+            for module, name, _ in routes:
+                setattr(module, name, module.__cpu_functions__[name])
+                del module.__cpu_functions__
