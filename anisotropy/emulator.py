@@ -271,3 +271,9 @@ def emulate(kind, eta, r_g_over_l_c, ells, state=None):
     c1 = float(np.exp(mean1[0]))
     return {"ratio": ratio, "ratio_covariance": np.outer(ratio, ratio) * cov_ln,
             "c1_ratio": c1, "c1_ratio_variance": c1**2 * float(var1[0, 0])}
+
+
+if __name__ == "__main__":  # retrain: python -m anisotropy.emulator CAMPAIGN_JSON [OUT]
+    import sys
+
+    train_emulator(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else EMULATOR_FILE)
