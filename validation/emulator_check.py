@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anisotropy.emulator import _as_array, emulate, train_emulator
+from anisotropy.emulator import _as_array, emulate, load_emulator, train_emulator
 from anisotropy.errors import ParameterError
 
 SLAB_BAR = 2.0  # issue 12: chi2/dof on C_l/C_1, slab
@@ -95,3 +95,27 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+def off_grid_row(case_json, kind, eta, rho, state=None):
+    """Emulator against one ``validate --case`` result off the campaign grid (compared l up to the trained l).
+
+    chi2 uses the case's full covariance of the compared C_l/C_1 with its Hartlap factor, as ``validate --case``.
+    """
+    case = json.loads(Path(case_json).read_text())
+    trained = emulate(kind, eta, rho, [2], state=state)  # refuses outside the training box
+    state = load_emulator() if state is None else state
+    trained_lmax = round(float(np.exp(max(r[0] for r in state["payload"]["kinds"][kind]["x"]))))
+    compared = [ell for ell in case["compared_ells"] if ell <= trained_lmax]
+    index = [case["compared_ells"].index(ell) for ell in compared]
+    out = emulate(kind, eta, rho, compared, state=state)
+    residual = np.asarray(case["ratio_sim"])[compared] - out["ratio"]
+    cov = np.asarray(case["covariance_compared"])[np.ix_(index, index)]
+    hartlap = case["hartlap"]
+    return {"name": f"{kind}_eta{eta}_rho{rho}", "kind": kind, "eta": eta, "rho": rho, "compared_ells": compared,
+            "dof": len(compared), "chi2_case_cov": hartlap * _chi2(residual, cov),
+            "chi2_with_emulator_cov": hartlap * _chi2(residual, cov + out["ratio_covariance"]),
+            "closure_chi2": case["chi2"], "closure_dof": case["dof"],
+            "c1_ratio_sim": case["c1_ratio_sim"], "c1_ratio_sim_error": case["c1_ratio_sim_error"],
+            "c1_ratio_emulator": trained["c1_ratio"],
+            "c1_relative_error": trained["c1_ratio"] / case["c1_ratio_sim"] - 1.0}
