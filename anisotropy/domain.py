@@ -56,6 +56,10 @@ VALIDATED_DOMAINS = {
     # with B0 at eta = 0.2 and 0.5, r_g/L_c = 0.1 and 0.3 (stored report spectra, diagonal errors); nowhere for slab
     "age-dependent": ValidatedDomain(models=("isotropic",), eta=(0.19, 0.5), reduced_rigidity=(0.1, 0.3),
                                      source="docs/validation/closures.md: isotropic+B0, eta 0.2-0.5, r_g/L_c 0.1-0.3"),
+    # docs/validation/emulator.md: held out (leave one case out) the emulator meets the bar in 10 of 25 full-campaign
+    # cases, scattered over the grid (no box in which every case passes), so it is validated nowhere
+    "emulator": ValidatedDomain(models=(), eta=(0.0, 0.0), reduced_rigidity=(0.0, 0.0),
+                                source="docs/validation/emulator.md: leave-one-out passes 10/25, no passing box"),
 }
 
 #: the isotropic model with B0 = 0 integrates straight (ballistic) orbits over the pair time: it needs r_g ≥ L_c

@@ -108,7 +108,7 @@ MODELS = ("slab", "isotropic")
 #: (docs/physics/mixing_ode.md#pair-time); "age-dependent": the pair-correlation closure (anisotropy.pair_correlation,
 #: "normalised"; no pair time).  The default theory of the whole package (predict, validate --case, fits) is
 #: DEFAULT_CLOSURE: switch it here.
-CLOSURES = ("markov", "age-dependent")
+CLOSURES = ("markov", "age-dependent", "emulator")
 DEFAULT_CLOSURE = "markov"
 #: how the steady state is solved: "untruncated" (the ℓmax → ∞ limit by one quadrature, anisotropy.untruncated)
 #: or "truncated" (the dense solve at ℓmax, an absorbing boundary: C_20/C_1 still rises 5-11 % per doubling of
@@ -528,7 +528,7 @@ def predict_cl(
     modes_per_decade : int
         Density of the discrete turbulence spectrum used for the correlation function (default 128; see
         :data:`MODES_PER_DECADE`).
-    closure : {"markov", "age-dependent"}
+    closure : {"markov", "age-dependent", "emulator"}
         Closure of the pair dynamics, one of :data:`CLOSURES`; default :data:`DEFAULT_CLOSURE`.
         ``"markov"`` (default): one rate k(x) = κ(x; ΔT)/ΔT at the pair time ΔT (docs/physics/mixing_ode.md#pair-time).
         ``"age-dependent"``: the steady state of the pair-correlation closure
@@ -537,6 +537,9 @@ def predict_cl(
         :math:`\nu_1 = v^2/(3\kappa_\parallel)`, so :math:`C_1\ge(4\pi/9)|\delta|^2` exactly; no pair time
         (``pair_time_prefactor`` is ignored), ``converge`` not supported.  Its measured agreement with the simulator
         is in ``docs/validation/closures.md``.
+        ``"emulator"``: the Gaussian-process emulator of the simulated C_ℓ/C_1 and C_1/((4π/9)δ²) over the campaign
+        grid (:mod:`anisotropy.emulator`, ``docs/validation/emulator.md``); ℓ up to the largest trained ℓ only,
+        refused outside the training box in (η, r_g/L_c); its predictive covariance is in ``params["derived"]``.
     solver : {"untruncated", "truncated"}
         ``"untruncated"`` (default): the ℓmax → ∞ steady state by one quadrature
         (:mod:`anisotropy.untruncated`), with the rate continued below :math:`\theta_c` =
@@ -643,6 +646,8 @@ def predict_cl(
         ell, cl, info = cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient_lc * direction,
                                      lmax=inputs["lmax"], converge=inputs["converge"], solver=solver,
                                      continuation_angle=continuation)
+    elif closure == "emulator":
+        ell, cl, info = _emulated(model, reduced, inputs["lmax"], 4.0 * math.pi / 9.0 * dipole_amplitude**2)
     else:
         ell, cl, info = _age_dependent(model, reduced, inputs, diffusion, gradient_lc * direction, speed)
 
@@ -701,7 +706,24 @@ def _check_solver(closure: str, solver: str, converge: bool) -> None:
     if converge and solver != "truncated":
         raise ParameterError("converge", "applies only to solver='truncated' (the untruncated solve has no lmax)")
     if closure != "markov" and solver != DEFAULT_SOLVER:
-        raise ParameterError("solver", "the age-dependent closure has its own steady state; use the default solver")
+        raise ParameterError("solver", f"the {closure} closure has its own steady state; use the default solver")
+
+
+def _emulated(model, reduced, lmax, dipole_cl):
+    """C_l from the simulation-calibrated emulator (anisotropy.emulator, docs/validation/emulator.md): C_1 =
+    emulated C_1/((4π/9)δ²) times (4π/9)δ², C_l = emulated C_l/C_1 times C_1, for l up to the largest trained l."""
+    from . import emulator
+
+    state = emulator.load_emulator()
+    trained_lmax = round(math.exp(max(row[0] for row in state["payload"]["kinds"][model]["x"])))
+    lmax_emulated = min(lmax, trained_lmax)
+    out = emulator.emulate(model, reduced.eta, reduced.reduced_rigidity, range(2, lmax_emulated + 1), state=state)
+    c1 = out["c1_ratio"] * dipole_cl
+    cl = np.concatenate([[0.0, c1], c1 * out["ratio"]])
+    info = {"lmax_solved": lmax_emulated, "emulator_ratio_covariance": out["ratio_covariance"],
+            "emulator_c1_ratio_variance": out["c1_ratio_variance"],
+            "emulator_campaign_sha256": state["payload"]["provenance"]["campaign_sha256"]}
+    return np.arange(lmax_emulated + 1), cl, info
 
 
 def _age_dependent(model, reduced, inputs, diffusion, gradient, speed):
