@@ -1,10 +1,16 @@
-r"""Published ratio tables: the shipped AMS-02 B/C and a loader for tables in the KISS/CRDB text format.
+r"""Published ratio tables: the shipped AMS-02 B/C and preliminary ¹⁰Be/⁹Be, and their loaders.
 
 The shipped table (``data/ams02_bc_ekn_prl117_231102.txt``) is the AMS-02 boron-to-carbon ratio against kinetic
 energy per nucleon of Aguilar et al. (AMS Collaboration), *Phys. Rev. Lett.* 117, 231102 (2016),
 doi:10.1103/PhysRevLett.117.231102, copied from the MIT-licensed converter repository
 github.com/carmeloevoli/KISS-CosmicRayDataBase (which takes it from CRDB, https://lpsc.in2p3.fr/crdb); provenance,
 licence, checksums and caveats are in ``anisotropy/galaxy/data/README.md`` and in the file's header.
+
+The second shipped table (``data/ams02_be10_be9_preliminary_tevpa2024.txt``) is **preliminary**: AMS-02 ¹⁰Be/⁹Be
+points shown at a conference (TeVPA 2024) and digitised by C. Evoli in the MIT-licensed repository
+github.com/carmeloevoli/NLBM; no AMS-02 ¹⁰Be/⁹Be table is published.  It is read by :func:`load_band_table`: ``##
+ratio:``, ``## columns: energy value low high`` and ``## source:`` header lines, then rows of four numbers; the
+error is half the band, :math:`\sigma = (\mathrm{high} - \mathrm{low})/2`, taken as a total 1σ error.
 
 Format read by :func:`load_published_ratio` (the output format of KISS): ``#Key: value`` header lines, of which
 ``Ref``, ``Experiment``, ``Y Quantity`` and ``X Quantity`` are required, then rows of six numbers ``x, y,
@@ -26,10 +32,14 @@ from anisotropy.errors import ParameterError
 
 from .fit import RatioData
 
-__all__ = ["AMS02_BORON_TO_CARBON", "ams02_boron_to_carbon", "load_published_ratio"]
+__all__ = ["AMS02_BERYLLIUM_RATIO_PRELIMINARY", "AMS02_BORON_TO_CARBON", "ams02_beryllium_ratio_preliminary",
+           "ams02_boron_to_carbon", "load_band_table", "load_published_ratio"]
 
 #: the shipped AMS-02 B/C table (PRL 117, 231102 (2016); against kinetic energy per nucleon)
 AMS02_BORON_TO_CARBON = Path(__file__).parent / "data" / "ams02_bc_ekn_prl117_231102.txt"
+#: the shipped PRELIMINARY AMS-02 ¹⁰Be/⁹Be (digitised conference points, TeVPA 2024)
+AMS02_BERYLLIUM_RATIO_PRELIMINARY = Path(__file__).parent / "data" / "ams02_be10_be9_preliminary_tevpa2024.txt"
+BAND_COLUMNS = "energy value low high"
 #: KISS/CRDB names of the ratios the fit knows
 _Y_QUANTITIES = {"B_C": "B/C", "Be_B": "Be/B", "Be_C": "Be/C", "Li_C": "Li/C"}
 _REQUIRED_KEYS = ("Ref", "Experiment", "Y Quantity", "X Quantity")
@@ -131,3 +141,74 @@ def ams02_boron_to_carbon(*, energy_min=0.0, energy_max=np.inf) -> RatioData:
     ('B/C', 67, 'AMS-02 B/C, 10.1103/PhysRevLett.117.231102 (2016PhRvL.117w1102A)')
     """
     return load_published_ratio(AMS02_BORON_TO_CARBON, energy_min=energy_min, energy_max=energy_max)
+
+
+def _band_header_and_rows(path: Path):
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise ParameterError("data", f"cannot read {str(path)!r}: {error.strerror}") from None
+    header, rows = {}, []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if text.startswith("##"):
+            key, colon, value = text[2:].partition(":")
+            if colon:
+                header.setdefault(key.strip(), value.strip())
+            continue
+        if not text or text.startswith("#"):
+            continue
+        try:
+            row = [float(field) for field in text.split()]
+        except ValueError:
+            raise ParameterError("data", f"non-numeric row at {path.name}:{number}: {text!r}") from None
+        if len(row) != 4:
+            raise ParameterError("data", f"{path.name}:{number} has {len(row)} columns, expected 4 ({BAND_COLUMNS})")
+        rows.append(row)
+    return header, np.array(rows, dtype=float).reshape(-1, 4)
+
+
+def load_band_table(path) -> RatioData:
+    """Read a table of points with an error band (``## ratio:``, ``## columns: energy value low high`` and
+    ``## source:`` header lines; rows ``energy value low high``, energy in GeV/n) into :class:`RatioData`.
+
+    The error is half the band, ``(high - low) / 2``, used as a total 1σ error.
+
+    Examples
+    --------
+    >>> from anisotropy.galaxy.datasets import AMS02_BERYLLIUM_RATIO_PRELIMINARY, load_band_table
+    >>> data = load_band_table(AMS02_BERYLLIUM_RATIO_PRELIMINARY)
+    >>> data.ratio, data.energy.size, data.source.startswith("preliminary")
+    ('10Be/9Be', 14, True)
+    """
+    from .observables import RATIOS
+
+    path = Path(path)
+    header, rows = _band_header_and_rows(path)
+    missing = [key for key in ("ratio", "columns", "source") if not header.get(key)]
+    if missing:
+        raise ParameterError("data", f"{path.name} lacks the header line(s) {', '.join(f'## {k}:' for k in missing)}")
+    if header["columns"] != BAND_COLUMNS:
+        raise ParameterError("data", f"{path.name}: columns must be {BAND_COLUMNS!r}, got {header['columns']!r}")
+    if header["ratio"] not in RATIOS:
+        raise ParameterError("data", f"unknown ratio {header['ratio']!r} in {path.name}; known: {', '.join(RATIOS)}")
+    if rows.size == 0:
+        raise ParameterError("data", f"{path.name} has no data rows")
+    energy, value, low, high = rows.T
+    if not (np.all(np.isfinite(rows)) and np.all(energy > 0) and np.all(low <= value) and np.all(value <= high)
+            and np.all(high > low)):
+        raise ParameterError("data", f"need finite energies > 0 and low <= value <= high, low < high in {path.name}")
+    return RatioData(header["ratio"], energy, value, (high - low) / 2.0, source=header["source"])
+
+
+def ams02_beryllium_ratio_preliminary() -> RatioData:
+    """The shipped **preliminary** AMS-02 ¹⁰Be/⁹Be (digitised TeVPA 2024 points), 14 points, 0.49-11.2 GeV/n.
+
+    Examples
+    --------
+    >>> from anisotropy.galaxy.datasets import ams02_beryllium_ratio_preliminary
+    >>> data = ams02_beryllium_ratio_preliminary()
+    >>> data.ratio, round(float(data.energy.min()), 2), round(float(data.energy.max()), 2)
+    ('10Be/9Be', 0.49, 11.15)
+    """
+    return load_band_table(AMS02_BERYLLIUM_RATIO_PRELIMINARY)

@@ -53,13 +53,15 @@ def load_ratio_data(path) -> list:
     """Read a ratio table (columns ``ratio, energy, value, error``, optional ``source``) into :class:`RatioData`.
 
     A table in the KISS/CRDB text format (a ``#Y Quantity:`` header line, e.g. the shipped AMS-02 B/C) is read by
-    :func:`anisotropy.galaxy.datasets.load_published_ratio` instead.
+    :func:`anisotropy.galaxy.datasets.load_published_ratio` instead, and a band table (a ``## columns:`` line, e.g.
+    the shipped preliminary ¹⁰Be/⁹Be) by :func:`anisotropy.galaxy.datasets.load_band_table`.
     """
     path = Path(path)
-    if _is_published_table(path):
-        from .datasets import load_published_ratio
+    kind = _table_kind(path)
+    if kind is not None:
+        from . import datasets
 
-        return [load_published_ratio(path)]
+        return [datasets.load_published_ratio(path) if kind == "kiss" else datasets.load_band_table(path)]
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(line for line in handle if line.strip() and not line.lstrip().startswith("#")))
@@ -100,12 +102,18 @@ def select_energies(data, energy_min, energy_max) -> list:
     return selected
 
 
-def _is_published_table(path: Path) -> bool:
+def _table_kind(path: Path):
+    """"kiss" (KISS/CRDB text format), "band" (``## columns: energy value low high``) or None (CSV)."""
     try:
         with path.open(encoding="utf-8") as handle:
-            return any(line.startswith("#Y Quantity:") for line in handle)
+            for line in handle:
+                if line.startswith("#Y Quantity:"):
+                    return "kiss"
+                if line.startswith("## columns:"):
+                    return "band"
     except (OSError, UnicodeDecodeError):
-        return False  # the CSV reader reports the problem
+        pass  # the CSV reader reports the problem
+    return None
 
 
 def _model(base: GalaxyModel, parameters: dict) -> GalaxyModel:

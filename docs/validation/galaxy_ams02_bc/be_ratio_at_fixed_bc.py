@@ -2,7 +2,8 @@
 
 For each α, κ0 is refitted to the shipped AMS-02 B/C with δ and φ held at the α = 1 best fit of ``fit.json`` (the
 committed output of ``cr-anisotropy galaxy fit``), so that every curve describes B/C equally well; the ¹⁰Be/⁹Be
-curves are then predictions, not fits: no ¹⁰Be/⁹Be data are shipped.  Run from the repository root:
+curves are then predictions, not fits.  The shipped PRELIMINARY AMS-02 ¹⁰Be/⁹Be points (digitised, TeVPA 2024) are
+drawn for comparison only.  Run from the repository root:
 ``python docs/validation/galaxy_ams02_bc/be_ratio_at_fixed_bc.py``.
 """
 
@@ -16,13 +17,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.optimize import least_squares
 
-from anisotropy.galaxy.datasets import ams02_boron_to_carbon
+from anisotropy.galaxy.datasets import ams02_beryllium_ratio_preliminary, ams02_boron_to_carbon
 from anisotropy.galaxy.fit import Likelihood, RatioData, predict
 from anisotropy.galaxy.solver import GalaxyModel
 
 HERE = Path(__file__).parent
 ALPHAS = (1.0, 0.5, 0.2)
-ENERGIES = np.geomspace(0.2, 20.0, 30)  # GeV/n: where ¹⁰Be decays appreciably
+ENERGIES = np.geomspace(0.1, 100.0, 31)  # GeV/n, 10 per decade: 1 and 10 GeV/n are grid points
 
 
 def main():
@@ -45,6 +46,9 @@ def main():
     for alpha, value in results.items():
         top.plot(ENERGIES, value["10Be/9Be"], label=f"α = {alpha:g} (B/C χ² = {value['chi2_bc']:.1f})")
         bottom.plot(ENERGIES, np.array(value["B/C"]) / np.array(results[1.0]["B/C"]))
+    preliminary = ams02_beryllium_ratio_preliminary()
+    top.errorbar(preliminary.energy, preliminary.value, preliminary.error, fmt="o", color="k", markersize=3,
+                 label="AMS-02 PRELIMINARY (digitised)")
     top.set_xscale("log")
     top.set_ylabel("¹⁰Be/⁹Be (prediction)")
     top.legend(fontsize=8)

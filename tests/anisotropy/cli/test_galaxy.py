@@ -108,3 +108,15 @@ def test_empty_energy_range_is_one_line_naming_it(tmp_path, capsys):
     status, _, err = run_cli(["galaxy", "fit", str(AMS02_BORON_TO_CARBON), "--energy-range", "2000", "3000",
                               "--out", str(tmp_path), "--no-plot", *COARSE], capsys)
     assert status == 2 and "energy_range" in err and err.count("\n") == 1
+
+
+def test_fit_of_shipped_boron_to_carbon_and_preliminary_beryllium_fits_alpha_and_says_preliminary(tmp_path, capsys):
+    from anisotropy.galaxy.datasets import AMS02_BERYLLIUM_RATIO_PRELIMINARY, AMS02_BORON_TO_CARBON
+
+    status, out, err = run_cli(["galaxy", "fit", str(AMS02_BORON_TO_CARBON), str(AMS02_BERYLLIUM_RATIO_PRELIMINARY),
+                                "--energy-range", "0.4", "20", "--out", str(tmp_path), "--no-plot", *COARSE], capsys)
+    assert status == 0, err
+    assert "PRELIMINARY" in out
+    result = json.loads((tmp_path / "fit.json").read_text())
+    assert len(result["data"]) == 2
+    assert set(result["stage2_all"]["parameters"]) == {"log10_kappa0", "delta", "log10_alpha", "phi"}

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from anisotropy.errors import ParameterError
-from anisotropy.galaxy.datasets import AMS02_BORON_TO_CARBON, ams02_boron_to_carbon, load_published_ratio
+from anisotropy.galaxy.datasets import (
+    AMS02_BERYLLIUM_RATIO_PRELIMINARY,
+    AMS02_BORON_TO_CARBON,
+    ams02_beryllium_ratio_preliminary,
+    ams02_boron_to_carbon,
+    load_band_table,
+    load_published_ratio,
+)
 from anisotropy.galaxy.fit import load_ratio_data, select_energies
 
 README = AMS02_BORON_TO_CARBON.parent / "README.md"
@@ -17,18 +24,22 @@ ENERGY_RANGE_GEV_PER_NUCLEON = (0.4, 1000.0)
 POINTS = 67
 
 
-def _readme_checksum(label: str) -> str:
-    match = re.search(rf"{label}[^`]*`([0-9a-f]{{64}})`", README.read_text(encoding="utf-8"))
-    assert match, f"no {label} sha256 in {README}"
+def _readme_checksum(table: Path, label: str) -> str:
+    """The sha256 recorded as ``<label> `<hex>``` in the README section that names ``table``."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(f"### `{table.name}`"):]
+    match = re.search(rf"{label}[^`]*`([0-9a-f]{{64}})`", section)
+    assert match, f"no {label} sha256 for {table.name} in {README}"
     return match.group(1)
 
 
-def test_shipped_table_matches_the_checksums_recorded_in_the_readme():
-    raw = AMS02_BORON_TO_CARBON.read_bytes()
-    assert hashlib.sha256(raw).hexdigest() == _readme_checksum("shipped file")
+@pytest.mark.parametrize("table", [AMS02_BORON_TO_CARBON, AMS02_BERYLLIUM_RATIO_PRELIMINARY], ids=lambda p: p.name)
+def test_shipped_table_matches_the_checksums_recorded_in_the_readme(table):
+    raw = table.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == _readme_checksum(table, "shipped file")
     # without this package's "##" provenance block the file is byte-identical to the upstream copy
     upstream = b"".join(line for line in raw.splitlines(keepends=True) if not line.startswith(b"## "))
-    assert hashlib.sha256(upstream).hexdigest() == _readme_checksum("upstream file")
+    assert hashlib.sha256(upstream).hexdigest() == _readme_checksum(table, "upstream file")
 
 
 def test_shipped_table_names_its_source_licence_and_units():
@@ -98,3 +109,36 @@ def test_loader_reads_a_minimal_table(tmp_path):
     assert data.ratio == "B/C" and data.error[0] == pytest.approx(np.hypot(0.01, 0.02))
     with pytest.raises(ParameterError, match="cannot read"):
         load_published_ratio(tmp_path / "absent.txt")
+
+
+def test_preliminary_beryllium_ratio_is_labelled_preliminary_with_source_and_licence():
+    text = AMS02_BERYLLIUM_RATIO_PRELIMINARY.read_text(encoding="utf-8")
+    for needle in ("PRELIMINARY", "github.com/carmeloevoli/NLBM", "cd2dce94e56d28ac51ec8d3cab3318d21acc7dc7",
+                   "MIT License", "Copyright (c) 2023 Carmelo Evoli", "TeVPA", "GeV/n"):
+        assert needle in text, needle
+    data = ams02_beryllium_ratio_preliminary()
+    assert data.ratio == "10Be/9Be" and data.energy.size == 14
+    assert data.source.startswith("preliminary AMS-02")
+    rows = np.loadtxt(AMS02_BERYLLIUM_RATIO_PRELIMINARY, comments="#")
+    np.testing.assert_array_equal(data.error, (rows[:, 3] - rows[:, 2]) / 2)
+    (via_fit,) = load_ratio_data(AMS02_BERYLLIUM_RATIO_PRELIMINARY)
+    np.testing.assert_array_equal(via_fit.value, data.value)
+
+
+BAND_HEADER = "## ratio: 10Be/9Be\n## columns: energy value low high\n## source: test\n"
+
+
+@pytest.mark.parametrize(("header", "rows", "message"), [
+    ("## ratio: 10Be/9Be\n## columns: energy value low high\n", "1 0.2 0.1 0.3\n", "## source:"),
+    (BAND_HEADER.replace("10Be/9Be", "X/Y"), "1 0.2 0.1 0.3\n", "unknown ratio"),
+    (BAND_HEADER.replace("low high", "error"), "1 0.2 0.1 0.3\n", "columns must be"),
+    (BAND_HEADER, "1 0.2 0.1\n", "3 columns"),
+    (BAND_HEADER, "1 0.4 0.1 0.3\n", "low <= value <= high"),
+    (BAND_HEADER, "", "no data rows"),
+])
+def test_band_loader_rejects_bad_tables_with_one_line(tmp_path, header, rows, message):
+    path = tmp_path / "band.txt"
+    path.write_text(header + rows, encoding="utf-8")
+    with pytest.raises(ParameterError, match=message) as raised:
+        load_band_table(path)
+    assert "\n" not in str(raised.value)
