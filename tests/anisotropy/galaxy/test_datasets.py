@@ -142,3 +142,11 @@ def test_band_loader_rejects_bad_tables_with_one_line(tmp_path, header, rows, me
     with pytest.raises(ParameterError, match=message) as raised:
         load_band_table(path)
     assert "\n" not in str(raised.value)
+
+
+def test_module_examples_run():
+    import doctest
+
+    import anisotropy.galaxy.datasets as module
+
+    assert doctest.testmod(module).failed == 0
