@@ -133,8 +133,10 @@ plt.show()
 # %% [markdown]
 # ## 4. Real data
 #
-# To fit AMS-02 B/C and the preliminary AMS-02 ¹⁰Be/⁹Be, obtain the tables as described in
-# `anisotropy/galaxy/data/README.md`, write them in the same CSV schema (`ratio, energy, value, error, source`) and
-# run `fit(...)` here or `cr-anisotropy galaxy fit FILE --phi-prior MEAN WIDTH`. Caveats (tertiary reactions, He
-# target, missing ¹⁴N channels, one φ for different data-taking periods, uncorrelated errors) are listed in the docs
-# page; the preliminary ¹⁰Be/⁹Be must be labelled as such.
+# The AMS-02 B/C (PRL 117, 231102 (2016)) and the PRELIMINARY AMS-02 ¹⁰Be/⁹Be (digitised conference points) are
+# shipped: `anisotropy.galaxy.datasets.ams02_boron_to_carbon()` and `ams02_beryllium_ratio_preliminary()`, with
+# provenance and licences in `anisotropy/galaxy/data/README.md`. Their fit (`cr-anisotropy galaxy fit FILE [FILE
+# ...]`) and every caveat are in `docs/validation/galaxy_ams02_bc/README.md`: B/C fixes κ0/H and δ; the model with
+# the shipped cross sections does not describe the preliminary ¹⁰Be/⁹Be, so no value of α is claimed from data.
+# Other tables (e.g. Be/B converted to kinetic energy per nucleon) go in the CSV schema
+# (`ratio, energy, value, error, source`).

@@ -78,8 +78,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fit = jobs.add_parser("fit", help="fit kappa0, delta, alpha (and H) to ratio data",
                           description="fit kappa0, delta, alpha (and H) to ratio data (columns ratio, energy, value, "
                           "error); phi is a nuisance parameter")
-    fit.add_argument("data", type=Path, help="CSV with columns ratio, energy, value, error (anisotropy/galaxy/data/"
-                     "README.md), e.g. the bundled synthetic_mock_ratios.csv")
+    fit.add_argument("data", type=Path, nargs="+", help="one or more tables: CSV with columns ratio, energy, value, "
+                     "error, or a shipped table (anisotropy/galaxy/data/README.md), e.g. synthetic_mock_ratios.csv")
+    fit.add_argument("--energy-range", type=_positive("energy_range"), nargs=2, metavar=("MIN", "MAX"),
+                     default=None, help="fit only the points with MIN <= T/n <= MAX in GeV/n (default: all)")
     fit.add_argument("--free-H", action="store_true", help="also fit the halo height H")
     fit.add_argument("--phi-prior", type=_positive("phi_prior"), nargs=2, metavar=("MEAN", "WIDTH"), default=None,
                      help="Gaussian prior on phi in GV (default: flat in [0, 1.5])")
@@ -216,15 +218,18 @@ def _plot_ratios(path, energies, table, title, data=None):
 
 
 def run_fit(args) -> int:
-    from anisotropy.galaxy.fit import Likelihood, fit, load_ratio_data, predict, sample
+    from anisotropy.galaxy.fit import Likelihood, fit, load_ratio_data, predict, sample, select_energies
     from anisotropy.io import write_json
 
     _check_writable(args.out)
-    data = load_ratio_data(args.data)
+    data = [item for path in args.data for item in load_ratio_data(path)]
+    if args.energy_range is not None:
+        data = select_energies(data, *args.energy_range)
     base = _model(args)
     stage1, stage2 = fit(data, H=args.H, free_H=args.free_H, base=base, phi_prior=args.phi_prior)
     final = stage2 or stage1
-    result = {"data": str(args.data), "sources": sorted({item.source for item in data}),
+    result = {"data": [str(path) for path in args.data], "sources": sorted({item.source for item in data}),
+              "energy_range": args.energy_range, "points": int(sum(item.value.size for item in data)),
               "stage1_secondary_over_primary": stage1.to_dict(),
               "stage2_all": stage2.to_dict() if stage2 else None, "H": args.H, "free_H": args.free_H,
               "phi_prior": args.phi_prior, "model": base.to_dict(),
@@ -260,7 +265,9 @@ def run_fit(args) -> int:
         curves = predict(base, parameters, [RatioData(name, energies, None, None) for name in names])
         written.append(_plot_ratios(args.out / "fit.png", energies, dict(zip(names, curves)), "best fit", data))
     synthetic = any("synthetic" in item.source.lower() for item in data)
-    print(("SYNTHETIC data. " if synthetic else "") + f"fit of {sum(item.value.size for item in data)} points, "
+    preliminary = any("preliminary" in item.source.lower() for item in data)
+    print(("SYNTHETIC data. " if synthetic else "") + ("PRELIMINARY data included. " if preliminary else "")
+          + f"fit of {sum(item.value.size for item in data)} points, "
           f"chi2/dof = {final.chi2:.2f}/{final.dof}")
     print("  ".join(f"{name} = {value:.4g} +- {error:.2g}" for name, value, error in
                     zip(final.names, final.best, final.errors)))

@@ -8,7 +8,9 @@ arXiv:2305.10337).
 * :func:`two_zone_density` -- closed form for one species at one energy (the building block of the tests);
 * :class:`GalaxyModel`, :func:`solve` -- the full (z, T) network solution; :func:`ratio` -- B/C, ¹⁰Be/⁹Be, ... at
   Earth after force-field modulation;
-* :mod:`anisotropy.galaxy.fit` -- B/C + ¹⁰Be/⁹Be fit of κ0, δ, α (and H), emcee posterior.
+* :mod:`anisotropy.galaxy.fit` -- B/C + ¹⁰Be/⁹Be fit of κ0, δ, α (and H), emcee posterior;
+* :mod:`anisotropy.galaxy.datasets` -- the shipped AMS-02 B/C (PRL 117, 231102 (2016)) and a loader for published
+  ratio tables (provenance and licence: ``anisotropy/galaxy/data/README.md``).
 """
 
 from .modulation import force_field

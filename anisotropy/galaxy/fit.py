@@ -8,7 +8,8 @@ potential :math:`\phi` for all data as a nuisance parameter.  Parameters: ``log1
 two-stage maximum likelihood (least squares, covariance from the Jacobian); :func:`sample` the emcee posterior.
 
 Data files (CSV, ``#`` comments allowed): columns ``ratio, energy, value, error`` (energy = kinetic energy per
-nucleon in GeV/n; ratio one of :data:`anisotropy.galaxy.observables.RATIOS`), optional ``source``.
+nucleon in GeV/n; ratio one of :data:`anisotropy.galaxy.observables.RATIOS`), optional ``source``; or one table in
+the KISS/CRDB text format (:mod:`anisotropy.galaxy.datasets`, e.g. the shipped AMS-02 B/C).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .observables import RATIOS, ratio
 from .solver import GalaxyModel, solve
 
 __all__ = ["BOUNDS", "PARAMETERS", "FitResult", "Likelihood", "RatioData", "fit", "load_ratio_data", "mock_data",
-           "sample"]
+           "sample", "select_energies"]
 
 PARAMETERS = ("log10_kappa0", "delta", "log10_alpha", "H", "phi")
 #: flat-prior ranges (also the bounds of the least-squares search)
@@ -49,8 +50,18 @@ class RatioData:
 
 
 def load_ratio_data(path) -> list:
-    """Read a ratio table (columns ``ratio, energy, value, error``, optional ``source``) into :class:`RatioData`."""
+    """Read a ratio table (columns ``ratio, energy, value, error``, optional ``source``) into :class:`RatioData`.
+
+    A table in the KISS/CRDB text format (a ``#Y Quantity:`` header line, e.g. the shipped AMS-02 B/C) is read by
+    :func:`anisotropy.galaxy.datasets.load_published_ratio` instead, and a band table (a ``## columns:`` line, e.g.
+    the shipped preliminary ¹⁰Be/⁹Be) by :func:`anisotropy.galaxy.datasets.load_band_table`.
+    """
     path = Path(path)
+    kind = _table_kind(path)
+    if kind is not None:
+        from . import datasets
+
+        return [datasets.load_published_ratio(path) if kind == "kiss" else datasets.load_band_table(path)]
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(line for line in handle if line.strip() and not line.lstrip().startswith("#")))
@@ -74,6 +85,35 @@ def load_ratio_data(path) -> list:
             raise ParameterError("data", f"energies and errors must be finite and > 0 in {path.name}: {row}")
         grouped.setdefault(name, ([], row.get("source") or ""))[0].append(values)
     return [RatioData(name, *np.array(points).T, source=source) for name, (points, source) in grouped.items()]
+
+
+def select_energies(data, energy_min, energy_max) -> list:
+    """The points of ``data`` with ``energy_min <= energy <= energy_max`` (GeV/n); sets left empty are dropped."""
+    if not 0.0 < energy_min <= energy_max:
+        raise ParameterError("energy_range", f"need 0 < MIN <= MAX, got {energy_min:g}, {energy_max:g}")
+    selected = []
+    for item in data:
+        keep = (item.energy >= energy_min) & (item.energy <= energy_max)
+        if keep.any():
+            selected.append(RatioData(item.ratio, item.energy[keep], item.value[keep], item.error[keep],
+                                      source=item.source))
+    if not selected:
+        raise ParameterError("energy_range", f"no data point lies in [{energy_min:g}, {energy_max:g}] GeV/n")
+    return selected
+
+
+def _table_kind(path: Path):
+    """"kiss" (KISS/CRDB text format), "band" (``## columns: energy value low high``) or None (CSV)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("#Y Quantity:"):
+                    return "kiss"
+                if line.startswith("## columns:"):
+                    return "band"
+    except (OSError, UnicodeDecodeError):
+        pass  # the CSV reader reports the problem
+    return None
 
 
 def _model(base: GalaxyModel, parameters: dict) -> GalaxyModel:

@@ -86,3 +86,37 @@ def test_cross_section_table_without_required_columns_is_rejected(tmp_path, caps
     status, _, err = run_cli(["galaxy", "predict", "--cross-sections", str(table), "--out", str(tmp_path),
                               *COARSE], capsys)
     assert status == 2 and "cross_sections:" in err and "sigma_mb" in err
+
+
+def test_fit_of_the_shipped_ams02_boron_to_carbon_in_an_energy_range(tmp_path, capsys):
+    from anisotropy.galaxy.datasets import AMS02_BORON_TO_CARBON
+
+    status, out, err = run_cli(["galaxy", "fit", str(AMS02_BORON_TO_CARBON), "--energy-range", "1", "100",
+                                "--out", str(tmp_path), "--no-plot", *COARSE], capsys)
+    assert status == 0, err
+    assert "SYNTHETIC" not in out
+    result = json.loads((tmp_path / "fit.json").read_text())
+    assert result["energy_range"] == [1.0, 100.0]
+    assert result["sources"] == ["AMS-02 B/C, 10.1103/PhysRevLett.117.231102 (2016PhRvL.117w1102A)"]
+    assert result["points"] == result["stage1_secondary_over_primary"]["dof"] + 3
+    assert result["stage2_all"] is None  # no 10Be/9Be: alpha is not fitted
+
+
+def test_empty_energy_range_is_one_line_naming_it(tmp_path, capsys):
+    from anisotropy.galaxy.datasets import AMS02_BORON_TO_CARBON
+
+    status, _, err = run_cli(["galaxy", "fit", str(AMS02_BORON_TO_CARBON), "--energy-range", "2000", "3000",
+                              "--out", str(tmp_path), "--no-plot", *COARSE], capsys)
+    assert status == 2 and "energy_range" in err and err.count("\n") == 1
+
+
+def test_fit_of_shipped_boron_to_carbon_and_preliminary_beryllium_fits_alpha_and_says_preliminary(tmp_path, capsys):
+    from anisotropy.galaxy.datasets import AMS02_BERYLLIUM_RATIO_PRELIMINARY, AMS02_BORON_TO_CARBON
+
+    status, out, err = run_cli(["galaxy", "fit", str(AMS02_BORON_TO_CARBON), str(AMS02_BERYLLIUM_RATIO_PRELIMINARY),
+                                "--energy-range", "0.4", "20", "--out", str(tmp_path), "--no-plot", *COARSE], capsys)
+    assert status == 0, err
+    assert "PRELIMINARY" in out
+    result = json.loads((tmp_path / "fit.json").read_text())
+    assert len(result["data"]) == 2
+    assert set(result["stage2_all"]["parameters"]) == {"log10_kappa0", "delta", "log10_alpha", "phi"}
