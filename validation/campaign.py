@@ -504,7 +504,9 @@ def run_campaign(out_dir, grid="reduced", *, executor=None, seed: int = DEFAULT_
         "wall_seconds": wall,
         # over every run that computed realisations of these cases (resumed runs add up), simulation only
         "simulation_wall_seconds_total": float(sum(item["simulation_seconds"] for item in results)),
-        "simulation_cpu_seconds_total": float(sum(item["simulation_cpu_seconds"] or 0.0 for item in results)),
+        # None when a case's realisations ran in worker processes: their CPU time is not seen from here
+        "simulation_cpu_seconds_total": (None if any(item["simulation_cpu_seconds"] is None for item in results)
+                                         else float(sum(item["simulation_cpu_seconds"] for item in results))),
         "ns_per_mode_step_measured": measured,
         "throughput_note": "CPU time of the serial campaign process per mode per particle-step (map + pairs)",
         "ns_per_mode_step_used": ns,
@@ -613,15 +615,20 @@ def _figures(out_dir: Path, payload: dict) -> list[str]:
 
 def _write_readme(out_dir: Path, payload: dict, figure_names) -> None:
     full = FULL_GRID[0]
+    cpu_total = payload.get("simulation_cpu_seconds_total")
+    cpu_text = ("CPU time not recorded (realisations computed in worker processes)" if not cpu_total
+                else f"{cpu_total:.0f} s CPU on one core")
+    throughput_text = ("measured: CPU time of the serial run, map and pair particles together"
+                       if payload.get("ns_per_mode_step_measured") is not None
+                       else "not measured in this run: the package's fallback value, measured on one core")
     lines = [
         "# Validation campaign (issue 11)",
         "",
         f"Grid `{payload['grid']}`, seed {payload['seed']}, cr-anisotropy {payload['package_version']}. Campaign "
         f"time (simulation, summed over the runs that computed it): {payload['simulation_wall_seconds_total']:.0f} s "
-        f"wall on a shared 2-core machine, {payload['simulation_cpu_seconds_total']:.0f} s CPU on one core; this "
+        f"wall on a shared 2-core machine, {cpu_text}; this "
         f"last run took {payload['wall_seconds']:.0f} s (realisations resumed from checkpoints cost nothing).",
-        f"Throughput {payload['ns_per_mode_step_used']:.3g} ns per mode per particle-step (CPU time of the serial "
-        "run, map and pair particles together; the fallback value when nothing was computed in this process).",
+        f"Throughput {payload['ns_per_mode_step_used']:.3g} ns per mode per particle-step ({throughput_text}).",
         "Regenerate: `cr-anisotropy validate --campaign --grid " + payload["grid"] + " --out DIR` (resumes from "
         "checkpoints in `DIR/checkpoints`, or `--checkpoint-dir`).",
         "",
@@ -630,7 +637,8 @@ def _write_readme(out_dir: Path, payload: dict, figure_names) -> None:
         "`tau_s_qlt`; T/τs measured uses τs = 3κ∥(T)/c² from the simulated dipole at the last T, the running value, "
         "which underestimates τs while κ∥ still grows). χ²/dof: the current theory "
         "(finite-time mixing-matrix ODE at its default pair time, same discrete modes) on C_ℓ/C_1 over the "
-        "multipoles above 10× the white-noise floor (diagonal errors). Converged ℓ: usable and changed by less than "
+        "multipoles above 10× the white-noise floor (diagonal errors); n/a: no multipole ℓ ≥ 2 above it. "
+        "Converged ℓ: usable and changed by less than "
         "10 % + 2σ over the last interval. Pair statistics (mixing matrix, drift and spread of x′ − x, equal- and "
         "two-time direction correlations along and across B0) are under `pairs` in `campaign.json`; "
         "`pairs.identity_check` compares the pair C_ℓ with the map C_ℓ in the same realisations.",

@@ -11,7 +11,7 @@ from anisotropy.errors import ParameterError
 from anisotropy.predict import predict_cl
 
 ROOT = Path(__file__).resolve().parents[2]
-FULL_CAMPAIGN = ROOT / "docs" / "validation" / "campaign_full" / "campaign.json"
+FULL_CAMPAIGN = ROOT / "docs" / "validation" / "campaign" / "campaign.json"
 ALGEBRA_TOLERANCE = 1e-8  # two exact formulas in float64 on a well-conditioned 20x20 system
 RECOVERY_SIGMAS = 4.0  # posterior mean within 4 posterior sigma + noise of the truth (fixed seed)
 LOO_TOLERANCE = 1e-6  # same code, same data: the shipped table must reproduce to rounding

@@ -128,3 +128,20 @@ def test_every_case_resolves_the_gyroresonance_and_the_reduced_grid_is_a_subset_
 def test_unknown_grid_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="grid"):
         run_campaign(tmp_path, "enormous")
+
+
+def test_committed_full_campaign_readme_is_its_json_rendered_and_says_cpu_time_was_not_recorded(tmp_path):
+    """The committed README is what the writer makes of the committed campaign.json (nothing edited by hand); the
+    full campaign ran its realisations in worker processes, so no CPU total is claimed for it."""
+    from validation.campaign import _write_readme
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "validation" / "campaign"
+    payload = json.loads((committed / "campaign.json").read_text())
+    figures = [f"{case['name']}.png" for case in payload["cases"]]
+    assert all((committed / name).is_file() for name in figures)
+    _write_readme(tmp_path, payload, figures)
+    rendered = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert rendered == (committed / "README.md").read_text(encoding="utf-8")
+    assert "CPU time not recorded" in rendered and "0 s CPU" not in rendered
+    slab_rigidities = {case["rigidity"] for case in payload["cases"] if case["turbulence"] == "slab"}
+    assert min(slab_rigidities) == 1e-3
