@@ -132,6 +132,7 @@ def test_fit_of_shipped_boron_to_carbon_and_beryllium_to_boron_against_rigidity(
     status, out, err = run_cli(["galaxy", "fit", *tables, "--energy-max", "2000", "--out", str(tmp_path),
                                 *COARSE], capsys)
     assert status == 0, err
+    assert "fit of 133 points" in out and "SYNTHETIC" not in out
     result = json.loads((tmp_path / "fit.json").read_text())
     rows = result["chi2_by_dataset_at_best"]
     assert [(row["ratio"], row["axis"], row["points"]) for row in rows] == [
