@@ -50,6 +50,9 @@ def _add_model_options(parser):
                       help="energy cells per decade, 2..1000 (default %(default)d)")
     grid.add_argument("--disk-intervals", type=integer("disk_intervals", 1, 10000), default=8,
                       help="z intervals in the disk, >= 1 (default %(default)d)")
+    grid.add_argument("--energy-max", type=_positive("energy_max"), default=1000.0,
+                      help="largest kinetic energy per nucleon of the grid in GeV/n (default %(default)g; a table "
+                      "against rigidity up to R needs about 0.57 R for 7Be)")
     grid.add_argument("--halo-intervals", type=integer("halo_intervals", 1, 100000), default=48,
                       help="z intervals in the halo, >= 1 (default %(default)d)")
     output = parser.add_argument_group("output")
@@ -81,7 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("data", type=Path, nargs="+", help="one or more tables: CSV with columns ratio, energy, value, "
                      "error, or a shipped table (anisotropy/galaxy/data/README.md), e.g. synthetic_mock_ratios.csv")
     fit.add_argument("--energy-range", type=_positive("energy_range"), nargs=2, metavar=("MIN", "MAX"),
-                     default=None, help="fit only the points with MIN <= T/n <= MAX in GeV/n (default: all)")
+                     default=None, help="fit only the points with MIN <= x <= MAX, x = T/n in GeV/n (or the "
+                     "rigidity in GV for tables against rigidity; default: all)")
     fit.add_argument("--free-H", action="store_true", help="also fit the halo height H")
     fit.add_argument("--phi-prior", type=_positive("phi_prior"), nargs=2, metavar=("MEAN", "WIDTH"), default=None,
                      help="Gaussian prior on phi in GV (default: flat in [0, 1.5])")
@@ -133,7 +137,8 @@ def _model(args, alpha=1.0):
 
     return GalaxyModel(h=args.h, H=args.H, kappa0=args.kappa0, delta=args.delta, alpha=alpha,
                        medium=Medium(n_hydrogen=args.n_hydrogen), network=_network(args),
-                       energies_per_decade=args.energies_per_decade, disk_intervals=args.disk_intervals,
+                       energy_max=args.energy_max, energies_per_decade=args.energies_per_decade,
+                       disk_intervals=args.disk_intervals,
                        halo_intervals=args.halo_intervals)
 
 
@@ -182,7 +187,8 @@ def run_predict(args) -> int:
     write_json(args.out / "params.json", parameters)
     written = [args.out / "ratios.csv", args.out / "params.json"]
     if not args.no_plot:
-        written.append(_plot_ratios(args.out / "ratios.png", energies, table, f"alpha = {args.alpha:g}, "
+        panels = [(name, "kinetic_energy_per_nucleon", energies, values) for name, values in table.items()]
+        written.append(_plot_ratios(args.out / "ratios.png", panels, f"alpha = {args.alpha:g}, "
                                     f"phi = {args.phi:g} GV, H = {args.H:g} kpc"))
     low = int(np.argmin(energies))
     print(f"two-zone model: alpha = {args.alpha:g}, H = {args.H:g} kpc, kappa0 = {args.kappa0:g} kpc^2/Myr, "
@@ -192,7 +198,11 @@ def run_predict(args) -> int:
     return 0
 
 
-def _plot_ratios(path, energies, table, title, data=None):
+_AXIS_LABELS = {"kinetic_energy_per_nucleon": "kinetic energy per nucleon [GeV/n]", "rigidity": "rigidity [GV]"}
+
+
+def _plot_ratios(path, panels, title, data=None):
+    """One panel per ``(ratio, axis, x, model values)``, with the points of ``data`` of that ratio and axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,14 +210,14 @@ def _plot_ratios(path, energies, table, title, data=None):
 
     from anisotropy.io import atomic_output
 
-    figure, axes = plt.subplots(1, len(table), figsize=(4.2 * len(table), 3.6), squeeze=False)
-    for axis, (name, values) in zip(axes[0], table.items()):
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for axis, (name, variable, energies, values) in zip(axes[0], panels):
         axis.plot(energies, values, color="C0")
         for item in data or []:
-            if item.ratio == name:
+            if item.ratio == name and item.axis == variable:
                 axis.errorbar(item.energy, item.value, item.error, fmt="o", ms=3, color="k", label=item.source)
         axis.set_xscale("log")
-        axis.set_xlabel("kinetic energy per nucleon [GeV/n]")
+        axis.set_xlabel(_AXIS_LABELS[variable])
         axis.set_ylabel(name)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
@@ -218,7 +228,7 @@ def _plot_ratios(path, energies, table, title, data=None):
 
 
 def run_fit(args) -> int:
-    from anisotropy.galaxy.fit import Likelihood, fit, load_ratio_data, predict, sample, select_energies
+    from anisotropy.galaxy.fit import Likelihood, chi2_by_dataset, fit, load_ratio_data, sample, select_energies
     from anisotropy.io import write_json
 
     _check_writable(args.out)
@@ -232,6 +242,8 @@ def run_fit(args) -> int:
               "energy_range": args.energy_range, "points": int(sum(item.value.size for item in data)),
               "stage1_secondary_over_primary": stage1.to_dict(),
               "stage2_all": stage2.to_dict() if stage2 else None, "H": args.H, "free_H": args.free_H,
+              "chi2_by_dataset_at_best": chi2_by_dataset(base, {"log10_alpha": 0.0, "H": args.H}
+                                                         | dict(zip(final.names, final.best)), data),
               "phi_prior": args.phi_prior, "model": base.to_dict(),
               "cross_sections_file": None if args.cross_sections is None else str(args.cross_sections),
               **_provenance()}
@@ -258,12 +270,7 @@ def run_fit(args) -> int:
     best = dict(zip(final.names, final.best))
     if not args.no_plot:
         parameters = {"log10_kappa0": -1.5, "delta": 0.5, "log10_alpha": 0.0, "H": args.H, "phi": 0.5} | best
-        energies = np.geomspace(min(item.energy.min() for item in data), max(item.energy.max() for item in data), 40)
-        names = list(dict.fromkeys(item.ratio for item in data))
-        from anisotropy.galaxy.fit import RatioData
-
-        curves = predict(base, parameters, [RatioData(name, energies, None, None) for name in names])
-        written.append(_plot_ratios(args.out / "fit.png", energies, dict(zip(names, curves)), "best fit", data))
+        written.append(_plot_fit(args.out / "fit.png", base, parameters, data))
     synthetic = any("synthetic" in item.source.lower() for item in data)
     preliminary = any("preliminary" in item.source.lower() for item in data)
     print(("SYNTHETIC data. " if synthetic else "") + ("PRELIMINARY data included. " if preliminary else "")
@@ -275,6 +282,21 @@ def run_fit(args) -> int:
         print(f"kappa_disk/kappa_halo = {10 ** best['log10_alpha']:.3g}")
     print("wrote " + ", ".join(str(path) for path in written))
     return 0
+
+
+def _plot_fit(path, base, parameters, data):
+    """The model at ``parameters`` over the span of each (ratio, axis) of ``data``, with the points."""
+    from anisotropy.galaxy.fit import RatioData, predict
+
+    keys = list(dict.fromkeys((item.ratio, item.axis) for item in data))
+    grids = []
+    for name, variable in keys:
+        matching = [item for item in data if (item.ratio, item.axis) == (name, variable)]
+        low, high = min(item.energy.min() for item in matching), max(item.energy.max() for item in matching)
+        grids.append(RatioData(name, np.geomspace(low, high, 40), None, None, axis=variable))
+    curves = predict(base, parameters, grids)
+    panels = [(grid.ratio, grid.axis, grid.energy, curve) for grid, curve in zip(grids, curves)]
+    return _plot_ratios(path, panels, "best fit", data)
 
 
 def _plot_posterior(path, samples, names):

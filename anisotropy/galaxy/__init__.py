@@ -9,8 +9,9 @@ arXiv:2305.10337).
 * :class:`GalaxyModel`, :func:`solve` -- the full (z, T) network solution; :func:`ratio` -- B/C, ¹⁰Be/⁹Be, ... at
   Earth after force-field modulation;
 * :mod:`anisotropy.galaxy.fit` -- B/C + ¹⁰Be/⁹Be fit of κ0, δ, α (and H), emcee posterior;
-* :mod:`anisotropy.galaxy.datasets` -- the shipped AMS-02 B/C (PRL 117, 231102 (2016)) and a loader for published
-  ratio tables (provenance and licence: ``anisotropy/galaxy/data/README.md``).
+* :mod:`anisotropy.galaxy.datasets` -- the shipped AMS-02 B/C (PRL 117, 231102 (2016)) and Be/B against rigidity
+  (PRL 120, 021101 (2018)) and a loader for published ratio tables (provenance and licence:
+  ``anisotropy/galaxy/data/README.md``).
 """
 
 from .modulation import force_field

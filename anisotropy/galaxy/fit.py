@@ -9,7 +9,9 @@ two-stage maximum likelihood (least squares, covariance from the Jacobian); :fun
 
 Data files (CSV, ``#`` comments allowed): columns ``ratio, energy, value, error`` (energy = kinetic energy per
 nucleon in GeV/n; ratio one of :data:`anisotropy.galaxy.observables.RATIOS`), optional ``source``; or one table in
-the KISS/CRDB text format (:mod:`anisotropy.galaxy.datasets`, e.g. the shipped AMS-02 B/C).
+the KISS/CRDB text format (:mod:`anisotropy.galaxy.datasets`, e.g. the shipped AMS-02 B/C against kinetic energy
+per nucleon and Be/B against rigidity).  Each :class:`RatioData` carries its ``axis``; the model ratio is taken at
+equal kinetic energy per nucleon or at equal rigidity accordingly (:func:`anisotropy.galaxy.observables.ratio`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from scipy.optimize import least_squares
 
 from anisotropy.errors import ParameterError, require_integer, require_range
 
-from .observables import RATIOS, ratio
+from .cross_sections import isotope
+from .observables import AXES, RATIOS, ratio
 from .solver import GalaxyModel, solve
+from .transport import kinetic_energy_per_nucleon
 
-__all__ = ["BOUNDS", "PARAMETERS", "FitResult", "Likelihood", "RatioData", "fit", "load_ratio_data", "mock_data",
-           "sample", "select_energies"]
+__all__ = ["BOUNDS", "PARAMETERS", "FitResult", "Likelihood", "RatioData", "chi2_by_dataset", "fit",
+           "load_ratio_data", "mock_data", "sample", "select_energies"]
 
 PARAMETERS = ("log10_kappa0", "delta", "log10_alpha", "H", "phi")
 #: flat-prior ranges (also the bounds of the least-squares search)
@@ -40,13 +44,19 @@ SECONDARY_PRIMARY = ("B/C", "Be/B", "Be/C", "Li/C")
 
 @dataclass
 class RatioData:
-    """Measured (or mock) points of one ratio against kinetic energy per nucleon (GeV/n)."""
+    """Measured (or mock) points of one ratio against kinetic energy per nucleon (GeV/n) or, with ``axis =
+    "rigidity"``, against rigidity (GV; ``energy`` then holds rigidities)."""
 
     ratio: str
     energy: np.ndarray
     value: np.ndarray
     error: np.ndarray
     source: str = ""
+    axis: str = "kinetic_energy_per_nucleon"
+
+    def __post_init__(self):
+        if self.axis not in AXES:
+            raise ParameterError("axis", f"expected one of {', '.join(AXES)}, got {self.axis!r}")
 
 
 def load_ratio_data(path) -> list:
@@ -88,7 +98,10 @@ def load_ratio_data(path) -> list:
 
 
 def select_energies(data, energy_min, energy_max) -> list:
-    """The points of ``data`` with ``energy_min <= energy <= energy_max`` (GeV/n); sets left empty are dropped."""
+    """The points of ``data`` with ``energy_min <= energy <= energy_max``; sets left empty are dropped.
+
+    The range applies to each set's own ``axis``: GeV/n for kinetic energy per nucleon, GV for rigidity.
+    """
     if not 0.0 < energy_min <= energy_max:
         raise ParameterError("energy_range", f"need 0 < MIN <= MAX, got {energy_min:g}, {energy_max:g}")
     selected = []
@@ -96,9 +109,10 @@ def select_energies(data, energy_min, energy_max) -> list:
         keep = (item.energy >= energy_min) & (item.energy <= energy_max)
         if keep.any():
             selected.append(RatioData(item.ratio, item.energy[keep], item.value[keep], item.error[keep],
-                                      source=item.source))
+                                      source=item.source, axis=item.axis))
     if not selected:
-        raise ParameterError("energy_range", f"no data point lies in [{energy_min:g}, {energy_max:g}] GeV/n")
+        raise ParameterError("energy_range", f"no data point lies in [{energy_min:g}, {energy_max:g}] "
+                                             "(GeV/n, or GV for tables against rigidity)")
     return selected
 
 
@@ -125,7 +139,46 @@ def _model(base: GalaxyModel, parameters: dict) -> GalaxyModel:
 def predict(base: GalaxyModel, parameters: dict, data) -> list:
     """Model ratios at the data energies for ``parameters`` (a dict over :data:`PARAMETERS`)."""
     solution = solve(_model(base, parameters))
-    return [ratio(solution, item.ratio, item.energy, phi=parameters["phi"]) for item in data]
+    return [ratio(solution, item.ratio, item.energy, phi=parameters["phi"], axis=item.axis) for item in data]
+
+
+def chi2_by_dataset(base: GalaxyModel, parameters: dict, data) -> list:
+    """χ² of each set of ``data`` at ``parameters`` (a dict over :data:`PARAMETERS`), with the same independent-point
+    error model as :class:`Likelihood`: a list of dicts ``ratio, axis, source, points, chi2``.
+
+    Examples
+    --------
+    >>> from anisotropy.galaxy.fit import chi2_by_dataset, mock_data
+    >>> from anisotropy.galaxy.solver import GalaxyModel
+    >>> coarse = GalaxyModel(energy_min=0.1, energy_max=200.0, energies_per_decade=6, disk_intervals=2,
+    ...                      halo_intervals=8)
+    >>> truth = {"log10_kappa0": -1.5, "delta": 0.5, "log10_alpha": 0.0, "H": 4.0, "phi": 0.5}
+    >>> data = mock_data(truth, {"B/C": [1, 3, 10]}, base=coarse)   # seed 0: no noise
+    >>> [(row["ratio"], row["points"], round(row["chi2"], 12)) for row in chi2_by_dataset(coarse, truth, data)]
+    [('B/C', 3, 0.0)]
+    """
+    rows = []
+    for item, model in zip(data, predict(base, parameters, data)):
+        residuals = (model - item.value) / item.error
+        rows.append({"ratio": item.ratio, "axis": item.axis, "source": item.source, "points": int(item.value.size),
+                     "chi2": float(residuals @ residuals)})
+    return rows
+
+
+def _largest_energy_needed(base: GalaxyModel, data, phi_max=BOUNDS["phi"][1]) -> float:
+    r"""The largest interstellar kinetic energy per nucleon (GeV/n) the model must reach to predict ``data``.
+
+    A point against rigidity R needs :math:`T(R)` of the isotope with the largest :math:`|Z|/A` in the network;
+    force-field modulation adds at most :math:`\phi_\mathrm{max}|Z|/A`.
+    """
+    charge, mass = max((isotope(item.name) for item in base.network.species), key=lambda pair: abs(pair[0]) / pair[1])
+    largest = 0.0
+    for item in data:
+        top = float(np.max(item.energy))
+        if item.axis == "rigidity":
+            top = float(kinetic_energy_per_nucleon(top, charge, mass))
+        largest = max(largest, top + phi_max * abs(charge) / mass)
+    return largest
 
 
 def mock_data(truth: dict, energies: dict, *, relative_error=0.05, seed=0, base: GalaxyModel | None = None):
@@ -159,6 +212,10 @@ class Likelihood:
         if unknown:
             raise ParameterError("free", f"unknown parameter(s) {unknown}; known: {PARAMETERS}")
         self.data, self.base, self.free = list(data), GalaxyModel() if base is None else base, tuple(free)
+        needed, top = _largest_energy_needed(self.base, self.data), float(self.base.energies()[0][-1])
+        if needed > top:  # beyond the grid the interpolated flux is nan: say so instead of returning -inf
+            raise ParameterError("energy_max", f"the data need the model up to {needed:.4g} GeV/n but the grid's "
+                                               f"last cell centre is {top:.4g} GeV/n: raise energy_max")
         self.fixed = {"log10_kappa0": -1.5, "delta": 0.5, "log10_alpha": 0.0, "H": 4.0, "phi": 0.5} | dict(fixed or {})
         self.value = np.concatenate([item.value for item in self.data])
         self.error = np.concatenate([item.error for item in self.data])

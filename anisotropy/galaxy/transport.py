@@ -27,6 +27,7 @@ __all__ = [
     "diffusion_coefficient",
     "energy_loss_rate",
     "ionisation_loss_rate",
+    "kinetic_energy_per_nucleon",
     "lorentz_factor",
     "momentum_per_nucleon",
     "rigidity",
@@ -79,6 +80,20 @@ def speed(T):
 def rigidity(T, charge: int, mass_number: int):
     """Rigidity :math:`R = (A/|Z|)\\,p_n c/e` in GV."""
     return mass_number / abs(charge) * momentum_per_nucleon(T)
+
+
+def kinetic_energy_per_nucleon(R, charge: int, mass_number: int):
+    r"""Inverse of :func:`rigidity`: :math:`T = \sqrt{(|Z| R/A)^2 + m_u^2} - m_u` in GeV/n for rigidity ``R`` (GV).
+
+    Examples
+    --------
+    >>> from anisotropy.galaxy.transport import kinetic_energy_per_nucleon, rigidity
+    >>> round(float(rigidity(kinetic_energy_per_nucleon(10.0, 4, 9), 4, 9)), 12)
+    10.0
+    """
+    momentum = abs(charge) / mass_number * _positive_array("rigidity", R)
+    # written as p^2 / (sqrt(p^2 + m^2) + m) to keep full precision when p << m
+    return momentum**2 / (np.sqrt(momentum**2 + NUCLEON_REST_ENERGY_GEV**2) + NUCLEON_REST_ENERGY_GEV)
 
 
 def diffusion_coefficient(T, charge: int, mass_number: int, *, kappa0, delta, reference_rigidity=1.0):

@@ -120,3 +120,23 @@ def test_fit_of_shipped_boron_to_carbon_and_preliminary_beryllium_fits_alpha_and
     result = json.loads((tmp_path / "fit.json").read_text())
     assert len(result["data"]) == 2
     assert set(result["stage2_all"]["parameters"]) == {"log10_kappa0", "delta", "log10_alpha", "phi"}
+
+
+def test_fit_of_shipped_boron_to_carbon_and_beryllium_to_boron_against_rigidity(tmp_path, capsys):
+    from anisotropy.galaxy.datasets import AMS02_BERYLLIUM_TO_BORON, AMS02_BORON_TO_CARBON
+
+    tables = [str(AMS02_BORON_TO_CARBON), str(AMS02_BERYLLIUM_TO_BORON)]
+    # the top Be/B bin (2.07 TV) lies beyond the default grid (1000 GeV/n) for 7Be: one line naming energy_max
+    status, _, err = run_cli(["galaxy", "fit", *tables, "--out", str(tmp_path), "--no-plot", *COARSE], capsys)
+    assert status == 2 and "energy_max:" in err and err.count("\n") == 1
+    status, out, err = run_cli(["galaxy", "fit", *tables, "--energy-max", "2000", "--out", str(tmp_path),
+                                *COARSE], capsys)
+    assert status == 0, err
+    assert "fit of 133 points" in out and "SYNTHETIC" not in out
+    result = json.loads((tmp_path / "fit.json").read_text())
+    rows = result["chi2_by_dataset_at_best"]
+    assert [(row["ratio"], row["axis"], row["points"]) for row in rows] == [
+        ("B/C", "kinetic_energy_per_nucleon", 67), ("Be/B", "rigidity", 66)]
+    assert sum(row["chi2"] for row in rows) == pytest.approx(result["stage1_secondary_over_primary"]["chi2"],
+                                                             rel=1e-9)
+    assert result["model"]["energy_max"] == 2000.0 and (tmp_path / "fit.png").stat().st_size > 1000

@@ -1,4 +1,5 @@
-"""The shipped AMS-02 B/C table: checksums against the data README, provenance, units; the loader's checks."""
+"""The shipped AMS-02 B/C, Be/B and preliminary ¹⁰Be/⁹Be tables: checksums against the data README, provenance,
+units; the loaders' checks."""
 
 import hashlib
 import re
@@ -10,8 +11,10 @@ import pytest
 from anisotropy.errors import ParameterError
 from anisotropy.galaxy.datasets import (
     AMS02_BERYLLIUM_RATIO_PRELIMINARY,
+    AMS02_BERYLLIUM_TO_BORON,
     AMS02_BORON_TO_CARBON,
     ams02_beryllium_ratio_preliminary,
+    ams02_beryllium_to_boron,
     ams02_boron_to_carbon,
     load_band_table,
     load_published_ratio,
@@ -22,6 +25,9 @@ README = AMS02_BORON_TO_CARBON.parent / "README.md"
 # the table as published by PRL 117, 231102 spans 1.9 GV to 2.6 TV, i.e. about 0.45 to 920 GeV/n for boron
 ENERGY_RANGE_GEV_PER_NUCLEON = (0.4, 1000.0)
 POINTS = 67
+# the shipped table's 66 bin centres (geometric means of the bin edges) run from 2.27 GV to 2.07 TV
+BE_B_RIGIDITY_RANGE_GV = (2.0, 2100.0)
+BE_B_POINTS = 66
 
 
 def _readme_checksum(table: Path, label: str) -> str:
@@ -33,7 +39,8 @@ def _readme_checksum(table: Path, label: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("table", [AMS02_BORON_TO_CARBON, AMS02_BERYLLIUM_RATIO_PRELIMINARY], ids=lambda p: p.name)
+@pytest.mark.parametrize("table", [AMS02_BORON_TO_CARBON, AMS02_BERYLLIUM_TO_BORON, AMS02_BERYLLIUM_RATIO_PRELIMINARY],
+                         ids=lambda p: p.name)
 def test_shipped_table_matches_the_checksums_recorded_in_the_readme(table):
     raw = table.read_bytes()
     assert hashlib.sha256(raw).hexdigest() == _readme_checksum(table, "shipped file")
@@ -68,6 +75,34 @@ def test_shipped_table_loads_with_units_and_total_errors():
     np.testing.assert_array_equal(via_fit.value, data.value)
 
 
+def test_shipped_beryllium_to_boron_names_its_source_licence_and_rigidity_axis():
+    header = "".join(line for line in AMS02_BERYLLIUM_TO_BORON.read_text(encoding="utf-8").splitlines(keepends=True)
+                     if line.startswith("#"))
+    for needle in ("10.1103/PhysRevLett.120.021101", "github.com/carmeloevoli/KISS-CosmicRayDataBase",
+                   "c582d77e5ba25ad3cd51e862a7c3f1c4566f3aad", "MIT License", "Copyright (c) 2020 Carmelo Evoli",
+                   "rigidity in GV", "lpsc.in2p3.fr/crdb", "#X Quantity: rigidity", "#Y Quantity: Be_B"):
+        assert needle in header, needle
+    assert AMS02_BERYLLIUM_TO_BORON.name in README.read_text(encoding="utf-8")
+
+
+def test_shipped_beryllium_to_boron_loads_against_rigidity_with_total_errors():
+    data = ams02_beryllium_to_boron()
+    assert (data.ratio, data.axis, data.energy.size) == ("Be/B", "rigidity", BE_B_POINTS)
+    assert BE_B_RIGIDITY_RANGE_GV[0] < data.energy.min() < data.energy.max() < BE_B_RIGIDITY_RANGE_GV[1]
+    assert np.all(np.diff(data.energy) > 0)
+    assert np.all((data.value > 0.2) & (data.value < 0.5))  # Be/B is about 0.3-0.4 at these rigidities
+    rows = np.loadtxt(AMS02_BERYLLIUM_TO_BORON, comments="#")
+    np.testing.assert_array_equal(data.error, np.hypot(rows[:, 2:4].mean(axis=1), rows[:, 4:6].mean(axis=1)))
+    assert "PhysRevLett.120.021101" in data.source
+    (via_fit,) = load_ratio_data(AMS02_BERYLLIUM_TO_BORON)
+    assert via_fit.axis == "rigidity"
+    np.testing.assert_array_equal(via_fit.value, data.value)
+    selected = ams02_beryllium_to_boron(rigidity_min=10.0, rigidity_max=100.0)
+    assert selected.energy.min() >= 10.0 and selected.energy.max() <= 100.0
+    with pytest.raises(ParameterError, match="rigidity_min"):
+        ams02_beryllium_to_boron(rigidity_min=100.0, rigidity_max=10.0)
+
+
 def test_energy_selection():
     data = ams02_boron_to_carbon(energy_min=1.0, energy_max=100.0)
     assert data.energy.min() >= 1.0 and data.energy.max() <= 100.0
@@ -90,7 +125,7 @@ GOOD_HEADER = "#Ref: 10.0/x\n#Experiment: X\n#Y Quantity: B_C\n#X Quantity: kine
 
 @pytest.mark.parametrize(("header", "rows", "message"), [
     ("#Experiment: X\n#Y Quantity: B_C\n#X Quantity: kineticEnergyPerNucleon\n", None, "#Ref:"),
-    (GOOD_HEADER.replace("kineticEnergyPerNucleon", "rigidity"), None, "rigidity"),
+    (GOOD_HEADER.replace("kineticEnergyPerNucleon", "totalEnergy"), None, "totalEnergy"),
     (GOOD_HEADER.replace("B_C", "Fe_O"), None, "unknown Y Quantity"),
     (GOOD_HEADER, "1.0 0.3 0.01 0.01 0.02\n", "5 columns"),
     (GOOD_HEADER, "1.0 0.3 a 0.01 0.02 0.02\n", "non-numeric"),

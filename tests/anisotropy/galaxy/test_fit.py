@@ -4,7 +4,17 @@ import numpy as np
 import pytest
 
 from anisotropy.errors import ParameterError
-from anisotropy.galaxy.fit import Likelihood, fit, load_ratio_data, mock_data, sample
+from anisotropy.galaxy.fit import (
+    Likelihood,
+    RatioData,
+    chi2_by_dataset,
+    fit,
+    load_ratio_data,
+    mock_data,
+    predict,
+    sample,
+    select_energies,
+)
 from anisotropy.galaxy.solver import GalaxyModel
 
 # coarse but complete model: the same model makes and fits the mock data, so recovery is exact without noise
@@ -57,6 +67,50 @@ def test_ratio_data_loader_requires_the_columns_and_known_ratios(tmp_path):
         load_ratio_data(tmp_path / "unknown.csv")
     with pytest.raises(ParameterError):
         Likelihood([], base=COARSE)
+
+
+STAGE1_TRUTH = {"log10_kappa0": -1.5, "delta": 0.5, "log10_alpha": 0.0, "H": 4.0, "phi": 0.5}
+BE_B_RIGIDITIES = [2.5, 5.0, 10.0, 20.0, 50.0, 100.0]
+
+
+def _noise_free_be_b_against_rigidity(parameters, base=COARSE):
+    template = RatioData("Be/B", np.array(BE_B_RIGIDITIES), None, None, axis="rigidity")
+    (values,) = predict(base, parameters, [template])
+    return RatioData("Be/B", template.energy, values, 0.03 * values, source="synthetic mock", axis="rigidity")
+
+
+def test_noise_free_b_over_c_and_be_over_b_against_rigidity_are_recovered_exactly():
+    # B/C against T/n and Be/B against rigidity together: the fit must carry each set's axis into the model
+    data = mock_data(STAGE1_TRUTH, {"B/C": ENERGIES["B/C"]}, relative_error=0.02, seed=0, base=COARSE)
+    data.append(_noise_free_be_b_against_rigidity(STAGE1_TRUTH))
+    stage1, stage2 = fit(data, base=COARSE, start={"log10_kappa0": -1.3, "delta": 0.6, "phi": 0.3})
+    assert stage2 is None and stage1.chi2 < 1e-6
+    for name, value in zip(stage1.names, stage1.best):
+        assert value == pytest.approx(STAGE1_TRUTH[name], abs=EXACT_RECOVERY_ABS), name
+    rows = chi2_by_dataset(COARSE, STAGE1_TRUTH, data)
+    assert [(row["ratio"], row["axis"]) for row in rows] == [("B/C", "kinetic_energy_per_nucleon"),
+                                                             ("Be/B", "rigidity")]
+
+
+def test_chi2_by_dataset_adds_up_to_the_likelihood():
+    data = mock_data(STAGE1_TRUTH, {"B/C": ENERGIES["B/C"]}, relative_error=0.02, seed=5, base=COARSE)
+    data.append(_noise_free_be_b_against_rigidity(STAGE1_TRUTH | {"delta": 0.45}))
+    trial = STAGE1_TRUTH | {"delta": 0.55}
+    likelihood = Likelihood(data, base=COARSE, free=("delta",), fixed=trial)
+    total = sum(row["chi2"] for row in chi2_by_dataset(COARSE, trial, data))
+    assert total == pytest.approx(-2 * likelihood([0.55]), rel=1e-12)
+
+
+def test_rigidity_data_keep_their_axis_and_must_lie_inside_the_model_grid():
+    data = [_noise_free_be_b_against_rigidity(STAGE1_TRUTH)]
+    (selected,) = select_energies(data, 4.0, 60.0)  # in GV for a table against rigidity
+    assert selected.axis == "rigidity" and selected.energy.tolist() == [5.0, 10.0, 20.0, 50.0]
+    # 7Be (Z/A = 4/7) at 500 GV has T/n ~ 285 GeV/n, beyond the coarse grid's last cell centre (~180 GeV/n)
+    beyond = RatioData("Be/B", np.array([500.0]), np.array([0.3]), np.array([0.01]), axis="rigidity")
+    with pytest.raises(ParameterError, match="energy_max"):
+        Likelihood([beyond], base=COARSE)
+    with pytest.raises(ParameterError, match="axis"):
+        RatioData("Be/B", np.array([1.0]), np.array([0.3]), np.array([0.01]), axis="total_energy")
 
 
 @pytest.mark.slow

@@ -1,16 +1,20 @@
-"""Force-field modulation: identity at phi = 0, invariance of J/p^2, composition, and the observable ratios."""
+"""Force-field modulation: identity at phi = 0, invariance of J/p^2, composition, and the observable ratios (at
+equal kinetic energy per nucleon and at equal rigidity)."""
 
 import numpy as np
 import pytest
 
 from anisotropy.errors import ParameterError
 from anisotropy.galaxy.modulation import force_field
-from anisotropy.galaxy.observables import ratio
+from anisotropy.galaxy.observables import modulated_flux, ratio
 from anisotropy.galaxy.solver import GalaxyModel, solve
-from anisotropy.galaxy.transport import NUCLEON_REST_ENERGY_GEV
+from anisotropy.galaxy.transport import NUCLEON_REST_ENERGY_GEV, kinetic_energy_per_nucleon
 
 T = np.geomspace(0.05, 50.0, 13)
 EXACT_RTOL = 1e-13  # closed-form identities evaluated in double precision
+# central differences with relative step 1e-5: truncation ~1e-10, round-off ~1e-16/1e-5 = 1e-11
+DERIVATIVE_RTOL = 1e-8
+RIGIDITIES = np.geomspace(2.0, 500.0, 9)
 
 
 def power_law(t):
@@ -64,3 +68,39 @@ def test_unmodulated_ratio_equals_the_local_interstellar_ratio_on_the_grid():
     np.testing.assert_allclose(be, solution.local("10Be")[3:-3] / solution.local("9Be")[3:-3], rtol=1e-12)
     with pytest.raises(ParameterError):
         ratio(solution, "B/Xx", grid)
+
+
+@pytest.fixture(scope="module")
+def coarse_solution():
+    return solve(GalaxyModel(energies_per_decade=6, disk_intervals=2, halo_intervals=12))
+
+
+def test_ratio_at_equal_rigidity_of_nuclei_with_equal_mass_to_charge_is_the_ratio_at_equal_energy(coarse_solution):
+    # 10B and 12C both have A/Z = 2: equal rigidity is equal T/n and the Jacobians dT/dR cancel
+    energies = kinetic_energy_per_nucleon(RIGIDITIES, 6, 12)
+    np.testing.assert_allclose(ratio(coarse_solution, "10B/12C", RIGIDITIES, phi=0.6, axis="rigidity"),
+                               ratio(coarse_solution, "10B/12C", energies, phi=0.6), rtol=1e-12)
+
+
+@pytest.mark.parametrize("label", ["Be", "11B", "7Be"])
+def test_flux_per_rigidity_is_the_flux_per_energy_times_dT_dR(coarse_solution, label):
+    # one isotope at a time (an element sums them): J_R = J_T dT/dR with dT/dR by central differences
+    from anisotropy.galaxy.cross_sections import isotope
+
+    names = [item.name for item in coarse_solution.model.network.species if item.charge == 4] if label == "Be" \
+        else [label]
+    expected = 0.0
+    for name in names:
+        charge, mass = isotope(name)
+        step = 1e-5 * RIGIDITIES
+        slope = (kinetic_energy_per_nucleon(RIGIDITIES + step, charge, mass)
+                 - kinetic_energy_per_nucleon(RIGIDITIES - step, charge, mass)) / (2 * step)
+        expected = expected + slope * modulated_flux(coarse_solution, name,
+                                                     kinetic_energy_per_nucleon(RIGIDITIES, charge, mass), 0.5)
+    np.testing.assert_allclose(modulated_flux(coarse_solution, label, RIGIDITIES, 0.5, axis="rigidity"), expected,
+                               rtol=DERIVATIVE_RTOL)
+
+
+def test_unknown_axis_is_rejected_naming_it(coarse_solution):
+    with pytest.raises(ParameterError, match="axis"):
+        ratio(coarse_solution, "Be/B", RIGIDITIES, axis="momentum")

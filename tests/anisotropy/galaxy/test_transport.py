@@ -12,6 +12,7 @@ from anisotropy.galaxy.transport import (
     decay_rate,
     diffusion_coefficient,
     ionisation_loss_rate,
+    kinetic_energy_per_nucleon,
     lorentz_factor,
     rigidity,
 )
@@ -76,3 +77,17 @@ def test_coulomb_losses_scale_with_charge_squared_and_electron_density():
     c_n = (rates[0] - rates[1] / 2) / a
     np.testing.assert_allclose(rates[2], 4 * rates[0] - 8 * a * c_n, rtol=1e-10)
     assert np.all(c_n > 0)
+
+
+def test_kinetic_energy_per_nucleon_inverts_the_rigidity():
+    m = 0.93149410372  # GeV, CODATA 2018 atomic mass unit
+    # by hand: 12C at R = 2 sqrt(3) m GV has p_n = sqrt(3) m, so T = 2m - m = m
+    assert kinetic_energy_per_nucleon(2 * math.sqrt(3) * m, 6, 12) == pytest.approx(m, rel=EXACT_RTOL)
+    # non-relativistic limit T = p^2/2m - p^4/8m^3 + ..., p = Z R/A (no cancellation: p = 1e-4 m)
+    p = 1e-4 * m
+    assert kinetic_energy_per_nucleon(p * 10 / 4, 4, 10) == pytest.approx(p**2 / (2 * m) - p**4 / (8 * m**3),
+                                                                          rel=EXACT_RTOL)
+    R = np.geomspace(0.1, 1e4, 9)
+    for charge, mass in ((4, 7), (4, 10), (5, 11)):
+        np.testing.assert_allclose(rigidity(kinetic_energy_per_nucleon(R, charge, mass), charge, mass), R,
+                                   rtol=EXACT_RTOL)
