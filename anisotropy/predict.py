@@ -383,9 +383,10 @@ class PredictionInputs:
 
     Attributes
     ----------
-    energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient, gradient_angle, \
-pair_time_prefactor, lmax, converge, modes_per_decade, closure, solver
-        As :func:`predict_cl` (TeV, µG, pc, 1/pc, degrees); ``lmin_over_lmax`` None means automatic.
+    energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model
+        As :func:`predict_cl` (TeV, µG, pc); ``lmin_over_lmax`` None means automatic.
+    dipole, gradient, gradient_angle, pair_time_prefactor, lmax, modes_per_decade, converge, closure, solver
+        As :func:`predict_cl` (``gradient`` in 1/pc, ``gradient_angle`` in degrees).
     turbulence : Turbulence
         The spectrum the prediction uses: kind = ``model``, ``eta``, ``modes_per_decade`` and the resolved
         :math:`L_\min/L_\max` (:data:`K_MAX_GYRORADIUS_TARGET` when automatic).
@@ -413,7 +414,7 @@ pair_time_prefactor, lmax, converge, modes_per_decade, closure, solver
     >>> PredictionInputs(eta=1.0)
     Traceback (most recent call last):
     ...
-    anisotropy.errors.ParameterError: eta: must be in (0, 1), got 1.0
+    anisotropy.errors.ParameterError: eta: must be in (0, 1), got 1
     """
 
     energy: float = DEFAULT_ENERGY
