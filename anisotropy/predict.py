@@ -2,10 +2,12 @@ r"""Physical parameters in, steady-state :math:`\langle C_\ell\rangle` out: :fun
 
 The chain (docs/guide/design.md#layout):
 
-1. physical inputs (TeV, µG, pc) -> :func:`anisotropy.units.to_reduced`: :math:`r_g/L_c`, :math:`\eta`,
-   :math:`\beta`;
-2. transport (:mod:`anisotropy.transport`): the diffusion tensor :math:`K` and the scattering time
-   :math:`\tau_s = 3\kappa_\parallel/v^2` (docs/physics/transport.md#slab-qlt);
+1. physical inputs (TeV, µG, pc), checked once into :class:`PredictionInputs`, which holds the
+   :class:`~anisotropy.Turbulence` of the prediction and :func:`anisotropy.units.to_reduced`: :math:`r_g/L_c`,
+   :math:`\eta`, :math:`\beta`;
+2. transport (:mod:`anisotropy.transport`): the scattering time :math:`\Omega\tau_s`, computed once and passed to
+   everything that needs it (pair time, :math:`K`, the domain flags, the record), and the diffusion tensor
+   :math:`K` with :math:`\kappa_\parallel = v^2\tau_s/3` (docs/physics/transport.md#slab-qlt);
 3. the pair-rate model :math:`k(x)` (:class:`anisotropy.pair_rates.PairRate`, docs/physics/mixing_ode.md#pair-time,
    docs/physics/pair_rates.md) with the pair
    time :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}`;
@@ -45,6 +47,7 @@ from . import domain, units
 from ._version import __version__
 from .errors import ParameterError, attribute_to_given, require_integer, require_range
 from .io import atomic_output, jsonable
+from .turbulence import Turbulence
 from .untruncated import CONTINUATION_FACTOR, inner_angle
 
 __all__ = [
@@ -61,6 +64,7 @@ __all__ = [
     "MODELS",
     "SOLVERS",
     "ClResult",
+    "PredictionInputs",
     "cl_from_rate",
     "dipole_source",
     "predict_cl",
@@ -368,38 +372,165 @@ def _converged(rate, source, lmax):
 
 
 # ---------------------------------------------------------------------------------------------------- physics
-def _check_inputs(energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient,
-                  gradient_angle, pair_time_prefactor, lmax, modes_per_decade) -> dict:
-    # astropy Quantities and "10 TeV" strings are converted once, here; plain floats are in the documented units
-    energy, b_rms, l_c = units.as_unit("energy", energy, "TeV"), units.as_unit("b_rms", b_rms, "uG"), units.as_unit(
-        "l_c", l_c, "pc")
-    gradient = None if gradient is None else units.as_unit("gradient", gradient, "1/pc")
-    gradient_angle = units.as_unit("gradient_angle", gradient_angle, "deg")
-    if model not in MODELS:
-        raise ParameterError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
-    checked = {
-        "energy": require_range("energy", energy, 0.0, None, low_open=True),
-        "charge": require_integer("charge", charge, 1, MAX_CHARGE),
-        "mass_number": require_integer("mass_number", mass_number, 1, 300),
-        "b_rms": require_range("b_rms", b_rms, 0.0, None, low_open=True),
-        "l_c": require_range("l_c", l_c, 0.0, None, low_open=True),
-        "eta": require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=model == "slab"),
-        "lmin_over_lmax": None if lmin_over_lmax is None else require_range(
-            "lmin_over_lmax", lmin_over_lmax, 0.0, 1.0, low_open=True, high_open=True),
-        "model": model,
-        "dipole": None if dipole is None else require_range("dipole", dipole, 0.0, 1.0, low_open=True),
-        "gradient": None if gradient is None else require_range("gradient", gradient, 0.0, None, low_open=True),
-        "gradient_angle": require_range("gradient_angle", gradient_angle, 0.0, 180.0),
-        "pair_time_prefactor": None if pair_time_prefactor is None else require_range(
-            "pair_time_prefactor", pair_time_prefactor, 0.0, None, low_open=True),
-        "lmax": require_integer("lmax", lmax, 2, MAX_LMAX),
-        "modes_per_decade": require_integer("modes_per_decade", modes_per_decade, 1, None),
-    }
-    if checked["mass_number"] < checked["charge"]:
-        raise ParameterError("mass_number", f"must be >= charge ({checked['charge']}), got {checked['mass_number']}")
-    if dipole is not None and gradient is not None:
-        raise ParameterError("gradient", "give either dipole or gradient (they fix the same |G|), not both")
-    return checked
+@dataclass(frozen=True)
+class PredictionInputs:
+    r"""The arguments of :func:`predict_cl`, checked once, with what follows from them alone.
+
+    Construction converts astropy Quantities and strings (:func:`anisotropy.units.as_unit`) to plain floats in the
+    documented units and checks every argument (one line naming the first that is out of range); the fields
+    below then hold those floats.  ``dipole`` is resolved: :data:`DEFAULT_DIPOLE` when neither ``dipole`` nor
+    ``gradient`` is given.  The remaining attributes are derived (not arguments).
+
+    Attributes
+    ----------
+    energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model
+        As :func:`predict_cl` (TeV, µG, pc); ``lmin_over_lmax`` None means automatic.
+    dipole, gradient, gradient_angle, pair_time_prefactor, lmax, modes_per_decade, converge, closure, solver
+        As :func:`predict_cl` (``gradient`` in 1/pc, ``gradient_angle`` in degrees).
+    turbulence : Turbulence
+        The spectrum the prediction uses: kind = ``model``, ``eta``, ``modes_per_decade`` and the resolved
+        :math:`L_\min/L_\max` (:data:`K_MAX_GYRORADIUS_TARGET` when automatic).
+    gyroradius_pc : float
+        :math:`r_g` in pc, in :math:`B_\mathrm{tot}`.
+    reduced : ReducedParameters
+        :math:`r_g/L_c`, :math:`\eta`, the resolved :math:`L_\min/L_\max` and :math:`\beta`
+        (:func:`anisotropy.units.to_reduced`).
+    outer_scale_pc, k_max_r_g : float
+        :math:`L_\max` in pc and :math:`k_\max r_g = 2\pi r_g/L_\min`.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the argument.
+
+    Examples
+    --------
+    >>> from anisotropy.predict import PredictionInputs
+    >>> inputs = PredictionInputs(energy="10 TeV", eta=0.5)
+    >>> inputs.energy, inputs.dipole, inputs.turbulence.kind
+    (10.0, 0.001, 'slab')
+    >>> round(inputs.k_max_r_g)                     # the automatic L_min/L_max
+    200
+    >>> PredictionInputs(eta=1.0)
+    Traceback (most recent call last):
+    ...
+    anisotropy.errors.ParameterError: eta: must be in (0, 1), got 1
+    """
+
+    energy: float = DEFAULT_ENERGY
+    charge: int = 1
+    mass_number: int = 1
+    b_rms: float = DEFAULT_B_RMS
+    l_c: float = DEFAULT_L_C
+    eta: float = DEFAULT_ETA
+    lmin_over_lmax: float | None = None
+    model: str = "slab"
+    dipole: float | None = None
+    gradient: float | None = None
+    gradient_angle: float = 0.0
+    pair_time_prefactor: float | None = None
+    lmax: int = DEFAULT_LMAX
+    modes_per_decade: int = MODES_PER_DECADE
+    converge: bool = False
+    closure: str = DEFAULT_CLOSURE
+    solver: str = DEFAULT_SOLVER
+    turbulence: Turbulence = field(init=False, repr=False, compare=False)
+    gyroradius_pc: float = field(init=False, repr=False, compare=False)
+    reduced: units.ReducedParameters = field(init=False, repr=False, compare=False)
+    outer_scale_pc: float = field(init=False, repr=False, compare=False)
+    k_max_r_g: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        checked = self._checked_arguments()
+        checked["converge"] = bool(self.converge)
+        checked.update(self._checked_options())
+        if checked["dipole"] is None and checked["gradient"] is None:
+            checked["dipole"] = DEFAULT_DIPOLE
+        _check_gradient_angle(checked)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+        self._derive()
+
+    def _checked_arguments(self) -> dict:
+        """The arguments in plain floats of the documented units, range-checked in the order of the signature."""
+        # astropy Quantities and "10 TeV" strings are converted once, here
+        energy, b_rms, l_c = (units.as_unit("energy", self.energy, "TeV"), units.as_unit("b_rms", self.b_rms, "uG"),
+                              units.as_unit("l_c", self.l_c, "pc"))
+        gradient = None if self.gradient is None else units.as_unit("gradient", self.gradient, "1/pc")
+        gradient_angle = units.as_unit("gradient_angle", self.gradient_angle, "deg")
+        model = self.model
+        if model not in MODELS:
+            raise ParameterError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+        checked = {
+            "energy": require_range("energy", energy, 0.0, None, low_open=True),
+            "charge": require_integer("charge", self.charge, 1, MAX_CHARGE),
+            "mass_number": require_integer("mass_number", self.mass_number, 1, 300),
+            "b_rms": require_range("b_rms", b_rms, 0.0, None, low_open=True),
+            "l_c": require_range("l_c", l_c, 0.0, None, low_open=True),
+            "eta": require_range("eta", self.eta, 0.0, 1.0, low_open=True, high_open=model == "slab"),
+            "lmin_over_lmax": None if self.lmin_over_lmax is None else require_range(
+                "lmin_over_lmax", self.lmin_over_lmax, 0.0, 1.0, low_open=True, high_open=True),
+            "model": model,
+            "dipole": None if self.dipole is None else require_range("dipole", self.dipole, 0.0, 1.0, low_open=True),
+            "gradient": None if gradient is None else require_range("gradient", gradient, 0.0, None, low_open=True),
+            "gradient_angle": require_range("gradient_angle", gradient_angle, 0.0, 180.0),
+            "pair_time_prefactor": None if self.pair_time_prefactor is None else require_range(
+                "pair_time_prefactor", self.pair_time_prefactor, 0.0, None, low_open=True),
+            "lmax": require_integer("lmax", self.lmax, 2, MAX_LMAX),
+            "modes_per_decade": require_integer("modes_per_decade", self.modes_per_decade, 1, None),
+        }
+        if checked["mass_number"] < checked["charge"]:
+            raise ParameterError("mass_number",
+                                 f"must be >= charge ({checked['charge']}), got {checked['mass_number']}")
+        if self.dipole is not None and self.gradient is not None:
+            raise ParameterError("gradient", "give either dipole or gradient (they fix the same |G|), not both")
+        return checked
+
+    def _checked_options(self) -> dict:
+        if self.closure not in CLOSURES:
+            raise ParameterError("closure", f"must be one of {', '.join(CLOSURES)}, got {self.closure!r}")
+        _check_solver(self.closure, self.solver, bool(self.converge))
+        return {"closure": self.closure, "solver": self.solver}
+
+    def _derive(self) -> None:
+        """The spectrum, the reduced parameters and the scales (functions of the arguments alone)."""
+        gyroradius_pc = float(units.gyroradius(self.energy, self.b_rms, self.charge, self.mass_number))
+        ratio = self.lmin_over_lmax
+        if ratio is None:
+            ratio = _auto_lmin_over_lmax(gyroradius_pc, self.l_c)
+        turbulence = Turbulence(kind=self.model, eta=self.eta, lmin_over_lmax=ratio,
+                                modes_per_decade=self.modes_per_decade)
+        outer_pc = float(units.outer_scale(self.l_c, ratio, turbulence.spectral_index))
+        derived = {
+            "turbulence": turbulence,
+            "gyroradius_pc": gyroradius_pc,
+            "reduced": units.to_reduced(self.energy, self.b_rms, self.l_c, self.eta, self.charge, self.mass_number,
+                                        lmin_over_lmax=ratio),
+            "outer_scale_pc": outer_pc,
+            "k_max_r_g": 2.0 * math.pi * gyroradius_pc / (outer_pc * ratio),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
+    def record(self) -> dict:
+        """The arguments as :func:`predict_cl` records them (``params["inputs"]``): ``predict_cl(**record())``
+        repeats the prediction."""
+        names = ("energy", "charge", "mass_number", "b_rms", "l_c", "eta", "lmin_over_lmax", "model", "dipole",
+                 "gradient", "gradient_angle", "pair_time_prefactor", "lmax", "modes_per_decade", "converge",
+                 "closure", "solver")
+        return {name: getattr(self, name) for name in names}
+
+
+def _check_gradient_angle(checked: dict) -> None:
+    """With B0 and κ⊥ = 0 a dipole needs a gradient component along B0 (θ ≠ 90°)."""
+    regular_field = checked["model"] == "slab" or checked["eta"] < 1.0
+    perpendicular = abs(math.cos(math.radians(checked["gradient_angle"]))) < 1e-12
+    if regular_field and checked["dipole"] is not None and perpendicular:
+        raise ParameterError(
+            "gradient_angle",
+            f"must be in [0, 90) or (90, 180] for model {checked['model']!r} with B0 and a dipole: kappa_perp = 0, "
+            "so a gradient perpendicular to B0 gives no dipole (pass gradient= for C_l = 0)",
+        )
 
 
 def _auto_lmin_over_lmax(gyroradius_pc: float, l_c_pc: float) -> float:
@@ -595,108 +726,99 @@ def predict_cl(
     >>> bool(result.cl[2] < result.cl[1])
     True
     """
-    inputs = _check_inputs(energy, charge, mass_number, b_rms, l_c, eta, lmin_over_lmax, model, dipole, gradient,
-                           gradient_angle, pair_time_prefactor, lmax, modes_per_decade)
-    inputs["converge"] = bool(converge)
-    if closure not in CLOSURES:
-        raise ParameterError("closure", f"must be one of {', '.join(CLOSURES)}, got {closure!r}")
-    _check_solver(closure, solver, converge)
-    inputs["closure"], inputs["solver"] = closure, solver
-    if inputs["dipole"] is None and inputs["gradient"] is None:
-        inputs["dipole"] = DEFAULT_DIPOLE
-    theta = math.radians(inputs["gradient_angle"])
-    regular_field = model == "slab" or inputs["eta"] < 1.0
-    if regular_field and inputs["dipole"] is not None and abs(math.cos(theta)) < 1e-12:
-        raise ParameterError(
-            "gradient_angle",
-            f"must be in [0, 90) or (90, 180] for model {model!r} with B0 and a dipole: kappa_perp = 0, so a "
-            "gradient perpendicular to B0 gives no dipole (pass gradient= for C_l = 0)",
-        )
-
-    resolved_ratio = inputs["lmin_over_lmax"]
-    gyroradius_pc = float(units.gyroradius(inputs["energy"], inputs["b_rms"], inputs["charge"], inputs["mass_number"]))
-    if resolved_ratio is None:
-        resolved_ratio = _auto_lmin_over_lmax(gyroradius_pc, inputs["l_c"])
-    reduced = units.to_reduced(inputs["energy"], inputs["b_rms"], inputs["l_c"], inputs["eta"], inputs["charge"],
-                               inputs["mass_number"], lmin_over_lmax=resolved_ratio)
-
-    refused = domain.refusal(model, inputs["eta"], reduced.reduced_rigidity, inputs["energy"])
+    inputs = PredictionInputs(energy, charge=charge, mass_number=mass_number, b_rms=b_rms, l_c=l_c, eta=eta,
+                              lmin_over_lmax=lmin_over_lmax, model=model, dipole=dipole, gradient=gradient,
+                              gradient_angle=gradient_angle, pair_time_prefactor=pair_time_prefactor, lmax=lmax,
+                              modes_per_decade=modes_per_decade, converge=converge, closure=closure, solver=solver)
+    reduced = inputs.reduced
+    refused = domain.refusal(inputs.model, inputs.eta, reduced.reduced_rigidity, inputs.energy)
     if refused is not None:
         raise refused
-    rate = _pair_rate(model, reduced, inputs["modes_per_decade"], inputs["pair_time_prefactor"])
-    coefficients = _transport(model, reduced, rate)
+    # Ωτ_s once per prediction: the pair time, the transport, the closure check and the record all use this value
+    omega_tau_s = _omega_scattering_time(inputs.turbulence, reduced.reduced_rigidity)
+    rate = _pair_rate(inputs.turbulence, reduced.reduced_rigidity, reduced.speed, inputs.pair_time_prefactor,
+                      omega_tau_s)
+    coefficients = _transport(inputs.turbulence, reduced.reduced_rigidity, omega_tau_s)
 
     # ODE units: time 1/Ω, length L_c, hence v = r_g/L_c (Ω = v/r_g)
     speed = reduced.reduced_rigidity
     kappa_parallel, kappa_perp = coefficients["kappa_parallel"], coefficients["kappa_perp"]
     diffusion = np.diag([kappa_perp, kappa_perp, kappa_parallel])
+    theta = math.radians(inputs.gradient_angle)
     direction = np.array([math.sin(theta), 0.0, math.cos(theta)])  # B0 along z, G in the x-z plane
-    if inputs["gradient"] is not None:
-        gradient_lc = inputs["gradient"] * inputs["l_c"]
+    if inputs.gradient is not None:
+        gradient_lc = inputs.gradient * inputs.l_c
         dipole_amplitude = 3.0 * float(np.linalg.norm(diffusion @ direction)) * gradient_lc / speed
     else:
-        dipole_amplitude = inputs["dipole"]
+        dipole_amplitude = inputs.dipole
         gradient_lc = dipole_amplitude * speed / (3.0 * float(np.linalg.norm(diffusion @ direction)))
-    outer_pc = float(units.outer_scale(inputs["l_c"], resolved_ratio))
-    k_max_r_g = 2.0 * math.pi * gyroradius_pc / (outer_pc * resolved_ratio)
-    # θ_c of the untruncated solve; a model that records no pair time is treated as a generic rate
-    pair_time = _pair_time(rate)
-    continuation = None if pair_time is None else CONTINUATION_FACTOR * inner_angle(k_max_r_g, pair_time)
-    if closure == "markov":
-        ell, cl, info = cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient_lc * direction,
-                                     lmax=inputs["lmax"], converge=inputs["converge"], solver=solver,
-                                     continuation_angle=continuation)
-    elif closure == "emulator":
-        ell, cl, info = _emulated(model, reduced, inputs["lmax"], 4.0 * math.pi / 9.0 * dipole_amplitude**2)
-    else:
-        ell, cl, info = _age_dependent(model, reduced, inputs, diffusion, gradient_lc * direction, speed)
-
-    omega = float(units.gyrofrequency(inputs["energy"], inputs["b_rms"], inputs["charge"], inputs["mass_number"]))
-    l_c_cm = inputs["l_c"] * units.PARSEC_M * 100.0
     dipole_cl = 4.0 * math.pi / 9.0 * dipole_amplitude**2
-    flags = domain.domain_flags(closure, model, reduced.eta, reduced.reduced_rigidity)
-    violation = None if pair_time is None else domain.closure_violation(closure, coefficients["omega_tau_s"],
-                                                                        pair_time)
+    pair_time = _pair_time(rate)
+    ell, cl, info = _solve(inputs, rate, diffusion, gradient_lc * direction, dipole_cl, pair_time)
+
+    omega = float(units.gyrofrequency(inputs.energy, inputs.b_rms, inputs.charge, inputs.mass_number))
+    l_c_cm = inputs.l_c * units.PARSEC_M * 100.0
+    derived = {
+        "time_unit": "1/Omega (gyrofrequency in B_tot)",
+        "length_unit": "L_c",
+        "gyroradius_pc": inputs.gyroradius_pc,
+        "gyrofrequency_per_s": omega,
+        "reduced_rigidity": reduced.reduced_rigidity,
+        "speed_over_c": reduced.speed,
+        "eta": reduced.eta,
+        "b_regular_uG": units.field_components(inputs.b_rms, inputs.eta)[0],
+        "lmin_over_lmax": inputs.turbulence.lmin_over_lmax,
+        "outer_scale_pc": inputs.outer_scale_pc,
+        "k_min_r_g": 2.0 * math.pi * inputs.gyroradius_pc / inputs.outer_scale_pc,
+        "k_max_r_g": inputs.k_max_r_g,
+        "kappa_parallel": kappa_parallel,
+        "kappa_perp": kappa_perp,
+        "kappa_parallel_cm2_per_s": kappa_parallel * l_c_cm**2 * omega,
+        "diffusion_tensor": diffusion,
+        "omega_tau_s": omega_tau_s,
+        "omega_pair_time": pair_time,
+        "pair_time_prefactor": rate.params.get("pair_time_prefactor"),
+        "gradient_angle_deg": inputs.gradient_angle,
+        "gradient": gradient_lc,
+        "gradient_per_pc": gradient_lc / inputs.l_c,
+        "gradient_vector": gradient_lc * direction,
+        "dipole": dipole_amplitude,
+        "dipole_cl": dipole_cl,
+        **info,
+        "domain": _domain_flags(inputs, omega_tau_s, pair_time, cl[1] / dipole_cl),
+        "rate_model": rate.name,
+        "rate_params": rate.params,
+    }
+    params = {"inputs": inputs.record(), "derived": derived,
+              "package": {"name": "cr-anisotropy", "version": __version__}}
+    return ClResult(ell=ell, cl=cl, params=params)
+
+
+def _solve(inputs: PredictionInputs, rate, diffusion, gradient, dipole_cl: float, pair_time):
+    """(ell, cl, info) of the chosen closure, in the ODE units of :func:`predict_cl`."""
+    if inputs.closure == "emulator":
+        return _emulated(inputs.model, inputs.reduced, inputs.lmax, dipole_cl)
+    if inputs.closure != "markov":
+        return _age_dependent(inputs, diffusion, gradient)
+    # θ_c of the untruncated solve; a model that records no pair time is treated as a generic rate
+    continuation = None if pair_time is None else CONTINUATION_FACTOR * inner_angle(inputs.k_max_r_g, pair_time)
+    return cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient, lmax=inputs.lmax,
+                        converge=inputs.converge, solver=inputs.solver, continuation_angle=continuation)
+
+
+def _domain_flags(inputs: PredictionInputs, omega_tau_s: float, pair_time, c1_over_dipole_cl: float) -> dict:
+    """The validated-domain flags (:mod:`anisotropy.domain`) and the Liouville bound on :math:`C_1`."""
+    reduced = inputs.reduced
+    flags = domain.domain_flags(inputs.closure, inputs.model, reduced.eta, reduced.reduced_rigidity)
+    violation = None if pair_time is None else domain.closure_violation(inputs.closure, omega_tau_s, pair_time)
     flags["closure_assumption_violated"] = violation
     if violation is not None:
         flags["validated"] = False
         flags["outside"].append(violation)
     # Liouville (and Jensen) require <C_1> >= (4π/9)|<δ>|² (issue 12): a closure that breaks it is flagged
-    flags["c1_over_dipole_cl"] = float(cl[1] / dipole_cl)
-    flags["c1_below_liouville_bound"] = bool(cl[1] < dipole_cl)
-    derived = {
-        "time_unit": "1/Omega (gyrofrequency in B_tot)",
-        "length_unit": "L_c",
-        "gyroradius_pc": gyroradius_pc,
-        "gyrofrequency_per_s": omega,
-        "reduced_rigidity": reduced.reduced_rigidity,
-        "speed_over_c": reduced.speed,
-        "eta": reduced.eta,
-        "b_regular_uG": units.field_components(inputs["b_rms"], inputs["eta"])[0],
-        "lmin_over_lmax": resolved_ratio,
-        "outer_scale_pc": outer_pc,
-        "k_min_r_g": 2.0 * math.pi * gyroradius_pc / outer_pc,
-        "k_max_r_g": k_max_r_g,
-        "kappa_parallel": kappa_parallel,
-        "kappa_perp": kappa_perp,
-        "kappa_parallel_cm2_per_s": kappa_parallel * l_c_cm**2 * omega,
-        "diffusion_tensor": diffusion,
-        "omega_tau_s": coefficients["omega_tau_s"],
-        "omega_pair_time": _pair_time(rate),
-        "pair_time_prefactor": rate.params.get("pair_time_prefactor"),
-        "gradient_angle_deg": inputs["gradient_angle"],
-        "gradient": gradient_lc,
-        "gradient_per_pc": gradient_lc / inputs["l_c"],
-        "gradient_vector": gradient_lc * direction,
-        "dipole": dipole_amplitude,
-        "dipole_cl": dipole_cl,
-        **info,
-        "domain": flags,
-        "rate_model": rate.name,
-        "rate_params": rate.params,
-    }
-    params = {"inputs": inputs, "derived": derived, "package": {"name": "cr-anisotropy", "version": __version__}}
-    return ClResult(ell=ell, cl=cl, params=params)
+    flags["c1_over_dipole_cl"] = float(c1_over_dipole_cl)
+    flags["c1_below_liouville_bound"] = bool(c1_over_dipole_cl < 1.0)
+    return flags
 
 
 def _check_solver(closure: str, solver: str, converge: bool) -> None:
@@ -726,7 +848,7 @@ def _emulated(model, reduced, lmax, dipole_cl):
     return np.arange(lmax_emulated + 1), cl, info
 
 
-def _age_dependent(model, reduced, inputs, diffusion, gradient, speed):
+def _age_dependent(inputs: PredictionInputs, diffusion, gradient):
     r"""Steady state of the age-dependent pair-correlation closure, scaled to the source of :func:`dipole_source`.
 
     The closure's :math:`C_\ell` are per unit :math:`v^2|G|^2` with :math:`K = v^2/(3\nu_1)` along the gradient;
@@ -735,67 +857,81 @@ def _age_dependent(model, reduced, inputs, diffusion, gradient, speed):
     """
     from .pair_correlation import age_dependent_steady_state
 
+    reduced = inputs.reduced
+    speed = reduced.reduced_rigidity  # v in L_c Ω
     kappa_parallel = float(diffusion[2, 2])
     decay_rate = speed**2 / (3.0 * kappa_parallel)
-    unit_cl, details = age_dependent_steady_state(model, reduced.reduced_rigidity, reduced.eta, inputs["lmax"],
-                                                  decay_rate=decay_rate, lmin_over_lmax=reduced.lmin_over_lmax,
-                                                  modes_per_decade=inputs["modes_per_decade"])
+    unit_cl, details = age_dependent_steady_state(inputs.model, reduced.reduced_rigidity, reduced.eta, inputs.lmax,
+                                                  decay_rate=decay_rate,
+                                                  lmin_over_lmax=inputs.turbulence.lmin_over_lmax,
+                                                  modes_per_decade=inputs.turbulence.modes_per_decade)
     effective_gradient_squared = float(gradient @ diffusion @ gradient) / kappa_parallel
     cl = unit_cl * speed**2 * effective_gradient_squared
-    info = {"source": dipole_source(diffusion, gradient), "lmax_solved": inputs["lmax"], "closure_details": details,
+    info = {"source": dipole_source(diffusion, gradient), "lmax_solved": inputs.lmax, "closure_details": details,
             "dipole_decay_rate": decay_rate}
-    return np.arange(inputs["lmax"] + 1), cl, info
+    return np.arange(inputs.lmax + 1), cl, info
 
 
-def _transport(model: str, reduced, rate) -> dict:
-    r"""Diffusion coefficients in :math:`L_c^2\Omega` and :math:`\Omega\tau_s` (docs/physics/transport.md#slab-qlt,
+def _omega_scattering_time(turbulence: Turbulence, reduced_rigidity: float) -> float:
+    r""":math:`\Omega\tau_s` of a prediction, computed once and passed to everything that needs it.
+
+    With a regular field (slab, or isotropic with η < 1) the slab-QLT value
+    (:func:`anisotropy.transport.omega_scattering_time`, docs/physics/transport.md#slab-qlt); isotropic with
+    :math:`B_0 = 0` the Markov limit of the ballistic pair model
+    (:func:`anisotropy.pair_rates.ballistic_omega_scattering_time` on the discrete modes).
+    """
+    if turbulence.kind == "isotropic" and turbulence.eta == 1.0:
+        from .pair_rates import ballistic_omega_scattering_time
+        from .spectrum import kolmogorov_modes
+
+        wavenumbers, fractions = kolmogorov_modes(turbulence.lmin_over_lmax, turbulence.modes_per_decade,
+                                                  turbulence.spectral_index)
+        return ballistic_omega_scattering_time(reduced_rigidity, wavenumbers, fractions)
+    from . import transport  # scipy.integrate: imported on first use, so the CLI answers --help and errors fast
+
+    return transport.omega_scattering_time(reduced_rigidity, turbulence=turbulence)
+
+
+def _transport(turbulence: Turbulence, reduced_rigidity: float, omega_tau_s: float) -> dict:
+    r"""Diffusion coefficients in :math:`L_c^2\Omega` from :math:`\Omega\tau_s` (docs/physics/transport.md#slab-qlt,
     docs/physics/mixing_ode.md#ode-limits).
 
-    * ``"slab"``: slab QLT from :mod:`anisotropy.transport`, which gives :math:`\kappa_\parallel` in
-      :math:`cL_c`; in the ODE units :math:`K = \kappa\,c/(L_c\Omega) = \kappa\,(r_g/L_c)/\beta` because
-      :math:`\Omega = \beta c/r_g`.  :math:`\kappa_\perp = 0` (slab QLT).
-    * ``"isotropic"``, η = 1: :math:`B_0 = 0`, so :math:`K` is isotropic, :math:`\kappa = v^2\tau_s/3`
-      (:math:`\nu_1 = 1/\tau_s`, docs/physics/mixing_ode.md#ode) with the model's own small-angle :math:`\tau_s`
-      (``rate.params["omega_tau_s"]``, :meth:`anisotropy.pair_rates.PairRate.isotropic`); :math:`v = r_g/L_c`.
-    * ``"isotropic"``, η < 1: :math:`\kappa_\parallel = v^2\tau_s/3` with the model's :math:`\tau_s`, which is
-      the slab-QLT scattering time (so :math:`\kappa_\parallel` equals the slab-QLT value; the pair model's own
-      Markov limit diverges logarithmically, see :meth:`~anisotropy.pair_rates.PairRate.isotropic`).  This is an
-      approximation: QLT of isotropic turbulence differs from slab QLT by an O(1) geometry factor (not computed
-      here).  :math:`\kappa_\perp = 0`: across an isotropic field with :math:`B_0` particles follow wandering field
+    :math:`\kappa_\parallel = v^2\tau_s/3` with :math:`v = r_g/L_c` in these units, i.e.
+    :math:`\rho^2\,\Omega\tau_s/3` (:math:`\nu_1 = 1/\tau_s`, docs/physics/mixing_ode.md#ode), with the one
+    :math:`\Omega\tau_s` of :func:`_omega_scattering_time`:
+
+    * ``"slab"``: slab QLT (the same :math:`\kappa_\parallel` as :func:`anisotropy.transport.parallel_diffusion`,
+      which is in :math:`cL_c`: :math:`K = \kappa\,c/(L_c\Omega) = \kappa\,\rho/\beta`).
+      :math:`\kappa_\perp = 0` (slab QLT: field lines do not diffuse for a spectrum without k < k_min).
+    * ``"isotropic"``, η = 1: :math:`B_0 = 0`, so :math:`K` is isotropic, with the model's own small-angle
+      :math:`\tau_s` (:meth:`anisotropy.pair_rates.PairRate.isotropic`).
+    * ``"isotropic"``, η < 1: the slab-QLT scattering time (the pair model's own Markov limit diverges
+      logarithmically, see :meth:`~anisotropy.pair_rates.PairRate.isotropic`).  This is an approximation: QLT of
+      isotropic turbulence differs from slab QLT by an O(1) geometry factor (not computed here).
+      :math:`\kappa_\perp = 0`: across an isotropic field with :math:`B_0` particles follow wandering field
       lines, which is compound subdiffusion at late times (:func:`anisotropy.transport.heuristic_perpendicular_\
       diffusion`; the validation transport checks measure it), so there is no finite steady-state
       :math:`\kappa_\perp`.  The :math:`C_\ell` depend on K only through :math:`\mathbf G\cdot K\cdot\mathbf G`
       (normalisation) when the dipole is given.
     """
-    from . import transport  # scipy.integrate: imported on first use, so the CLI answers --help and errors fast
-
-    rigidity, speed = reduced.reduced_rigidity, reduced.speed
-    if model == "slab":
-        kappa_light = transport.parallel_diffusion(rigidity, reduced.eta, lmin_over_lmax=reduced.lmin_over_lmax,
-                                                   speed=speed)
-        omega_tau_s = transport.omega_scattering_time(rigidity, reduced.eta, lmin_over_lmax=reduced.lmin_over_lmax)
-        # slab QLT: no perpendicular transport (field lines do not diffuse for a spectrum without k < k_min)
-        return {"kappa_parallel": kappa_light * rigidity / speed, "kappa_perp": 0.0, "omega_tau_s": omega_tau_s}
-    omega_tau_s = float(rate.params["omega_tau_s"])
-    kappa = rigidity**2 * omega_tau_s / 3.0
-    if reduced.eta < 1.0:
-        return {"kappa_parallel": kappa, "kappa_perp": 0.0, "omega_tau_s": omega_tau_s}
-    return {"kappa_parallel": kappa, "kappa_perp": kappa, "omega_tau_s": omega_tau_s}
+    kappa = reduced_rigidity**2 * omega_tau_s / 3.0
+    isotropic_without_b0 = turbulence.kind == "isotropic" and turbulence.eta == 1.0
+    return {"kappa_parallel": kappa, "kappa_perp": kappa if isotropic_without_b0 else 0.0,
+            "omega_tau_s": omega_tau_s}
 
 
-def _pair_rate(model: str, reduced, modes_per_decade: int, pair_time_prefactor):
+def _pair_rate(turbulence: Turbulence, reduced_rigidity: float, speed: float, pair_time_prefactor,
+               omega_tau_s: float):
     """The pair-rate model k(x) in units of Ω (docs/physics/pair_rates.md#slab-pair-rate,
-    docs/physics/pair_rates.md#isotropic-pair-rate) on the discrete spectrum of the simulator."""
+    docs/physics/pair_rates.md#isotropic-pair-rate) on the discrete spectrum of the simulator, with the
+    prediction's Ωτ_s."""
     from .pair_rates import DEFAULT_PAIR_TIME_PREFACTOR, PairRate
 
     if pair_time_prefactor is None:
         pair_time_prefactor = DEFAULT_PAIR_TIME_PREFACTOR
-    common = {"lmin_over_lmax": reduced.lmin_over_lmax, "modes_per_decade": modes_per_decade,
-              "pair_time_prefactor": pair_time_prefactor, "speed": reduced.speed}
-    if model == "slab":
-        # float32 projections: C_l change by < 1e-5 (tests/anisotropy/test_predict.py), half the cost
-        return PairRate.slab(reduced.reduced_rigidity, reduced.eta, single_precision=True, **common)
-    return PairRate.isotropic(reduced.reduced_rigidity, eta=reduced.eta, **common)
+    # float32 projections for slab: C_l change by < 1e-5 (tests/anisotropy/test_predict.py), half the cost
+    return PairRate.from_turbulence(turbulence, reduced_rigidity, pair_time_prefactor=pair_time_prefactor,
+                                    speed=speed, single_precision=turbulence.kind == "slab", omega_tau_s=omega_tau_s)
 
 
 def _pair_time(rate):

@@ -36,7 +36,8 @@ import math
 import numpy as np
 
 from .errors import ParameterError, require_integer, require_range
-from .units import KOLMOGOROV_INDEX, outer_scale
+from .turbulence import DEFAULT_LMIN_OVER_LMAX, DEFAULT_MODES_PER_DECADE, DEFAULT_SPECTRAL_INDEX
+from .units import outer_scale
 
 __all__ = ["isotropic_correlation", "kolmogorov_modes", "mode_count", "slab_correlation"]
 
@@ -47,7 +48,7 @@ _BLOCK = 4096
 MAX_MODES = 10**7
 
 
-def mode_count(lmin_over_lmax: float = 1e-3, modes_per_decade: int = 256) -> int:
+def mode_count(lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX, modes_per_decade: int = DEFAULT_MODES_PER_DECADE) -> int:
     r"""Number of modes :math:`N = \max(2, \lceil m\,\log_{10}(L_\max/L_\min)\rceil)` for ``modes_per_decade`` m.
 
     Both ends, :math:`k_\min = 2\pi/L_\max` and :math:`k_\max = 2\pi/L_\min`, are included among the N modes, so the
@@ -65,9 +66,9 @@ def mode_count(lmin_over_lmax: float = 1e-3, modes_per_decade: int = 256) -> int
 
 
 def kolmogorov_modes(
-    lmin_over_lmax: float = 1e-3,
-    modes_per_decade: int = 256,
-    spectral_index: float = KOLMOGOROV_INDEX,
+    lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+    modes_per_decade: int = DEFAULT_MODES_PER_DECADE,
+    spectral_index: float = DEFAULT_SPECTRAL_INDEX,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Log-spaced wavenumbers and power fractions of a power-law spectrum (docs/physics/simulator.md#plane-wave-field
     item 1).

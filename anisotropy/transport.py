@@ -27,12 +27,19 @@ Units and conventions (docs/physics/conventions.md#units)
   :math:`d_\perp = \tfrac12 d\langle\Delta r_\perp^2\rangle/dt` (twice the per-component value),
   :math:`d_\mathrm{FL}(z) = \tfrac12 d\langle\Delta r_\perp^2\rangle/dz`; :math:`\lambda = 3\kappa/v`.
 
+The slab-QLT and field-line functions take the spectrum either loose (``eta``, ``lmin_over_lmax``,
+``spectral_index``) or as one :class:`~anisotropy.Turbulence` (``turbulence=``, the description the pair-rate
+models and the simulator share); both forms give identical numbers.
+
 Examples
 --------
->>> from anisotropy import transport
+>>> from anisotropy import Turbulence, transport
 >>> kappa = transport.parallel_diffusion(0.1, 0.5)                         # quadrature of the mu integral
 >>> closed = transport.parallel_diffusion(0.1, 0.5, method="closed_form")  # 27/(7 pi) form, q = 5/3
 >>> abs(kappa / closed - 1) < 1e-6
+True
+>>> turbulence = Turbulence(kind="slab", eta=0.5)
+>>> transport.parallel_diffusion(0.1, turbulence=turbulence) == kappa
 True
 """
 
@@ -46,7 +53,8 @@ from scipy import integrate, special
 
 from .errors import ParameterError, require_range
 from .spectrum import kolmogorov_modes
-from .units import KOLMOGOROV_INDEX, PARSEC_M, SPEED_OF_LIGHT_M_S, gyrofrequency, outer_scale, to_reduced
+from .turbulence import DEFAULT_LMIN_OVER_LMAX, DEFAULT_SPECTRAL_INDEX, KOLMOGOROV_INDEX, Turbulence, turbulence_fields
+from .units import PARSEC_M, SPEED_OF_LIGHT_M_S, gyrofrequency, outer_scale, to_reduced
 
 __all__ = [
     "diffusion_tensor",
@@ -76,6 +84,15 @@ _QUAD_RELATIVE = 1e-11
 
 
 # --------------------------------------------------------------------------------------------- slab QLT
+def _spectrum(turbulence, eta, lmin_over_lmax, spectral_index):
+    """(η, L_min/L_max, q) from ``turbulence`` or loose (:func:`anisotropy.turbulence.turbulence_fields`)."""
+    eta, lmin_over_lmax, spectral_index = turbulence_fields(turbulence, eta=eta, lmin_over_lmax=lmin_over_lmax,
+                                                            spectral_index=spectral_index)
+    if eta is None:
+        raise ParameterError("eta", "required: pass eta or turbulence=")
+    return eta, lmin_over_lmax, spectral_index
+
+
 def _check_slab(reduced_rigidity, eta, lmin_over_lmax, spectral_index):
     reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
     # slab QLT needs a regular field: eta = 1 (B0 = 0) has no gyration to resonate with
@@ -85,18 +102,22 @@ def _check_slab(reduced_rigidity, eta, lmin_over_lmax, spectral_index):
     return reduced_rigidity, eta, spectral_index
 
 
-def minimum_wavenumber(lmin_over_lmax: float = 1e-3, spectral_index: float = KOLMOGOROV_INDEX) -> float:
+def minimum_wavenumber(lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX, spectral_index: float = DEFAULT_SPECTRAL_INDEX,
+                       *, turbulence: Turbulence | None = None) -> float:
     r""":math:`k_\min = 2\pi/L_\max` in :math:`1/L_c`, the first mode of :func:`.spectrum.kolmogorov_modes`."""
+    lmin_over_lmax, spectral_index = turbulence_fields(turbulence, lmin_over_lmax=lmin_over_lmax,
+                                                       spectral_index=spectral_index)
     return 2.0 * math.pi / outer_scale(1.0, lmin_over_lmax, spectral_index)
 
 
 def pitch_angle_diffusion(
     mu,
     reduced_rigidity: float,
-    eta: float,
+    eta: float | None = None,
     *,
-    lmin_over_lmax: float = 1e-3,
-    spectral_index: float = KOLMOGOROV_INDEX,
+    lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+    spectral_index: float = DEFAULT_SPECTRAL_INDEX,
+    turbulence: Turbulence | None = None,
 ):
     r"""Slab QLT pitch-angle diffusion coefficient :math:`D_{\mu\mu}/\Omega` (docs/physics/transport.md#slab-qlt).
 
@@ -117,6 +138,9 @@ def pitch_angle_diffusion(
         :math:`\delta B^2/B_\mathrm{tot}^2` in (0, 1).
     lmin_over_lmax, spectral_index : float
         Fix :math:`k_\min` in :math:`1/L_c` (:func:`minimum_wavenumber`) and :math:`q \in (1, 2)`.
+    turbulence : Turbulence, optional
+        ``eta``, ``lmin_over_lmax`` and ``spectral_index`` in one (then leave those out); its kind and modes per
+        decade do not enter slab QLT (a continuous spectrum).
 
     Returns
     -------
@@ -124,6 +148,7 @@ def pitch_angle_diffusion(
         :math:`D_{\mu\mu}/\Omega` with :math:`\Omega = v/r_g` in :math:`B_\mathrm{tot}`; uses
         :math:`\Omega_0 = \Omega\sqrt{1-\eta}` and :math:`k_\min r_{g,0} = k_\min\rho/\sqrt{1-\eta}`.
     """
+    eta, lmin_over_lmax, spectral_index = _spectrum(turbulence, eta, lmin_over_lmax, spectral_index)
     reduced_rigidity, eta, q = _check_slab(reduced_rigidity, eta, lmin_over_lmax, spectral_index)
     mu = np.asarray(mu, dtype=float)
     regular = math.sqrt(1.0 - eta)
@@ -134,10 +159,11 @@ def pitch_angle_diffusion(
 
 def parallel_diffusion(
     reduced_rigidity: float,
-    eta: float,
+    eta: float | None = None,
     *,
-    lmin_over_lmax: float = 1e-3,
-    spectral_index: float = KOLMOGOROV_INDEX,
+    lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+    spectral_index: float = DEFAULT_SPECTRAL_INDEX,
+    turbulence: Turbulence | None = None,
     speed: float = 1.0,
     method: str = "integral",
 ) -> float:
@@ -151,7 +177,7 @@ def parallel_diffusion(
 
     Parameters
     ----------
-    reduced_rigidity, eta, lmin_over_lmax, spectral_index
+    reduced_rigidity, eta, lmin_over_lmax, spectral_index, turbulence
         As in :func:`pitch_angle_diffusion`.
     speed : float
         :math:`v/c`.
@@ -164,6 +190,7 @@ def parallel_diffusion(
     float
         :math:`\kappa_\parallel` in units of :math:`c L_c`.
     """
+    eta, lmin_over_lmax, spectral_index = _spectrum(turbulence, eta, lmin_over_lmax, spectral_index)
     reduced_rigidity, eta, q = _check_slab(reduced_rigidity, eta, lmin_over_lmax, spectral_index)
     speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
     regular = math.sqrt(1.0 - eta)
@@ -202,18 +229,21 @@ def mean_free_path(kappa, speed: float = 1.0):
 
 def omega_scattering_time(
     reduced_rigidity: float,
-    eta: float,
+    eta: float | None = None,
     *,
-    lmin_over_lmax: float = 1e-3,
-    spectral_index: float = KOLMOGOROV_INDEX,
+    lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+    spectral_index: float = DEFAULT_SPECTRAL_INDEX,
+    turbulence: Turbulence | None = None,
     method: str = "integral",
 ) -> float:
     r""":math:`\Omega\tau_s` of slab QLT, with :math:`\Omega = v/r_g` in :math:`B_\mathrm{tot}`
     (docs/physics/mixing_ode.md#pair-time, docs/physics/transport.md#slab-qlt).
 
     :math:`\Omega\tau_s = 3\kappa_\parallel\Omega/v^2 = 3\,(\kappa_\parallel/cL_c)/(\beta\rho)`; independent of
-    the speed :math:`\beta` because :math:`\kappa_\parallel\propto v`.
+    the speed :math:`\beta` because :math:`\kappa_\parallel\propto v`.  The spectrum loose or as ``turbulence``
+    (:func:`pitch_angle_diffusion`); ``method`` as :func:`parallel_diffusion`.
     """
+    eta, lmin_over_lmax, spectral_index = _spectrum(turbulence, eta, lmin_over_lmax, spectral_index)
     kappa = parallel_diffusion(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax, spectral_index=spectral_index,
                                speed=1.0, method=method)
     return 3.0 * kappa / reduced_rigidity
@@ -255,16 +285,18 @@ def dipole_power(tensor, gradient, speed: float = 1.0) -> float:
     return float(4.0 * math.pi / 9.0 * np.dot(dipole, dipole))
 
 
-def slab_qlt_physical(energy, b_rms, l_c, eta, *, charge: int = 1, mass_number: int = 1,
-                      lmin_over_lmax: float = 1e-3) -> dict:
+def slab_qlt_physical(energy, b_rms, l_c, eta: float | None = None, *, charge: int = 1, mass_number: int = 1,
+                      lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX, turbulence: Turbulence | None = None) -> dict:
     r"""Slab QLT in physical units: energy (TeV), total field (µG), :math:`L_c` (pc), :math:`\eta`.
 
     Converts with :func:`anisotropy.units.to_reduced` and returns a dict with ``kappa_parallel_m2_s``,
-    ``mean_free_path_pc``, ``scattering_time_s``, ``omega_tau_s`` and the ``reduced`` parameters.
+    ``mean_free_path_pc``, ``scattering_time_s``, ``omega_tau_s`` and the ``reduced`` parameters.  ``eta`` and
+    ``lmin_over_lmax`` loose or as ``turbulence`` (:func:`pitch_angle_diffusion`).
     """
+    eta, lmin_over_lmax, spectral_index = _spectrum(turbulence, eta, lmin_over_lmax, DEFAULT_SPECTRAL_INDEX)
     reduced = to_reduced(energy, b_rms, l_c, eta, charge, mass_number, lmin_over_lmax)
     kappa = parallel_diffusion(reduced.reduced_rigidity, reduced.eta, lmin_over_lmax=lmin_over_lmax,
-                               speed=reduced.speed)
+                               spectral_index=spectral_index, speed=reduced.speed)
     l_c_m = l_c * PARSEC_M
     return {
         "kappa_parallel_m2_s": kappa * SPEED_OF_LIGHT_M_S * l_c_m,
@@ -277,7 +309,8 @@ def slab_qlt_physical(energy, b_rms, l_c, eta, *, charge: int = 1, mass_number: 
 
 
 # --------------------------------------------------------------------------------------------- field lines
-def qlt_fieldline_diffusion(eta: float, *, lmin_over_lmax: float = 1e-3, modes_per_decade: int | None = None) -> float:
+def qlt_fieldline_diffusion(eta: float | None = None, *, lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+                            modes_per_decade: int | None = None, turbulence: Turbulence | None = None) -> float:
     r"""Field-line diffusion of **isotropic** turbulence plus :math:`B_0` in QLT, :math:`d_\mathrm{FL}/L_c`.
 
     :math:`d_\mathrm{FL} = \tfrac12 d\langle\Delta r_\perp^2\rangle/dz = \sum_{i=x,y}\int_0^\infty
@@ -291,14 +324,21 @@ def qlt_fieldline_diffusion(eta: float, *, lmin_over_lmax: float = 1e-3, modes_p
 
     With discrete plane waves the same calculation per mode gives :math:`L_c \to \sum_n f_n\pi/k_n`; pass
     ``modes_per_decade`` to use that value (it differs from 1 by the discretisation, < 1% at 256 per decade).
+    ``turbulence`` gives η, the range and the modes per decade (so the discrete value) in one.
 
     Slab turbulence is different: see :func:`slab_fieldline_running_diffusion` (no asymptotic diffusion when the
     spectrum has no power below :math:`k_\min`).
     """
+    eta, lmin_over_lmax, modes_per_decade, spectral_index = turbulence_fields(
+        turbulence, eta=eta, lmin_over_lmax=lmin_over_lmax, modes_per_decade=modes_per_decade,
+        spectral_index=None)
+    if eta is None:
+        raise ParameterError("eta", "required: pass eta or turbulence=")
     eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
     integral_scale = 1.0
     if modes_per_decade is not None:
-        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade,
+                                                  DEFAULT_SPECTRAL_INDEX if spectral_index is None else spectral_index)
         integral_scale = float(np.sum(fractions * np.pi / wavenumbers))
     return 0.25 * eta / (1.0 - eta) * integral_scale
 

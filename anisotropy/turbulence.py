@@ -7,17 +7,19 @@ documented units (:math:`L_c` in the reduced parameters); this module only holds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+# a leaf module (errors only): anisotropy.units, .spectrum and .transport take their defaults from here
 from .errors import ParameterError, require_integer, require_range
-from .units import KOLMOGOROV_INDEX
 
 __all__ = [
     "DEFAULT_LMIN_OVER_LMAX",
     "DEFAULT_MODES_PER_DECADE",
     "DEFAULT_SPECTRAL_INDEX",
+    "KOLMOGOROV_INDEX",
     "TURBULENCE_KINDS",
     "Turbulence",
+    "turbulence_fields",
 ]
 
 #: Geometries of the wave vectors: isotropic 3-D or slab (along the regular field).
@@ -26,7 +28,9 @@ TURBULENCE_KINDS = ("isotropic", "slab")
 DEFAULT_LMIN_OVER_LMAX = 1e-3
 #: Log-spaced plane waves per decade of wavenumber (docs/physics/conventions.md#units).
 DEFAULT_MODES_PER_DECADE = 256
-#: Kolmogorov :math:`q = 5/3`.
+#: Kolmogorov :math:`q = 5/3` of :math:`S(k)\propto k^{-q}` (re-exported by anisotropy.units).
+KOLMOGOROV_INDEX = 5.0 / 3.0
+#: :math:`q` used wherever a signature takes the spectral index loose and none is given: Kolmogorov.
 DEFAULT_SPECTRAL_INDEX = KOLMOGOROV_INDEX
 #: Largest modes_per_decade accepted (the simulator's bound).
 MAX_MODES_PER_DECADE = 100_000
@@ -97,3 +101,53 @@ class Turbulence:
         if type(self) is Turbulence:
             return self
         return Turbulence(self.kind, self.eta, self.lmin_over_lmax, self.modes_per_decade, self.spectral_index)
+
+
+def turbulence_fields(turbulence: Turbulence | None, **loose) -> tuple:
+    r"""The named spectrum fields, from ``turbulence`` when given, else the loose values as passed.
+
+    The functions that take the spectrum loose (``eta``, ``lmin_over_lmax``, ``modes_per_decade``,
+    ``spectral_index``) also accept ``turbulence=``; this resolves the two forms in one place.  With
+    ``turbulence`` given, a loose value must be ``None`` or the field's default (a default cannot be told from an
+    argument left out), otherwise the spectrum would be given twice.
+
+    Parameters
+    ----------
+    turbulence : Turbulence or None
+        The shared description, or None for the loose form.
+    **loose
+        Field name -> the loose value the caller received.
+
+    Returns
+    -------
+    tuple
+        The values in the order of ``loose``.
+
+    Raises
+    ------
+    ParameterError
+        ``turbulence`` is not a :class:`Turbulence`, or a loose field is given as well (named).
+
+    Examples
+    --------
+    >>> from anisotropy.turbulence import Turbulence, turbulence_fields
+    >>> turbulence_fields(None, eta=0.3, lmin_over_lmax=1e-2)
+    (0.3, 0.01)
+    >>> turbulence_fields(Turbulence(kind="slab", eta=0.5), eta=None, lmin_over_lmax=1e-3)
+    (0.5, 0.001)
+    >>> turbulence_fields(Turbulence(eta=0.5), eta=0.3)
+    Traceback (most recent call last):
+    ...
+    anisotropy.errors.ParameterError: eta: given both loose and in turbulence=; pass one of them
+    """
+    if turbulence is None:
+        return tuple(loose.values())
+    if not isinstance(turbulence, Turbulence):
+        raise ParameterError("turbulence", f"expected an anisotropy.Turbulence, got {type(turbulence).__name__}")
+    for name, value in loose.items():
+        if value is not None and value != _FIELD_DEFAULTS[name]:
+            raise ParameterError(name, "given both loose and in turbulence=; pass one of them")
+    return tuple(getattr(turbulence, name) for name in loose)
+
+
+_FIELD_DEFAULTS = {field.name: field.default for field in fields(Turbulence)}

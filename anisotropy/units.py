@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .errors import require_integer, require_range
+from .turbulence import DEFAULT_LMIN_OVER_LMAX, KOLMOGOROV_INDEX
 
 __all__ = [
     "ATOMIC_MASS_UNIT_TEV",
@@ -71,7 +72,6 @@ PARSEC_M = 3.085_677_581_491_367_3e16  # IAU 2015 B2
 MICROGAUSS_T = 1e-10  # 1 G = 1e-4 T
 PROTON_REST_ENERGY_TEV = 0.938_272_088_16e-3  # CODATA 2018
 ATOMIC_MASS_UNIT_TEV = 0.931_494_102_42e-3  # CODATA 2018
-KOLMOGOROV_INDEX = 5.0 / 3.0
 
 
 def _rest_energy_tev(mass_number: int) -> float:
@@ -164,7 +164,8 @@ def _lc_over_lmax(lmin_over_lmax: float, spectral_index: float) -> float:
     return 0.5 * (s - 1.0) / s * (1.0 - r**s) / (1.0 - r ** (s - 1.0))
 
 
-def correlation_length(l_max, lmin_over_lmax: float = 1e-3, spectral_index: float = KOLMOGOROV_INDEX):
+def correlation_length(l_max, lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX,
+                       spectral_index: float = KOLMOGOROV_INDEX):
     r"""Correlation length :math:`L_c` of a power-law spectrum between ``l_max * lmin_over_lmax`` and ``l_max``.
 
     Two-sided convention of docs/physics/conventions.md#correlation-length: :math:`L_c =
@@ -177,7 +178,7 @@ def correlation_length(l_max, lmin_over_lmax: float = 1e-3, spectral_index: floa
     return l_max * _lc_over_lmax(ratio, index)
 
 
-def outer_scale(l_c, lmin_over_lmax: float = 1e-3, spectral_index: float = KOLMOGOROV_INDEX):
+def outer_scale(l_c, lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX, spectral_index: float = KOLMOGOROV_INDEX):
     """Inverse of :func:`correlation_length`: the outer scale :math:`L_\\max` that gives correlation length ``l_c``."""
     l_c = require_range("l_c", l_c, 0.0, None, low_open=True)
     return l_c / correlation_length(1.0, lmin_over_lmax, spectral_index)
@@ -213,7 +214,7 @@ class ReducedParameters:
 
     reduced_rigidity: float
     eta: float
-    lmin_over_lmax: float = 1e-3
+    lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX
     speed: float = 1.0
 
     def __post_init__(self):
@@ -238,7 +239,8 @@ class ReducedParameters:
         return asdict(self)
 
 
-def to_reduced(energy, b_rms, l_c, eta, charge: int = 1, mass_number: int = 1, lmin_over_lmax: float = 1e-3):
+def to_reduced(energy, b_rms, l_c, eta, charge: int = 1, mass_number: int = 1,
+               lmin_over_lmax: float = DEFAULT_LMIN_OVER_LMAX):
     """Physical parameters (TeV, µG, pc) to :class:`ReducedParameters`.
 
     Parameters

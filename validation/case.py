@@ -127,10 +127,11 @@ def parse_case(text: str) -> CaseSpec:
     return CaseSpec(parts[0], eta, rigidity)
 
 
-def _reduced(spec: CaseSpec):
-    from anisotropy.units import ReducedParameters
+def _turbulence(spec: CaseSpec):
+    """The case's spectrum as the theory's :class:`~anisotropy.Turbulence` (the simulator's modes)."""
+    from anisotropy import Turbulence
 
-    return ReducedParameters(spec.reduced_rigidity, spec.eta, lmin_over_lmax=LMIN_OVER_LMAX)
+    return Turbulence(kind=spec.kind, eta=spec.eta, lmin_over_lmax=LMIN_OVER_LMAX, modes_per_decade=MODES_PER_DECADE)
 
 
 def theory_for_case(spec: CaseSpec, lmax: int) -> dict:
@@ -145,14 +146,17 @@ def theory_for_case(spec: CaseSpec, lmax: int) -> dict:
     from anisotropy.spectrum import kolmogorov_modes
     from anisotropy.untruncated import CONTINUATION_FACTOR, inner_angle
 
-    reduced = _reduced(spec)
-    rate = predict._pair_rate(spec.kind, reduced, MODES_PER_DECADE, None)
-    coefficients = predict._transport(spec.kind, reduced, rate)
+    turbulence = _turbulence(spec)
+    # Ωτ_s once, for the pair time and the transport alike (as predict_cl)
+    omega_tau_s = predict._omega_scattering_time(turbulence, spec.reduced_rigidity)
+    rate = predict._pair_rate(turbulence, spec.reduced_rigidity, 1.0, None, omega_tau_s)
+    coefficients = predict._transport(turbulence, spec.reduced_rigidity, omega_tau_s)
     speed = spec.reduced_rigidity
     diffusion = np.diag([coefficients["kappa_perp"], coefficients["kappa_perp"], coefficients["kappa_parallel"]])
     gradient = np.array([0.0, 0.0, 1.0])
     pair_time = float(rate.params["omega_pair_time"])
-    wavenumbers, _ = kolmogorov_modes(LMIN_OVER_LMAX, MODES_PER_DECADE)
+    wavenumbers, _ = kolmogorov_modes(turbulence.lmin_over_lmax, turbulence.modes_per_decade,
+                                      turbulence.spectral_index)
     angle = CONTINUATION_FACTOR * inner_angle(float(wavenumbers[-1]) * spec.reduced_rigidity, pair_time)
     _, cl, info = predict.cl_from_rate(rate, diffusion_tensor=diffusion, gradient=gradient, lmax=lmax,
                                        continuation_angle=angle)

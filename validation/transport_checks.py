@@ -520,8 +520,7 @@ def analyse_case(run: dict) -> dict:
                                                                           mean[lengths.size:]))
             # long-z field-line coefficient <Δr⊥²>/(2z) at the last length (offset/z < 1 %, test_diffusion)
             fl_value, fl_error = _mean_and_error(line_perp[:, -1] / (2.0 * line_z[:, -1]))
-            expected = transport.qlt_fieldline_diffusion(case.eta, lmin_over_lmax=case.lmin_over_lmax,
-                                                         modes_per_decade=case.modes_per_decade)
+            expected = transport.qlt_fieldline_diffusion(turbulence=case.config().turbulence.as_turbulence())
             result["fieldline"] = {"z": lengths, "d_fieldline": d_fl, "d_fieldline_error": d_fl_error,
                                    "asymptotic": fl_value, "asymptotic_error": fl_error, "qlt": expected,
                                    "ratio_to_qlt": fl_value / expected, "ratio_error": fl_error / expected}

@@ -356,10 +356,7 @@ def _kappa(args, turbulence: TurbulenceConfig):
             raise ParameterError("kappa", "'qlt' needs --turbulence slab with --eta < 1")
         from anisotropy.transport import parallel_diffusion
 
-        kappa_parallel = parallel_diffusion(
-            args.rigidity, turbulence.eta, lmin_over_lmax=turbulence.lmin_over_lmax,
-            spectral_index=turbulence.spectral_index,
-        )
+        kappa_parallel = parallel_diffusion(args.rigidity, turbulence=turbulence.as_turbulence())
         return (kappa_parallel, 0.0)  # slab QLT: no perpendicular transport (docs/physics/transport.md#slab-qlt)
     if len(args.kappa) != 2:
         raise ParameterError("kappa", f"expected KAPPA_PAR KAPPA_PERP (>= 0) or 'qlt', got {' '.join(args.kappa)}")

@@ -8,8 +8,8 @@ whichever it knows exactly; :func:`anisotropy.rate_matrix` chooses the form from
 Every physical model satisfies :math:`k(1) = 0` (a direction paired with itself sees identical kicks), which is
 what makes the mixing conserve total power, :math:`\sum_\ell (2\ell+1)\Gamma_{\ell\ell_0} = 0`.
 
-Physical models (:meth:`PairRate.slab`, :meth:`PairRate.isotropic`)
--------------------------------------------------------------------
+Physical models (:meth:`PairRate.slab`, :meth:`PairRate.isotropic`, :meth:`PairRate.from_turbulence`)
+------------------------------------------------------------------------------------------------------
 See docs/physics/pair_rates.md#slab-pair-rate, docs/physics/pair_rates.md#isotropic-pair-rate.
 
 Time unit :math:`1/\Omega` with :math:`\Omega = v/r_g` in the **total** field :math:`B_\mathrm{tot}`; :math:`k(x)` is
@@ -75,6 +75,7 @@ from .base import (
     DEFAULT_PAIR_TIME_PREFACTOR,
     K_AT_ONE_TOLERANCE,
     PairRate,
+    ballistic_omega_scattering_time,
     default_nodes,
     legendre_series_minus_one,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "MAX_SERIES_LENGTH",
     "REGULAR_FIELD_SERIES_LENGTH",
     "PairRate",
+    "ballistic_omega_scattering_time",
     "default_nodes",
     "legendre_series_minus_one",
     "pair_correlation_coefficients",

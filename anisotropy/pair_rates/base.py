@@ -16,6 +16,7 @@ from ..calibration import PAIR_TIME_PREFACTOR
 from ..errors import ParameterError, require_integer, require_range
 from ..legendre import gauss_legendre, graded_gauss_legendre, legendre_coefficients, legendre_series
 from ..spectrum import kolmogorov_modes
+from ..turbulence import DEFAULT_LMIN_OVER_LMAX, DEFAULT_MODES_PER_DECADE, DEFAULT_SPECTRAL_INDEX, Turbulence
 from .plane_waves import pair_correlation_coefficients
 from .regular_field import REGULAR_FIELD_SERIES_LENGTH, _regular_field_interpolant
 
@@ -25,11 +26,10 @@ from .regular_field import REGULAR_FIELD_SERIES_LENGTH, _regular_field_interpola
 #: and the theory's shape misses the simulation at r_g/L_c ≳ 0.3)
 DEFAULT_PAIR_TIME_PREFACTOR = PAIR_TIME_PREFACTOR
 
-#: default L_min/L_max of the discrete spectrum of the physical models (as anisotropy.units)
-DEFAULT_LMIN_OVER_LMAX = 1e-3
 
-#: default mode density (docs/physics/conventions.md#turbulence-modes: ≥ 256 per decade for diffusion work)
-DEFAULT_MODES_PER_DECADE = 256
+# DEFAULT_LMIN_OVER_LMAX and DEFAULT_MODES_PER_DECADE of the physical models are the shared defaults of
+# anisotropy.turbulence (docs/physics/conventions.md#turbulence-modes: ≥ 256 modes per decade for diffusion work),
+# re-exported by anisotropy.pair_rates
 
 #: relative size of |k(1)| against max|k| above which a user-supplied rate is rejected (k(1) = 0 is exact physics)
 K_AT_ONE_TOLERANCE = 1e-8
@@ -39,7 +39,8 @@ class PairRate:
     r"""A pair-rate function :math:`k(x)` on :math:`x\in[-1,1]` (docs/physics/mixing_ode.md#mixing-matrix).
 
     Build one with the constructors :meth:`toy`, :meth:`from_function`, :meth:`from_legendre` (or the physical
-    models).  Instances are immutable descriptions; evaluation is cheap.
+    models :meth:`slab` and :meth:`isotropic`, or :meth:`from_turbulence` from a :class:`~anisotropy.Turbulence`).
+    Instances are immutable descriptions; evaluation is cheap.
 
     Attributes
     ----------
@@ -186,6 +187,60 @@ class PairRate:
         return cls._from_series(name, {"coefficients": coefficients.tolist()}, coefficients, kinked=False)
 
     @classmethod
+    def from_turbulence(
+        cls,
+        turbulence: Turbulence,
+        reduced_rigidity: float,
+        *,
+        pair_time_prefactor: float = DEFAULT_PAIR_TIME_PREFACTOR,
+        pair_time: float | None = None,
+        speed: float = 1.0,
+        single_precision: bool = False,
+        resolution: float = 1.0,
+        omega_tau_s: float | None = None,
+    ) -> PairRate:
+        r"""The physical model of a :class:`~anisotropy.Turbulence`: :meth:`slab` or :meth:`isotropic`.
+
+        The kind picks the model; η, :math:`L_\min/L_\max`, the modes per decade and the spectral index come from
+        ``turbulence`` (the description the simulator's configuration shares), the rest as in :meth:`slab` and
+        :meth:`isotropic`.  Identical to calling those with the same numbers loose.
+
+        Parameters
+        ----------
+        turbulence : Turbulence
+            Kind ``"slab"`` (needs η < 1) or ``"isotropic"`` (η = 1 is :math:`B_0 = 0`).
+        reduced_rigidity : float
+            :math:`\rho = r_g/L_c`, :math:`r_g` in :math:`B_\mathrm{tot}`.
+        pair_time_prefactor, pair_time, speed, omega_tau_s
+            As :meth:`slab`.
+        single_precision : bool
+            Slab only, as :meth:`slab`.
+        resolution : float
+            Isotropic with η < 1 only, as :meth:`isotropic`.
+
+        Returns
+        -------
+        PairRate
+
+        Examples
+        --------
+        >>> from anisotropy import PairRate, Turbulence
+        >>> turbulence = Turbulence(kind="slab", eta=0.5, lmin_over_lmax=1e-2, modes_per_decade=16)
+        >>> rate = PairRate.from_turbulence(turbulence, 0.1)
+        >>> loose = PairRate.slab(0.1, 0.5, lmin_over_lmax=1e-2, modes_per_decade=16)
+        >>> bool((rate.legendre(8) == loose.legendre(8)).all())
+        True
+        """
+        if not isinstance(turbulence, Turbulence):
+            raise ParameterError("turbulence", f"expected an anisotropy.Turbulence, got {type(turbulence).__name__}")
+        spectrum = {"lmin_over_lmax": turbulence.lmin_over_lmax, "modes_per_decade": turbulence.modes_per_decade,
+                    "spectral_index": turbulence.spectral_index, "pair_time_prefactor": pair_time_prefactor,
+                    "pair_time": pair_time, "speed": speed, "omega_tau_s": omega_tau_s}
+        if turbulence.kind == "slab":
+            return cls.slab(reduced_rigidity, turbulence.eta, single_precision=single_precision, **spectrum)
+        return cls.isotropic(reduced_rigidity, eta=turbulence.eta, resolution=resolution, **spectrum)
+
+    @classmethod
     def slab(
         cls,
         reduced_rigidity: float,
@@ -197,6 +252,8 @@ class PairRate:
         pair_time: float | None = None,
         speed: float = 1.0,
         single_precision: bool = False,
+        spectral_index: float = DEFAULT_SPECTRAL_INDEX,
+        omega_tau_s: float | None = None,
     ) -> PairRate:
         r"""Slab turbulence with a regular field :math:`B_0\hat z`, docs/physics/pair_rates.md#slab-pair-rate, eq.
         (4.6).
@@ -217,7 +274,7 @@ class PairRate:
         eta : float
             :math:`\delta B^2/B_\mathrm{tot}^2` in (0, 1).
         lmin_over_lmax, modes_per_decade : float, int
-            The discrete spectrum (:func:`anisotropy.spectrum.kolmogorov_modes`, :math:`q = 5/3`).
+            The discrete spectrum (:func:`anisotropy.spectrum.kolmogorov_modes`, :math:`q` = ``spectral_index``).
         pair_time_prefactor : float
             :math:`a` in :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}` (docs/physics/mixing_ode.md#pair-time, eq.
             (4.5)), with :math:`\tau_s`
@@ -229,6 +286,11 @@ class PairRate:
         single_precision : bool
             Project in float32 (:func:`~anisotropy.pair_rates.pair_correlation_coefficients`): 2× faster, Legendre
             coefficients to ~1e-5 relative (what :func:`anisotropy.predict_cl` uses).
+        spectral_index : float
+            :math:`q` of the discrete spectrum and of slab QLT (default Kolmogorov 5/3).
+        omega_tau_s : float, optional
+            The slab-QLT :math:`\Omega\tau_s` of these inputs when the caller has it already
+            (:func:`anisotropy.predict_cl` computes it once per prediction); None computes it here.
 
         Returns
         -------
@@ -247,18 +309,16 @@ class PairRate:
         (ℓmax 100→800) with 1e-5 (series length 10940 > 2ℓmax): still slow, as expected for
         :math:`\beta\approx5/3` close to 2 (docs/physics/mixing_ode.md#ode).
         """
-        from ..transport import omega_scattering_time
-
         reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
         eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
         speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
-        omega_tau_s = omega_scattering_time(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax)
+        omega_tau_s = _slab_omega_tau_s(omega_tau_s, reduced_rigidity, eta, lmin_over_lmax, spectral_index)
         omega_pair_time = _pair_time(omega_tau_s, pair_time_prefactor, pair_time)
         params = _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_prefactor, pair_time,
-                               speed, omega_tau_s, omega_pair_time, eta=eta)
+                               speed, omega_tau_s, omega_pair_time, spectral_index, eta=eta)
         return cls._from_modes("slab", params, reduced_rigidity, lmin_over_lmax, modes_per_decade,
                                omega_pair_time, gyration=math.sqrt(1.0 - eta), strength=eta,
-                               single_precision=single_precision)
+                               single_precision=single_precision, spectral_index=spectral_index)
 
     @classmethod
     def isotropic(
@@ -272,6 +332,8 @@ class PairRate:
         pair_time: float | None = None,
         speed: float = 1.0,
         resolution: float = 1.0,
+        spectral_index: float = DEFAULT_SPECTRAL_INDEX,
+        omega_tau_s: float | None = None,
     ) -> PairRate:
         r"""Isotropic Kolmogorov turbulence: :math:`B_0 = 0` (eq. 4.7, ``eta = 1``) or with a regular field.
 
@@ -400,6 +462,9 @@ class PairRate:
         resolution : float
             ``eta < 1`` only: divides the longest time panel (:func:`regular_field_pair_integrals`); raise it for
             sparse spectra (few modes per decade).
+        spectral_index, omega_tau_s
+            As :meth:`slab`; ``omega_tau_s`` is the scattering time above (the Markov value for ``eta = 1``, the
+            slab-QLT one for ``eta < 1``).
 
         Returns
         -------
@@ -420,21 +485,21 @@ class PairRate:
         reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
         eta = require_range("eta", eta, 0.0, 1.0, low_open=True)
         speed = require_range("speed", speed, 0.0, 1.0, low_open=True)
-        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade, spectral_index)
         if eta == 1.0:
-            omega_tau_s = 3.0 * reduced_rigidity / float(np.sum(fractions * np.pi / wavenumbers))
+            if omega_tau_s is None:
+                omega_tau_s = ballistic_omega_scattering_time(reduced_rigidity, wavenumbers, fractions)
+            omega_tau_s = require_range("omega_tau_s", omega_tau_s, 0.0, None, low_open=True)
             omega_pair_time = _pair_time(omega_tau_s, pair_time_prefactor, pair_time)
             params = _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_prefactor,
-                                   pair_time, speed, omega_tau_s, omega_pair_time, eta=eta)
+                                   pair_time, speed, omega_tau_s, omega_pair_time, spectral_index, eta=eta)
             return cls._from_modes("isotropic", params, reduced_rigidity, lmin_over_lmax, modes_per_decade,
-                                   omega_pair_time, gyration=0.0, strength=1.0)
-        from ..transport import omega_scattering_time
-
+                                   omega_pair_time, gyration=0.0, strength=1.0, spectral_index=spectral_index)
         resolution = require_range("resolution", resolution, 0.0, None, low_open=True)
-        omega_tau_s = omega_scattering_time(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax)
+        omega_tau_s = _slab_omega_tau_s(omega_tau_s, reduced_rigidity, eta, lmin_over_lmax, spectral_index)
         omega_pair_time = _pair_time(omega_tau_s, pair_time_prefactor, pair_time)
         params = _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_prefactor, pair_time,
-                               speed, omega_tau_s, omega_pair_time, eta=eta)
+                               speed, omega_tau_s, omega_pair_time, spectral_index, eta=eta)
         params["resolution"] = resolution
         return cls._isotropic_regular_field(params, wavenumbers, fractions, reduced_rigidity, eta, omega_pair_time,
                                             resolution)
@@ -479,9 +544,10 @@ class PairRate:
 
     @classmethod
     def _from_modes(cls, name, params, reduced_rigidity, lmin_over_lmax, modes_per_decade, omega_pair_time,
-                    *, gyration, strength, single_precision: bool = False) -> PairRate:
+                    *, gyration, strength, single_precision: bool = False,
+                    spectral_index: float = DEFAULT_SPECTRAL_INDEX) -> PairRate:
         """Shared construction of the slab and isotropic models from the discrete modes (module docstring)."""
-        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade, spectral_index)
         scaled = wavenumbers * reduced_rigidity
         correlation = (strength / 3.0) * pair_correlation_coefficients(scaled, fractions, omega_pair_time, gyration,
                                                                        single_precision=single_precision)
@@ -527,11 +593,31 @@ def _pair_time(omega_tau_s: float, prefactor, pair_time) -> float:
     return prefactor * omega_tau_s ** (1.0 / 3.0)
 
 
+def _slab_omega_tau_s(omega_tau_s, reduced_rigidity, eta, lmin_over_lmax, spectral_index) -> float:
+    """The slab-QLT Ωτ_s as given by the caller, else computed (:func:`anisotropy.transport.omega_scattering_time`)."""
+    if omega_tau_s is not None:
+        return require_range("omega_tau_s", omega_tau_s, 0.0, None, low_open=True)
+    from ..transport import omega_scattering_time
+
+    return omega_scattering_time(reduced_rigidity, eta, lmin_over_lmax=lmin_over_lmax, spectral_index=spectral_index)
+
+
+def ballistic_omega_scattering_time(reduced_rigidity: float, wavenumbers, power_fraction) -> float:
+    r""":math:`\Omega\tau_s` of isotropic turbulence with :math:`B_0 = 0`: the Markov limit of the ballistic pair
+    model, :math:`3\rho/\sum_nf_n\pi/k_n` (:meth:`PairRate.isotropic`, docs/physics/pair_rates.md#isotropic-pair-rate).
+
+    ``wavenumbers`` in :math:`1/L_c` and ``power_fraction`` as :func:`anisotropy.spectrum.kolmogorov_modes` returns
+    them; :math:`\rho = r_g/L_c`.
+    """
+    wavenumbers = np.asarray(wavenumbers, dtype=float)
+    return 3.0 * reduced_rigidity / float(np.sum(np.asarray(power_fraction, dtype=float) * np.pi / wavenumbers))
+
+
 def _model_params(reduced_rigidity, lmin_over_lmax, modes_per_decade, pair_time_prefactor, pair_time, speed,
-                  omega_tau_s, omega_pair_time, **extra) -> dict:
+                  omega_tau_s, omega_pair_time, spectral_index, **extra) -> dict:
     """The parameter record of a physical model (``PairRate.params``), in one order for every model."""
     params = {"reduced_rigidity": reduced_rigidity, **extra, "lmin_over_lmax": lmin_over_lmax,
-              "modes_per_decade": modes_per_decade,
+              "modes_per_decade": modes_per_decade, "spectral_index": spectral_index,
               "pair_time_prefactor": None if pair_time is not None else float(pair_time_prefactor),
               "pair_time": None if pair_time is None else omega_pair_time, "speed": speed,
               "omega_tau_s": omega_tau_s, "omega_pair_time": omega_pair_time}

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from scipy import special
 
+from anisotropy import Turbulence
 from anisotropy.errors import ParameterError
 from anisotropy.legendre import legendre_series
 from anisotropy.pair_rates import (
     PairRate,
+    ballistic_omega_scattering_time,
     legendre_series_minus_one,
     pair_correlation_coefficients,
     self_correlation,
@@ -403,3 +405,39 @@ def test_isotropic_self_decorrelation_has_a_markov_limit_only_without_b0():
     assert np.all(steps > 0.05 * with_field[0])
     assert steps[1] / steps[0] == pytest.approx(1.0, abs=0.25)
 
+
+
+# ----------------------------------------------------------------------------- the shared turbulence description
+@pytest.mark.parametrize(("kind", "eta"), [("slab", 0.5), ("isotropic", 1.0), ("isotropic", 0.5)])
+def test_from_turbulence_equals_the_loose_form(kind, eta):
+    turbulence = Turbulence(kind=kind, eta=eta, **SMALL)
+    rate = PairRate.from_turbulence(turbulence, 0.3, resolution=2.0)
+    loose = (PairRate.slab(0.3, eta, **SMALL) if kind == "slab"
+             else PairRate.isotropic(0.3, eta=eta, resolution=2.0, **SMALL))
+    assert rate.params == loose.params
+    np.testing.assert_array_equal(rate.legendre(16), loose.legendre(16))
+
+
+def test_from_turbulence_passes_the_spectral_index_to_modes_and_scattering_time():
+    turbulence = Turbulence(kind="slab", eta=0.5, spectral_index=1.5, **SMALL)
+    rate = PairRate.from_turbulence(turbulence, 0.3)
+    assert rate.params["spectral_index"] == 1.5
+    qlt = omega_scattering_time(0.3, 0.5, spectral_index=1.5, lmin_over_lmax=SMALL["lmin_over_lmax"])
+    assert rate.params["omega_tau_s"] == qlt
+    assert rate.params["omega_tau_s"] != PairRate.slab(0.3, 0.5, **SMALL).params["omega_tau_s"]
+
+
+def test_a_given_scattering_time_replaces_the_computed_one_exactly():
+    computed = PairRate.slab(0.3, 0.5, **SMALL)
+    given = PairRate.slab(0.3, 0.5, omega_tau_s=computed.params["omega_tau_s"], **SMALL)
+    np.testing.assert_array_equal(given.legendre(16), computed.legendre(16))
+    ballistic = PairRate.isotropic(1.0, **SMALL)
+    wavenumbers, fractions = kolmogorov_modes(**SMALL)
+    assert ballistic.params["omega_tau_s"] == ballistic_omega_scattering_time(1.0, wavenumbers, fractions)
+
+
+def test_from_turbulence_refuses_what_is_not_a_turbulence():
+    with pytest.raises(ParameterError, match=r"^turbulence:"):
+        PairRate.from_turbulence({"kind": "slab"}, 0.3)
+    with pytest.raises(ParameterError, match=r"^eta:"):
+        PairRate.from_turbulence(Turbulence(kind="slab", eta=1.0), 0.3)

@@ -67,10 +67,11 @@ def test_predict_without_pair_correlations_gives_c1_of_the_requested_dipole(monk
     # off: the uncorrelated rate with ν_1 = 1/τ_s, i.e. D_s/Ω = 1/(2 Ωτ_s) from transport's own Ωτ_s, must return
     # C_1 = (4π/9) δ² exactly (docs/physics/conventions.md#angular-power-spectrum,
     # docs/physics/source.md#diffusive-dipole); this tests the K conversion c L_c -> L_c² Ω.
-    def no_correlation_rate(model, reduced, modes_per_decade, pair_time_prefactor):
-        omega_tau_s = transport.omega_scattering_time(reduced.reduced_rigidity, reduced.eta,
-                                                      lmin_over_lmax=reduced.lmin_over_lmax)
-        return uncorrelated_rate(0.5 / omega_tau_s)
+    def no_correlation_rate(turbulence, reduced_rigidity, speed, pair_time_prefactor, omega_tau_s):
+        # transport's own Ωτ_s from the loose numbers, not the one predict_cl passes
+        own = transport.omega_scattering_time(reduced_rigidity, turbulence.eta,
+                                              lmin_over_lmax=turbulence.lmin_over_lmax)
+        return uncorrelated_rate(0.5 / own)
 
     monkeypatch.setattr(predict, "_pair_rate", no_correlation_rate)
     dipole = 2.5e-3
@@ -347,8 +348,8 @@ def test_isotropic_model_without_b0_refuses_non_ballistic_rigidities_naming_ener
 
 # ------------------------------------------------------------------------------- isotropic model with B0 (eta < 1)
 def test_isotropic_model_with_b0_has_slab_qlt_parallel_diffusion_and_no_perpendicular_diffusion():
-    # PairRate.isotropic(eta < 1) takes τ_s from slab QLT, so κ_∥ = v²τ_s/3 must equal the slab model's κ_∥
-    # (computed by transport.parallel_diffusion, another route); κ_⊥ = 0 (compound subdiffusion, predict._transport)
+    # PairRate.isotropic(eta < 1) takes τ_s from slab QLT, so κ_∥ = v²τ_s/3 must equal the slab model's κ_∥;
+    # κ_⊥ = 0 (compound subdiffusion, predict._transport)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "ballistic" warning: the orbits are helices here
         isotropic = quick(model="isotropic", eta=0.5).params["derived"]
@@ -389,10 +390,10 @@ def test_default_cl_up_to_l20_are_within_two_percent_of_a_five_times_finer_inner
     assert derived["k_max_r_g"] == pytest.approx(REFERENCE_K_MAX_R_G, rel=1e-6)
     np.testing.assert_allclose(default.cl[1:], fine.cl[1:], rtol=CONVERGENCE_GOAL)
     # and inside the reference's own bracket (its two continuations, solved alone) widened by the goal
-    rate = predict._pair_rate("slab", units.to_reduced(predict.DEFAULT_ENERGY, predict.DEFAULT_B_RMS,
-                                                       predict.DEFAULT_L_C, predict.DEFAULT_ETA,
-                                                       lmin_over_lmax=derived["lmin_over_lmax"]),
-                              predict.MODES_PER_DECADE, None)
+    reduced = units.to_reduced(predict.DEFAULT_ENERGY, predict.DEFAULT_B_RMS, predict.DEFAULT_L_C,
+                               predict.DEFAULT_ETA, lmin_over_lmax=derived["lmin_over_lmax"])
+    rate = PairRate.slab(reduced.reduced_rigidity, reduced.eta, lmin_over_lmax=reduced.lmin_over_lmax,
+                         modes_per_decade=predict.MODES_PER_DECADE, speed=reduced.speed, single_precision=True)
     bounds = []
     for exponent in derived["continuation_exponents"]:
         bound = untruncated.untruncated_steady_state(rate, derived["source"], 20,
@@ -418,3 +419,67 @@ def test_truncated_solves_approach_the_default_from_below_as_lmax_grows():
         if previous is not None:
             assert np.all(ratio > previous)
         previous = ratio
+
+
+# ------------------------------------------------------------------------- one description, Ωτ_s once (issue 10)
+#: the prediction's κ_∥ = ρ²Ωτ_s/3 against the old route κ(β)·ρ/β: a few ulp, then the C_ℓ solve
+OLD_ROUTE_RTOL = 1e-12
+
+
+def _old_route_default_cl(lmax: int):
+    """The default prediction rebuilt from the loose-number functions, as predict_cl computed it before
+    PredictionInputs: the slab QLT integral for the rate, κ_∥ and Ωτ_s separately."""
+    from anisotropy.untruncated import CONTINUATION_FACTOR, inner_angle
+
+    gyroradius_pc = float(units.gyroradius(predict.DEFAULT_ENERGY, predict.DEFAULT_B_RMS))
+    ratio = predict._auto_lmin_over_lmax(gyroradius_pc, predict.DEFAULT_L_C)
+    reduced = units.to_reduced(predict.DEFAULT_ENERGY, predict.DEFAULT_B_RMS, predict.DEFAULT_L_C, predict.DEFAULT_ETA,
+                               lmin_over_lmax=ratio)
+    rho, eta, beta = reduced.reduced_rigidity, reduced.eta, reduced.speed
+    rate = PairRate.slab(rho, eta, lmin_over_lmax=ratio, modes_per_decade=predict.MODES_PER_DECADE, speed=beta,
+                         single_precision=True)
+    kappa = transport.parallel_diffusion(rho, eta, lmin_over_lmax=ratio, speed=beta) * rho / beta
+    gradient = predict.DEFAULT_DIPOLE * rho / (3.0 * kappa)
+    k_max_r_g = 2.0 * math.pi * gyroradius_pc / (float(units.outer_scale(predict.DEFAULT_L_C, ratio)) * ratio)
+    angle = CONTINUATION_FACTOR * inner_angle(k_max_r_g, rate.params["omega_pair_time"])
+    _, cl, _ = cl_from_rate(rate, diffusion_tensor=np.diag([0.0, 0.0, kappa]), gradient=[0.0, 0.0, gradient],
+                            lmax=lmax, continuation_angle=angle)
+    return cl, transport.omega_scattering_time(rho, eta, lmin_over_lmax=ratio), kappa
+
+
+def test_default_prediction_equals_the_loose_number_route():
+    result = predict_cl(lmax=LMAX)
+    cl, omega_tau_s, kappa = _old_route_default_cl(LMAX)
+    np.testing.assert_allclose(result.cl[1:], cl[1:], rtol=OLD_ROUTE_RTOL, atol=0.0)
+    assert result.params["derived"]["omega_tau_s"] == omega_tau_s
+    assert result.params["derived"]["rate_params"]["omega_tau_s"] == omega_tau_s
+    assert result.params["derived"]["kappa_parallel"] == pytest.approx(kappa, rel=OLD_ROUTE_RTOL)
+
+
+@pytest.mark.parametrize(("model", "eta"), [("slab", 0.5), ("isotropic", 0.5)])
+def test_the_slab_qlt_integral_runs_once_per_prediction(model, eta, monkeypatch):
+    calls = {"parallel_diffusion": 0, "omega_scattering_time": 0}
+    for name in calls:
+        original = getattr(transport, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(transport, name, counted)
+    result = predict_cl(model=model, eta=eta, lmax=LMAX, lmin_over_lmax=1e-3, modes_per_decade=16)
+    assert calls == {"parallel_diffusion": 1, "omega_scattering_time": 1}
+    derived = result.params["derived"]
+    assert derived["rate_params"]["omega_tau_s"] == derived["omega_tau_s"]
+
+
+def test_prediction_inputs_hold_the_turbulence_and_record_the_arguments():
+    inputs = predict.PredictionInputs(energy="100 TeV", model="isotropic", eta=0.3, modes_per_decade=32)
+    assert inputs.energy == pytest.approx(100.0, rel=1e-15)
+    assert inputs.turbulence.kind == "isotropic"
+    assert inputs.turbulence.eta == 0.3
+    assert inputs.turbulence.modes_per_decade == 32
+    assert inputs.turbulence.lmin_over_lmax == inputs.reduced.lmin_over_lmax
+    assert inputs.lmin_over_lmax is None  # automatic, recorded as given
+    assert inputs.record()["dipole"] == predict.DEFAULT_DIPOLE
+    assert predict.PredictionInputs(**inputs.record()) == inputs

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from anisotropy import transport
+from anisotropy import Turbulence, transport
 from anisotropy.errors import ParameterError
 from anisotropy.spectrum import kolmogorov_modes
 from anisotropy.units import PARSEC_M, SPEED_OF_LIGHT_M_S, correlation_length, gyrofrequency, to_reduced
@@ -264,3 +264,39 @@ def test_bad_transport_input_raises_parameter_error():
         transport.diffusion_tensor(1.0, 0.0, [0, 0, 0])
     with pytest.raises(ParameterError, match="t"):
         transport.mean_squared_displacement(lambda s: s, [-1.0])
+
+
+# ----------------------------------------------------------------------------- the shared turbulence description
+TURBULENCE = Turbulence(kind="slab", eta=0.4, lmin_over_lmax=1e-2, spectral_index=1.5, modes_per_decade=32)
+LOOSE = {"eta": 0.4, "lmin_over_lmax": 1e-2, "spectral_index": 1.5}
+
+
+def test_slab_qlt_with_a_turbulence_equals_the_loose_form():
+    mu = np.linspace(-1.0, 1.0, 11)
+    np.testing.assert_array_equal(transport.pitch_angle_diffusion(mu, 0.2, turbulence=TURBULENCE),
+                                  transport.pitch_angle_diffusion(mu, 0.2, **LOOSE))
+    assert (transport.parallel_diffusion(0.2, turbulence=TURBULENCE, speed=0.5)
+            == transport.parallel_diffusion(0.2, speed=0.5, **LOOSE))
+    assert transport.omega_scattering_time(0.2, turbulence=TURBULENCE) == transport.omega_scattering_time(0.2, **LOOSE)
+    assert (transport.minimum_wavenumber(turbulence=TURBULENCE)
+            == transport.minimum_wavenumber(LOOSE["lmin_over_lmax"], LOOSE["spectral_index"]))
+
+
+def test_physical_wrapper_and_fieldline_diffusion_with_a_turbulence_equal_the_loose_form():
+    kolmogorov = Turbulence(kind="slab", eta=0.4, lmin_over_lmax=1e-2, modes_per_decade=32)
+    assert (transport.slab_qlt_physical(10.0, 3.0, 1.0, turbulence=kolmogorov)
+            == transport.slab_qlt_physical(10.0, 3.0, 1.0, 0.4, lmin_over_lmax=1e-2))
+    assert (transport.qlt_fieldline_diffusion(turbulence=kolmogorov)
+            == transport.qlt_fieldline_diffusion(0.4, lmin_over_lmax=1e-2, modes_per_decade=32))
+
+
+@pytest.mark.parametrize("loose", [{"eta": 0.3}, {"lmin_over_lmax": 1e-4}, {"spectral_index": 1.6}])
+def test_a_spectrum_given_twice_is_refused_naming_the_loose_argument(loose):
+    name = next(iter(loose))
+    with pytest.raises(ParameterError, match=rf"^{name}: given both"):
+        transport.omega_scattering_time(0.2, turbulence=TURBULENCE, **loose)
+
+
+def test_missing_eta_is_named():
+    with pytest.raises(ParameterError, match=r"^eta: required"):
+        transport.parallel_diffusion(0.2)

@@ -247,3 +247,16 @@ def test_bad_pairs_input_exits_2_with_one_line_naming_the_parameter(tmp_path, ca
     assert _status(["simulate", "pairs", "--quiet", "--executor", "serial", "--out", tmp_path, *extra]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and parameter in error
+
+
+def test_kappa_qlt_is_slab_qlt_of_the_configured_turbulence():
+    # --kappa qlt passes the simulator's turbulence as one description; the loose numbers give the same κ_∥
+    from types import SimpleNamespace
+
+    from anisotropy.cli.simulate import _kappa
+    from anisotropy.transport import parallel_diffusion
+    from validation.simulator.config import TurbulenceConfig
+
+    turbulence = TurbulenceConfig(kind="slab", eta=0.4, lmin_over_lmax=0.02, spectral_index=1.5)
+    kappa = _kappa(SimpleNamespace(kappa=["qlt"], rigidity=0.3), turbulence)
+    assert kappa == (parallel_diffusion(0.3, 0.4, lmin_over_lmax=0.02, spectral_index=1.5), 0.0)
