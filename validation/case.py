@@ -250,11 +250,8 @@ def compare_ensemble(spec: CaseSpec, ensemble, nside: int, *, finite_time: bool 
 
     dipole = np.asarray(ensemble.mean["dipole"][last], dtype=float)
     dipole_error = np.asarray(ensemble.standard_error["dipole"][last], dtype=float)
-    dipole_cl = 4.0 * math.pi / 9.0 * float(dipole @ dipole)
     c1 = float(spectrum.mean[1])
-    c1_ratio = c1 / dipole_cl
-    # delta method, dominant component along G (z): d ln ratio = d ln C_1 - 2 d ln δ_z
-    c1_ratio_error = c1_ratio * math.hypot(float(spectrum.standard_error[1]) / c1, 2.0 * dipole_error[2] / dipole[2])
+    c1_ratio, c1_ratio_error = compare.dipole_power_ratio(c1, spectrum.standard_error[1], dipole, dipole_error)
 
     result = {
         "compared_ells": compared.tolist(),

@@ -57,6 +57,7 @@ __all__ = [
     "cl_ratio",
     "convergence_in_time",
     "cosmic_variance",
+    "dipole_power_ratio",
     "figure_convergence",
     "figure_ratio",
     "mean_field_power",
@@ -342,6 +343,40 @@ def mean_field_power(power_of_mean, mean_power, count: int) -> np.ndarray:
     """
     count = require_integer("count", count, 2)
     return (count * np.asarray(power_of_mean, dtype=float) - np.asarray(mean_power, dtype=float)) / (count - 1)
+
+
+def dipole_power_ratio(c1, c1_error, dipole, dipole_error) -> tuple[float, float]:
+    r""":math:`\langle C_1\rangle/(\frac{4\pi}{9}|\langle\boldsymbol\delta\rangle|^2)` and its delta-method error.
+
+    The ratio is ≥ 1 by Jensen's inequality for every ensemble (the map :math:`C_1` of one realisation is
+    :math:`\frac{4\pi}{9}|\boldsymbol\delta|^2`), docs/physics/source.md#total-power.  Error: standard errors of
+    :math:`\langle C_1\rangle` and of each component of :math:`\langle\boldsymbol\delta\rangle`, combined as
+    :math:`(\sigma_r/r)^2 = (\sigma_{C_1}/C_1)^2 + \left(2(\sum_i\delta_i^2\sigma_i^2)^{1/2}/|\delta|^2\right)^2`, their
+    correlation neglected (realisations with a larger dipole have a larger :math:`C_1`: the correlation is positive
+    and the error an overestimate).
+
+    Parameters
+    ----------
+    c1, c1_error : float
+        Ensemble mean of the map :math:`C_1` and its standard error.
+    dipole, dipole_error : array_like, shape (3,)
+        Ensemble-mean dipole vector and the standard errors of its components.
+
+    Examples
+    --------
+    >>> import math
+    >>> ratio, error = dipole_power_ratio(4 * math.pi / 9 * 0.25, 0.0, [0.0, 0.0, 0.5], [0.0, 0.0, 0.05])
+    >>> round(ratio, 12), round(error, 12)
+    (1.0, 0.2)
+    """
+    dipole = np.asarray(dipole, dtype=float)
+    dipole_error = np.asarray(dipole_error, dtype=float)
+    power = float(dipole @ dipole)
+    if not power > 0.0:
+        return float("nan"), float("nan")
+    ratio = float(c1) / (4.0 * np.pi / 9.0 * power)
+    power_error = 2.0 * float(np.sqrt(np.sum(dipole**2 * dipole_error**2)))
+    return ratio, ratio * float(np.hypot(float(c1_error) / float(c1), power_error / power))
 
 
 # ---------------------------------------------------------------------------------------------------- figures

@@ -53,8 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     campaign = parser.add_argument_group("campaign (issue 11)")
     campaign.add_argument("--campaign", action="store_true",
                           help="run the simulator campaign (map C_l + pair statistics per case), resumable")
-    campaign.add_argument("--grid", choices=("full", "reduced"), default=None,
-                          help="campaign grid (default reduced; --quick selects the tiny test grid)")
+    campaign.add_argument("--grid", choices=("full", "reduced", "nside32"), default=None,
+                          help="campaign grid (default reduced; nside32: the full-grid cases without a resolved "
+                               "multipole at N_side 16, at N_side 32; --quick selects the tiny test grid)")
     campaign.add_argument("--cases", default=None, metavar="NAME,...",
                           help="only these campaign cases (names as in campaign.json, e.g. slab_eta0.5_rho0.1)")
     campaign.add_argument("--no-theory", action="store_true", help="campaign without the theory chi2")
