@@ -55,11 +55,15 @@ _X_QUANTITIES = {"kineticEnergyPerNucleon": "kinetic_energy_per_nucleon", "rigid
 _COLUMNS = 6  # x, y, stat_lo, stat_up, sys_lo, sys_up
 
 
-def _read_header_and_rows(path: Path):
+def _read_lines(path: Path) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
         raise ParameterError("data", f"cannot read {str(path)!r}: {error.strerror}") from None
+
+
+def _read_header_and_rows(path: Path):
+    lines = _read_lines(path)
     header, rows = {}, []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
@@ -171,10 +175,7 @@ def ams02_beryllium_to_boron(*, rigidity_min=0.0, rigidity_max=np.inf) -> RatioD
 
 
 def _band_header_and_rows(path: Path):
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise ParameterError("data", f"cannot read {str(path)!r}: {error.strerror}") from None
+    lines = _read_lines(path)
     header, rows = {}, []
     for number, line in enumerate(lines, start=1):
         text = line.strip()
