@@ -178,10 +178,12 @@ QUICK_GRID = (
 )
 #: the full-grid cases without a multipole above 10x the white-noise floor at N_side 16 (the cheaper ones, and slab
 #: eta = 0.5 at r_g/L_c = 1e-3), again at N_side 32 (floor 4x lower); the other settings of the full grid.  Its own
-#: seeds (child i of the campaign seed in this order), so these are new realisations, not the full grid's
-NSIDE32_GRID = tuple(CampaignCase(kind, eta, rigidity, nside=32) for kind, eta, rigidity in (
-    ("isotropic", 0.5, 0.1), ("slab", 0.3, 0.1), ("isotropic", 0.2, 0.1), ("slab", 0.5, 0.01),
-    ("isotropic", 0.5, 0.01), ("slab", 0.3, 0.01), ("slab", 0.1, 0.1), ("slab", 0.5, 1e-3)))
+#: seeds (child i of the campaign seed in this order), so these are new realisations, not the full grid's.  Slab
+#: η = 0.5 at the two lowest rigidities, the regime of the TeV data, with 64 realisations (C_1 ratio to ~10 %)
+NSIDE32_GRID = tuple(CampaignCase(kind, eta, rigidity, nside=32, realisations=realisations)
+                     for kind, eta, rigidity, realisations in (
+    ("isotropic", 0.5, 0.1, 16), ("slab", 0.3, 0.1, 16), ("isotropic", 0.2, 0.1, 16), ("slab", 0.5, 0.01, 64),
+    ("isotropic", 0.5, 0.01, 16), ("slab", 0.3, 0.01, 16), ("slab", 0.1, 0.1, 16), ("slab", 0.5, 1e-3, 64)))
 GRIDS = {"full": FULL_GRID, "reduced": REDUCED_GRID, "nside32": NSIDE32_GRID, "quick": QUICK_GRID}
 
 

@@ -131,7 +131,7 @@ def test_nside32_grid_reruns_full_grid_cases_at_four_times_the_pixels():
     full = {(case.kind, case.eta, case.rigidity): case for case in FULL_GRID}
     for case in NSIDE32_GRID:
         twin = full[(case.kind, case.eta, case.rigidity)]
-        assert case.nside == 2 * twin.nside and case.realisations == twin.realisations
+        assert case.nside == 2 * twin.nside and case.realisations >= twin.realisations
         assert case.t_over_tau_s == twin.t_over_tau_s
 
 
