@@ -17,6 +17,7 @@ import numpy as np
 
 from anisotropy.emulator import _as_array, emulate, load_emulator, train_emulator
 from anisotropy.errors import ParameterError
+from anisotropy.io import atomic_output
 
 SLAB_BAR = 2.0  # issue 12: chi2/dof on C_l/C_1, slab
 ISOTROPIC_BAR = 3.0  # issue 12: chi2/dof, isotropic with B0
@@ -98,24 +99,33 @@ def new_realisations(campaign_json, label):
     """
     state = load_emulator()
     cases = json.loads(Path(campaign_json).read_text())["cases"]
-    rows = [_compare_case(case, state, trained_lmax(case["turbulence"], state)) for case in cases]
+    rows = _judged([_compare_case(case, state, trained_lmax(case["turbulence"], state)) for case in cases])
+    markdown = _markdown(rows, label, campaign_json).replace("Leave-one-case-out, trained on",
+                                                              "Shipped emulator against")
+    _write_tables(rows, f"emulator_{label}", markdown)
+    return rows
+
+
+def _judged(rows):
+    """The rows, each with ``pass`` against the issue's bar."""
     for row in rows:
         row["pass"] = "refused" not in row and _passes(row)
-    (DOCS / f"emulator_{label}.json").write_text(json.dumps(rows, indent=1))
-    (DOCS / f"emulator_{label}.md").write_text(
-        _markdown(rows, label, campaign_json).replace("Leave-one-case-out, trained on", "Shipped emulator against"))
     return rows
+
+
+def _write_tables(rows, stem, markdown):
+    """DOCS/stem.json and .md, written atomically (no half-written table)."""
+    for suffix, text in ((".json", json.dumps(rows, indent=1)), (".md", markdown)):
+        with atomic_output(DOCS / f"{stem}{suffix}") as temporary:
+            Path(temporary).write_text(text, encoding="utf-8")
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     campaign_json, label = argv[0], (argv[1] if len(argv) > 1 else "campaign")
     cases = json.loads(Path(campaign_json).read_text())["cases"]
-    rows = [_case_row(campaign_json, case) for case in cases]
-    for row in rows:
-        row["pass"] = "refused" not in row and _passes(row)
-    (DOCS / f"emulator_loo_{label}.json").write_text(json.dumps(rows, indent=1))
-    (DOCS / f"emulator_loo_{label}.md").write_text(_markdown(rows, label, campaign_json))
+    rows = _judged([_case_row(campaign_json, case) for case in cases])
+    _write_tables(rows, f"emulator_loo_{label}", _markdown(rows, label, campaign_json))
     print(f"{sum(r['pass'] for r in rows)}/{len(rows)} cases pass")
 
 
