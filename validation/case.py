@@ -19,8 +19,9 @@ multipoles: ℓ = 2 up to the noise limit (:func:`validation.compare.usable_mult
 ℓ ≤ N_side), and at most N − 3 of them so that the full covariance estimated from N realisations is invertible;
 χ² uses that full covariance with the Hartlap factor (N − n − 2)/(N − 1).  No parameter is fitted (dof = n).
 ``c1_ratio_sim`` has a delta-method error from the standard errors of ⟨C_1⟩ and of each component of ⟨δ⟩
-(:func:`validation.compare.dipole_power_ratio`; their correlation neglected).  The simulation is at a finite T while the theory is a steady state; ``converged_ells`` says which
-compared multipoles have stopped changing in T (:func:`validation.compare.convergence_in_time`).
+(:func:`validation.compare.dipole_power_ratio`; their correlation neglected).  The simulation is at a finite T
+while the theory is a steady state; ``converged_ells`` says which compared multipoles have stopped changing in T
+(:func:`validation.compare.convergence_in_time`).
 
 The default theory describes an unbounded inertial range (its inner-scale continuation,
 :mod:`anisotropy.untruncated`) while the simulator's spectrum spans L_min/L_max = 1e-2; ``theory.
