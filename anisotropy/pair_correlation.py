@@ -62,6 +62,7 @@ __all__ = [
     "age_grid",
     "closure_cl",
     "constant_generator_cl",
+    "equal_age_correlation",
     "extend_increments",
     "generator_from_increments",
     "isotropic_pair_increments",
@@ -190,6 +191,62 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
             step = (vectors * np.exp(eigenvalues * width)[None, :]) @ vectors.T
             propagator = propagator @ (step / root[:, None] * root[None, :])
         out[index, 1:] = 8.0 * math.pi * speed**2 * gradient**2 / 9.0 * total
+    return out
+
+
+def equal_age_correlation(generators: Sequence, ages, times) -> np.ndarray:
+    r"""Legendre coefficients :math:`y(t) = \Phi_\Gamma(t)\,e_1` of the equal-age pair correlation (module doc, (c)).
+
+    :math:`y_\ell(t)` is the ℓ-th coefficient of :math:`g(x; t) = \langle\hat d_A(t)\cdot\hat d_B(t)\rangle_x` in the
+    Γ normalisation, :math:`g(x; t) = \sum_\ell \frac{2\ell+1}{3} y_\ell(t) P_\ell(x)`, which is the column
+    :math:`\ell_0 = 1` of the mixing matrix over the age :math:`t`, :math:`M_{\ell 1}(t)`: the quantity the pair
+    instrument measures (:func:`validation.pair_diagnostics.equal_age_coefficients`).  This is the function the
+    closures differ in; :func:`pair_correlation_cl` integrates it against :math:`w(T - t)`.
+
+    Parameters
+    ----------
+    generators, ages
+        As in :func:`pair_correlation_cl` (piecewise-constant Γ; the last one continues beyond ``ages[-1]``).
+    times : array_like
+        Ages :math:`t \ge 0` (finite), any order.
+
+    Returns
+    -------
+    ndarray, shape (len(times), lmax+1)
+        ``y[i, ell]``; column 0 is 0 (the monopole of :math:`g` is not carried by Γ), :math:`y_1(0) = 1`.
+
+    Examples
+    --------
+    One constant generator gives :math:`e^{\Gamma t} e_1`:
+
+    >>> import anisotropy as an
+    >>> gamma = an.rate_matrix(an.PairRate.toy(D_s=0.5, kappa_c=5.0), 12)
+    >>> y = equal_age_correlation([gamma], [1.0], [0.0, 2.0])
+    >>> bool(np.allclose(y[1, 1:], scipy.linalg.expm(2.0 * gamma[1:, 1:])[:, 0]))
+    True
+    """
+    ages = np.asarray(ages, dtype=float).ravel()
+    if ages.size == 0 or ages[0] <= 0.0 or np.any(np.diff(ages) <= 0.0):
+        raise ParameterError("ages", "expected increasing piece ends > 0")
+    if len(generators) != ages.size:
+        raise ParameterError("generators", f"expected one generator per age piece ({ages.size}), got {len(generators)}")
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    if np.any(~np.isfinite(times)) or np.any(times < 0.0):
+        raise ParameterError("times", "ages must be finite and >= 0")
+    lmax = np.asarray(generators[0]).shape[0] - 1
+    out = np.zeros((times.size, lmax + 1))
+    for index, final in enumerate(times):
+        edges = np.concatenate([[0.0], ages[ages < final], [final]])
+        state = np.zeros(lmax)
+        state[0] = 1.0
+        # Dyson order, the youngest piece leftmost (module doc, (c)): y(t) = e^{Γ_0 δ_0} ... e^{Γ_n δ_n} e_1,
+        # so the oldest piece is applied to e_1 first
+        for piece in range(edges.size - 2, -1, -1):
+            width = edges[piece + 1] - edges[piece]
+            if width > 0.0:
+                matrix = np.asarray(generators[min(piece, ages.size - 1)])[1:, 1:]
+                state = scipy.linalg.expm(matrix * width) @ state
+        out[index, 1:] = state
     return out
 
 

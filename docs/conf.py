@@ -55,7 +55,7 @@ extensions = [
 
 exclude_patterns = ["_build", "README.md", "**/.ipynb_checkpoints", "validation/quick/**", "validation/calibration/**",
                     "validation/emulator_loo_*.md",
-                    "validation/emulator_nside32.md"]
+                    "validation/emulator_nside32.md", "validation/pair_diagnostics_tables.md"]
 templates_path = ["_templates"]
 html_theme = "alabaster"
 html_theme_options = {"description": "small-scale anisotropy of TeV-PeV cosmic rays", "fixed_sidebar": True}

@@ -188,3 +188,35 @@ def test_docstring_examples_of_the_module_run():
     import anisotropy.pair_correlation as module
 
     assert doctest.testmod(module).failed == 0
+
+
+#: Simpson's rule on 4001 nodes against the closed-form piece integrals: error ~ h^4 f''''/180 ≈ 1e-12 of C_1 here
+EQUAL_AGE_QUADRATURE_RTOL = 1e-8
+
+
+def test_equal_age_correlation_integrated_against_w_gives_the_closure_cl():
+    # two independent routes to C_ℓ(T) of a two-piece generator: pair_correlation_cl (eigen-decomposition and the
+    # closed-form φ1 piece integrals) against Simpson quadrature of (8π/9)∫ w(T - t) y_ℓ(t) dt with y from
+    # equal_age_correlation (matrix exponentials), docs/physics/pair_correlation.md eq. (5)
+    from scipy.integrate import simpson
+
+    from anisotropy.pair_correlation import equal_age_correlation
+
+    young = rate_matrix(PairRate.toy(D_s=D_S, kappa_c=KAPPA_C), 10)
+    old = rate_matrix(PairRate.toy(D_s=2.0 * D_S, kappa_c=0.5 * KAPPA_C), 10)
+    ages, final = [0.7, 1.5], 2.0
+    expected = pair_correlation_cl([young, old], ages, NU_1, [final])[0]
+    grid = np.linspace(0.0, final, 4001)
+    y = equal_age_correlation([young, old], ages, grid)
+    weight = -np.expm1(-NU_1 * (final - grid)) / NU_1
+    integrated = 8.0 * math.pi / 9.0 * simpson(weight[:, None] * y, x=grid, axis=0)
+    np.testing.assert_allclose(integrated[1:], expected[1:], rtol=EQUAL_AGE_QUADRATURE_RTOL)
+    assert y[0, 1] == 1.0 and np.all(y[0, 2:] == 0.0)  # g(x; 0) = x
+
+
+def test_equal_age_correlation_rejects_negative_ages():
+    from anisotropy.pair_correlation import equal_age_correlation
+
+    gamma = rate_matrix(PairRate.toy(D_s=D_S, kappa_c=KAPPA_C), 4)
+    with pytest.raises(ParameterError, match="times"):
+        equal_age_correlation([gamma], [1.0], [-1.0])
