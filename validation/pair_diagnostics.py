@@ -51,6 +51,7 @@ __all__ = [
     "factorised_correlation",
     "load_realisations",
     "markdown_tables",
+    "pair_separation",
     "run",
     "trapezoid_weights",
     "two_time_pair_correlation",
@@ -69,6 +70,9 @@ REPORT_AGES_TAU = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: ℓ = 2…6 at the later one (the shape of the pair correlation's slowest mode, where the closures fail)
 LATE_AGES_TAU = (1.0, 2.0)
 SHAPE_ELLS = (2, 3, 4, 5, 6)
+#: opening angles (degrees) of the pairs whose separation growth is tabulated: the closest nodes of a 16-node
+#: instrument (8.3°), a middle one (30°) and a wide one (63°); the nearest node is used
+SEPARATION_ANGLES = (8.3, 30.0, 62.7)
 
 
 def _ages(step: float, count: int) -> str:
@@ -279,24 +283,48 @@ def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int) -> dict
         generators = [generator_from_increments(increments, piece, closure, nu, theory_lmax)
                       for piece in range(increments.ages.size)]
         cl = closure_cl(increments, closure, nu, [omega_ages[-1]], theory_lmax)[0]
+        coefficients = equal_age_correlation(generators, increments.ages, omega_ages)
         out[closure] = {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1],
-                        "y": equal_age_correlation(generators, increments.ages, omega_ages)[:, : lmax + 1]}
+                        "y": coefficients[:, : lmax + 1], "y_all": coefficients}
     return out
+
+
+def pair_separation(pair_function, cosines) -> np.ndarray:
+    r"""Growth of a pair's angular separation, :math:`(1 - \langle x'\rangle)/(1 - x)` at each node.
+
+    1 while the pair is undeflected or rotates rigidly; :math:`1/(1 - x)` once the pair is uncorrelated
+    (:math:`\langle x'\rangle = 0`).  For small angles it is :math:`\langle\theta'^2\rangle/\theta^2`.
+
+    Parameters
+    ----------
+    pair_function : array (..., n)
+        :math:`g(x_j) = \langle x'\rangle_{x_j}` (the instrument's ``mixing[..., 1]``, or a closure's
+        :math:`\sum_\ell\frac{2\ell+1}{3}y_\ell P_\ell(x_j)`).
+    cosines : array (n,)
+
+    Examples
+    --------
+    >>> bool(np.allclose(pair_separation(np.array([0.5, 0.0]), np.array([0.5, 0.9])), [1.0, 10.0]))
+    True
+    """
+    cosines = np.asarray(cosines, dtype=float)
+    return (1.0 - np.asarray(pair_function, dtype=float)) / (1.0 - cosines)
 
 
 def decompose(directory, closures=("born", "normalised"), lmax: int = REPORT_LMAX,
               theory_lmax: int = THEORY_LMAX) -> dict:
     """The decomposition of the module docstring for one ``simulate pairs`` output directory (G along B0)."""
+    from .closures import _qlt_rate
+
     record, realisations = load_realisations(directory)
     ages = realisations[0]["ages"]
+    keys = ("exact", "two_time", "factorised", "isotropised")
 
     def ratios(mean):
         estimates = _estimates(mean, lmax)
-        return np.array([estimates[key][1:] / estimates[key][1]
-                         for key in ("exact", "two_time", "factorised", "isotropised")])
+        return np.array([estimates[key][1:] / estimates[key][1] for key in keys])
 
     ratio, ratio_error = _jackknife(realisations, ratios)
-    keys = ("exact", "two_time", "factorised", "isotropised")
 
     def dipoles(mean):
         estimates = _estimates(mean, lmax)
@@ -304,8 +332,6 @@ def decompose(directory, closures=("born", "normalised"), lmax: int = REPORT_LMA
 
     c1, c1_error = _jackknife(realisations, dipoles)
     y, y_error = _jackknife(realisations, lambda mean: _estimates(mean, lmax)["y"])
-    from .closures import _qlt_rate
-
     tau_s = record["reduced_rigidity"] / _qlt_rate(_closure_case(record, float(ages[-1])))  # L_c/c
     rows = sorted({int(np.argmin(np.abs(ages - factor * tau_s))) for factor in REPORT_AGES_TAU
                    if factor * tau_s <= ages[-1] * 1.0001})
@@ -322,7 +348,15 @@ def decompose(directory, closures=("born", "normalised"), lmax: int = REPORT_LMA
         return np.array([rate, slope])
 
     late_value, late_error = _jackknife(realisations, lambda mean: late_summary(_estimates(mean, lmax)["y"]))
-    estimates = ("exact", "two_time", "factorised", "isotropised")
+    cosines = realisations[0]["cosines"]
+    nodes = sorted({int(np.argmin(np.abs(np.degrees(np.arccos(cosines)) - angle))) for angle in SEPARATION_ANGLES},
+                   reverse=True)
+    separation, separation_error = _jackknife(
+        realisations, lambda mean: pair_separation(mean["mixing"][rows][:, nodes, 1], cosines[nodes]))
+    legendre = legendre_table(theory_lmax, cosines[nodes])  # (ℓ, nodes)
+    weights = (2.0 * np.arange(theory_lmax + 1) + 1.0) / 3.0
+    closure_separation = {name: pair_separation((weights * value["y_all"][rows]) @ legendre, cosines[nodes]).tolist()
+                          for name, value in theory.items()}
     return {
         "directory": Path(directory).name,
         "parameters": {key: record[key] for key in ("turbulence", "eta", "reduced_rigidity", "lmin_over_lmax",
@@ -332,8 +366,8 @@ def decompose(directory, closures=("born", "normalised"), lmax: int = REPORT_LMA
         "final_age": float(ages[-1]),
         "tau_s_qlt": float(tau_s),
         "ells": list(range(1, lmax + 1)),
-        "ratio": {key: ratio[index].tolist() for index, key in enumerate(estimates)},
-        "ratio_error": {key: ratio_error[index].tolist() for index, key in enumerate(estimates)},
+        "ratio": {key: ratio[index].tolist() for index, key in enumerate(keys)},
+        "ratio_error": {key: ratio_error[index].tolist() for index, key in enumerate(keys)},
         "c1_over_exact": dict(zip(keys, c1.tolist(), strict=True)),
         "c1_over_exact_error": dict(zip(keys, c1_error.tolist(), strict=True)),
         "closure_ratio": {name: value["ratio"].tolist() for name, value in theory.items()},
@@ -342,6 +376,10 @@ def decompose(directory, closures=("born", "normalised"), lmax: int = REPORT_LMA
         "y": y[rows, 1:].tolist(),
         "y_error": y_error[rows, 1:].tolist(),
         "closure_y": {name: value["y"][rows, 1:].tolist() for name, value in theory.items()},
+        "separation_angles_deg": np.degrees(np.arccos(cosines[nodes])).tolist(),
+        "separation": separation.tolist(),
+        "separation_error": separation_error.tolist(),
+        "closure_separation": closure_separation,
         "late": {"ages": [float(ages[early]), float(ages[late])],
                  "y1_decay_rate_tau_s": _measured(late_value[0], late_error[0]),
                  "y1_decay_rate_tau_s_error": _measured(late_error[0], late_value[0]),
@@ -404,6 +442,19 @@ def markdown_tables(results) -> str:
             value, error = late[key], late[key + "_error"]
             return "not measured (noise)" if value is None else f"{value:.2f} ± {error:.2f}"
 
+        angles = result["separation_angles_deg"]
+        lines += ["", "Separation growth (1 − ⟨x′⟩)/(1 − x) of pairs opened by "
+                  + ", ".join(f"{angle:.1f}°" for angle in angles) + ": measured (± jackknife) / "
+                  + " / ".join(result["closure_separation"]) + " (1: rigid; 1/(1 − x): uncorrelated)", "",
+                  "| t/τ_s | " + " | ".join(f"{angle:.1f}°" for angle in angles) + " |",
+                  "|---|" + "---|" * len(angles)]
+        for row, age in enumerate(result["y_ages"]):
+            cells = []
+            for node in range(len(angles)):
+                theory = " / ".join(f"{values[row][node]:.3g}" for values in result["closure_separation"].values())
+                cells.append(f"{result['separation'][row][node]:.3g} ± {result['separation_error'][row][node]:.2g}"
+                             f" / {theory}")
+            lines.append(f"| {age / result['tau_s_qlt']:.2f} | " + " | ".join(cells) + " |")
         closures = "; ".join(f"{name} {value['y1_decay_rate_tau_s']:.2f} and {value['shape_slope']:.2f}"
                              for name, value in late["closures"].items())
         lines += ["", f"Late ages: y_1 decays at {measured('y1_decay_rate_tau_s')} per τ_s between t = "

@@ -22,6 +22,7 @@ from validation.pair_diagnostics import (
     factorised_correlation,
     load_realisations,
     markdown_tables,
+    pair_separation,
     trapezoid_weights,
     two_time_pair_correlation,
 )
@@ -65,6 +66,9 @@ def test_equal_age_coefficients_of_undeflected_pairs_are_the_initial_dipole():
     expected = np.zeros((3, 7))
     expected[:, 1] = 1.0
     np.testing.assert_allclose(y, expected, atol=EXACT_TOLERANCE)
+    # and their separation does not grow: (1 - <x'>)/(1 - x) = 1 at every node and age
+    separation = pair_separation(result["mixing"][..., 1], result["cosines"])
+    np.testing.assert_allclose(separation, 1.0, atol=EXACT_TOLERANCE / (1.0 - result["cosines"].max()))
 
 
 def test_trapezoid_weights_integrate_linear_functions_exactly_on_an_uneven_grid():
