@@ -73,6 +73,10 @@ SHAPE_ELLS = (2, 3, 4, 5, 6)
 #: opening angles (degrees) of the pairs whose separation growth is tabulated: the closest nodes of a 16-node
 #: instrument (8.3°), a middle one (30°) and a wide one (63°); the nearest node is used
 SEPARATION_ANGLES = (8.3, 30.0, 62.7)
+#: name of the package's default closure in the comparison (the mixing-matrix ODE at the default pair time)
+ONE_DELTA_T = "one-ΔT"
+#: closures compared: the default and the two age-dependent candidates of docs/validation/closures.md
+CLOSURES = (ONE_DELTA_T, "born", "normalised")
 
 
 def _ages(step: float, count: int) -> str:
@@ -279,6 +283,9 @@ def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int) -> dict
     omega_ages = np.asarray(ages) / record["reduced_rigidity"]  # Ω = c/r_g = 1/ρ in units of c/L_c
     out = {}
     for closure in closures:
+        if closure == ONE_DELTA_T:
+            out[closure] = _one_delta_t(record, omega_ages, lmax, theory_lmax, _qlt_rate(case))
+            continue
         nu = increments.markov_self_rate if closure == "born" else _qlt_rate(case)
         generators = [generator_from_increments(increments, piece, closure, nu, theory_lmax)
                       for piece in range(increments.ages.size)]
@@ -287,6 +294,28 @@ def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int) -> dict
         out[closure] = {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1],
                         "y": coefficients[:, : lmax + 1], "y_all": coefficients}
     return out
+
+
+def _one_delta_t(record: dict, omega_ages, lmax: int, theory_lmax: int, nu: float) -> dict:
+    """The package's default closure (one ΔT at the default prefactor; Markov in the current pair cosine)."""
+    import scipy.linalg
+
+    from anisotropy.mixing import rate_matrix
+    from anisotropy.pair_correlation import constant_generator_cl
+    from anisotropy.pair_rates import PairRate
+
+    modes = {"lmin_over_lmax": record["lmin_over_lmax"], "modes_per_decade": record["modes_per_decade"]}
+    if record["turbulence"] == "slab":
+        rate = PairRate.slab(record["reduced_rigidity"], record["eta"], **modes)
+    else:  # as validation.closures and predict_cl
+        rate = PairRate.isotropic(record["reduced_rigidity"], eta=record["eta"], resolution=0.5, **modes)
+    gamma = rate_matrix(rate, theory_lmax)
+    cl = constant_generator_cl(gamma, nu, [omega_ages[-1]])[0]
+    coefficients = np.zeros((len(omega_ages), theory_lmax + 1))
+    for index, age in enumerate(omega_ages):
+        coefficients[index, 1:] = scipy.linalg.expm(gamma[1:, 1:] * age)[:, 0]
+    return {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1], "y": coefficients[:, : lmax + 1],
+            "y_all": coefficients}
 
 
 def pair_separation(pair_function, cosines) -> np.ndarray:
@@ -311,7 +340,7 @@ def pair_separation(pair_function, cosines) -> np.ndarray:
     return (1.0 - np.asarray(pair_function, dtype=float)) / (1.0 - cosines)
 
 
-def decompose(directory, closures=("born", "normalised"), lmax: int = REPORT_LMAX,
+def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
               theory_lmax: int = THEORY_LMAX) -> dict:
     """The decomposition of the module docstring for one ``simulate pairs`` output directory (G along B0)."""
     from .closures import _qlt_rate

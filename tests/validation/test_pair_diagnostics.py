@@ -15,6 +15,7 @@ import pytest
 from anisotropy.cli import main
 from validation.pair_diagnostics import (
     ALONG,
+    CLOSURES,
     DOCS,
     RUNS,
     decompose,
@@ -112,8 +113,8 @@ def test_two_time_quadrature_reproduces_the_exact_pair_correlation(tiny_run):
 def test_closure_equal_age_coefficients_start_from_the_undeflected_dipole(tiny_run):
     # the youngest tabulated age is 0.25 τ_s (QLT): the closures' y_1 must lie in (0, 1) and their higher
     # coefficients be small (no deflection at age 0 gives y = e_1)
-    result = decompose(tiny_run, closures=("born", "normalised"), lmax=3, theory_lmax=16)
-    for name in ("born", "normalised"):
+    result = decompose(tiny_run, closures=CLOSURES, lmax=3, theory_lmax=16)
+    for name in CLOSURES:
         y = np.array(result["closure_y"][name][0])
         assert 0.0 < y[0] < 1.0 and np.all(np.abs(y[1:]) < y[0])
     assert "closure: normalised" in markdown_tables([result])
