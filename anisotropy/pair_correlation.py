@@ -111,6 +111,16 @@ def _symmetric_decomposition(matrix, weights):
     return scipy.linalg.eigh(symmetric, check_finite=False)
 
 
+def _check_pieces(generators: Sequence, ages) -> np.ndarray:
+    """The piece ends as a float array, after checking them and the one-generator-per-piece rule."""
+    ages = np.asarray(ages, dtype=float).ravel()
+    if ages.size == 0 or ages[0] <= 0.0 or np.any(np.diff(ages) <= 0.0):
+        raise ParameterError("ages", "expected increasing piece ends > 0")
+    if len(generators) != ages.size:
+        raise ParameterError("generators", f"expected one generator per age piece ({ages.size}), got {len(generators)}")
+    return ages
+
+
 def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *, speed: float = 1.0,
                         gradient: float = 1.0) -> np.ndarray:
     r"""⟨C_ℓ⟩(T) of the factorised two-time closure with a piecewise-constant age-dependent generator (module doc).
@@ -149,11 +159,7 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
     >>> bool(np.allclose(cl[1:], ode[1:], rtol=1e-10))
     True
     """
-    ages = np.asarray(ages, dtype=float).ravel()
-    if ages.size == 0 or ages[0] <= 0.0 or np.any(np.diff(ages) <= 0.0):
-        raise ParameterError("ages", "expected increasing piece ends > 0")
-    if len(generators) != ages.size:
-        raise ParameterError("generators", f"expected one generator per age piece ({ages.size}), got {len(generators)}")
+    ages = _check_pieces(generators, ages)
     nu = require_range("decay_rate", decay_rate, 0.0, None, low_open=True)
     times = np.atleast_1d(np.asarray(times, dtype=float))
     if np.any(times < 0.0) or np.any(np.isnan(times)):
@@ -225,11 +231,7 @@ def equal_age_correlation(generators: Sequence, ages, times) -> np.ndarray:
     >>> bool(np.allclose(y[1, 1:], scipy.linalg.expm(2.0 * gamma[1:, 1:])[:, 0]))
     True
     """
-    ages = np.asarray(ages, dtype=float).ravel()
-    if ages.size == 0 or ages[0] <= 0.0 or np.any(np.diff(ages) <= 0.0):
-        raise ParameterError("ages", "expected increasing piece ends > 0")
-    if len(generators) != ages.size:
-        raise ParameterError("generators", f"expected one generator per age piece ({ages.size}), got {len(generators)}")
+    ages = _check_pieces(generators, ages)
     times = np.atleast_1d(np.asarray(times, dtype=float))
     if np.any(~np.isfinite(times)) or np.any(times < 0.0):
         raise ParameterError("times", "ages must be finite and >= 0")
