@@ -7,6 +7,14 @@ counts").
 
 import os
 
+from hypothesis import settings
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("CR_ANISOTROPY_QUICK", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# Property tests draw their examples from a fixed seed (derandomize) and keep no example database, so every run,
+# on every machine, tries the same inputs: reproducible results and a bounded run time (a random draw of a valid
+# but huge modes_per_decade, e.g. 10^5, makes one predict_cl take minutes)
+settings.register_profile("cr-anisotropy", derandomize=True, database=None)
+settings.load_profile("cr-anisotropy")
