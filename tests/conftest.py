@@ -7,11 +7,11 @@ counts").
 
 import os
 
-from hypothesis import settings
-
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("CR_ANISOTROPY_QUICK", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from hypothesis import settings  # after the environment above: nothing may load OpenMP before it is set
 
 # Property tests draw their examples from a fixed seed (derandomize) and keep no example database, so every run,
 # on every machine, tries the same inputs: reproducible results and a bounded run time (a random draw of a valid
