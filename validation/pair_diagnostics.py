@@ -52,6 +52,7 @@ __all__ = [
     "load_realisations",
     "markdown_tables",
     "pair_separation",
+    "relative_displacement",
     "run",
     "trapezoid_weights",
     "two_time_pair_correlation",
@@ -321,6 +322,40 @@ def _one_delta_t(record: dict, omega_ages, lmax: int, theory_lmax: int, nu: floa
             "y_all": coefficients}
 
 
+def relative_displacement(integral_correlation, square_a, square_b, cosines, ages) -> np.ndarray:
+    r""":math:`\langle(\Delta z_A - \Delta z_B)^2\rangle_x` over its unperturbed-helix value :math:`\tfrac23(1-x)t^2`.
+
+    With :math:`I = \hat G\cdot\mathbf R` for G along B0 (:math:`I = \Delta z`), the pair's mean squared relative
+    displacement along B0 is :math:`\langle I_A^2\rangle + \langle I_B^2\rangle_x - 2\langle I_AI_B\rangle_x`.  Born's
+    closures assume unperturbed helices, :math:`\Delta z_A - \Delta z_B = v(\mu_A - \mu_B)t` with
+    :math:`\langle(\mu_A-\mu_B)^2\rangle_x = \tfrac23(1-x)`; the ratio is 1 for them.
+
+    Parameters
+    ----------
+    integral_correlation, square_b : array (ages, n)
+    square_a : array (ages,)
+    cosines : array (n,)
+    ages : array (ages,)
+        Ages > 0 (the ratio is undefined at age 0).
+
+    Examples
+    --------
+    Helices with conserved μ (v = 1): :math:`I = \mu t`, so the ratio is 1 whenever the pair moments are those of
+    random orientations, :math:`\langle\mu_A^2\rangle = \tfrac13`, :math:`\langle\mu_A\mu_B\rangle = x/3`:
+
+    >>> ages, cosines = np.array([1.0, 2.0]), np.array([0.0, 0.9])
+    >>> squares = ages[:, None] ** 2 / 3 * np.ones(2)
+    >>> ratio = relative_displacement(squares * cosines, ages**2 / 3, squares, cosines, ages)
+    >>> bool(np.allclose(ratio, 1.0))
+    True
+    """
+    ages = np.asarray(ages, dtype=float)
+    cosines = np.asarray(cosines, dtype=float)
+    relative = (np.asarray(square_a, dtype=float)[:, None] + np.asarray(square_b, dtype=float)
+                - 2.0 * np.asarray(integral_correlation, dtype=float))
+    return relative / (2.0 / 3.0 * (1.0 - cosines)[None, :] * ages[:, None] ** 2)
+
+
 def pair_separation(pair_function, cosines) -> np.ndarray:
     r"""Growth of a pair's angular separation, :math:`(1 - \langle x'\rangle)/(1 - x)` at each node.
 
@@ -385,6 +420,9 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
                    reverse=True)
     separation, separation_error = _jackknife(
         realisations, lambda mean: pair_separation(mean["mixing"][rows][:, nodes, 1], cosines[nodes]))
+    displacement, displacement_error = _jackknife(realisations, lambda mean: relative_displacement(
+        mean["integral_correlation"][ALONG][rows][:, nodes], mean["integral_square_a"][ALONG][rows],
+        mean["integral_square_b"][ALONG][rows][:, nodes], cosines[nodes], ages[rows]))
     legendre = legendre_table(theory_lmax, cosines[nodes])  # (ℓ, nodes)
     weights = (2.0 * np.arange(theory_lmax + 1) + 1.0) / 3.0
     closure_separation = {name: pair_separation((weights * value["y_all"][rows]) @ legendre, cosines[nodes]).tolist()
@@ -415,6 +453,8 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
         "separation": separation.tolist(),
         "separation_error": separation_error.tolist(),
         "closure_separation": closure_separation,
+        "relative_displacement": displacement.tolist(),
+        "relative_displacement_error": displacement_error.tolist(),
         "late": {"ages": [float(ages[early]), float(ages[late])],
                  "y1_decay_rate_tau_s": _measured(late_value[0], late_error[0]),
                  "y1_decay_rate_tau_s_error": _measured(late_error[0], late_value[0]),
@@ -436,70 +476,90 @@ def _chi2(model, data, error) -> float:
     return float(np.sum(((model - data) / error) ** 2))
 
 
+def _title(result) -> str:
+    p = result["parameters"]
+    return (f"### {p['turbulence']} η = {p['eta']}, r_g/L_c = {p['reduced_rigidity']} "
+            f"({result['realisations']} realisations × {p['pairs']} pairs × {p['nodes']} nodes, "
+            f"T = {result['final_age']:g} L_c/c = {result['final_age'] / result['tau_s_qlt']:.2f} τ_s)")
+
+
+def _ratio_table(result) -> list[str]:
+    lines = ["C_ℓ/C_1 at T, ℓ = 2…8 (± jackknife); χ² against `exact` over ℓ = 2…8, diagonal; C_1 relative to "
+             "`exact` (the closures' C_1 is in other units and not compared here)", "",
+             "| estimate | " + " | ".join(f"ℓ={ell}" for ell in result["ells"][1:]) + " | χ²/dof | C_1/exact |",
+             "|---|" + "---|" * (len(result["ells"]) + 1)]
+    exact, exact_error = result["ratio"]["exact"], result["ratio_error"]["exact"]
+    for key, values in result["ratio"].items():
+        cells = [f"{v:.4f} ± {e:.4f}" for v, e in zip(values[1:], result["ratio_error"][key][1:], strict=True)]
+        chi2 = "–" if key == "exact" else f"{_chi2(values, exact, exact_error):.1f}/{len(values) - 1}"
+        dipole = (f"{result['c1_over_exact'][key]:.3f} ± {result['c1_over_exact_error'][key]:.3f}"
+                  if key != "exact" else "1")
+        lines.append(f"| {key} | " + " | ".join(cells) + f" | {chi2} | {dipole} |")
+    for name, values in result["closure_ratio"].items():
+        if values is None:
+            cells, chi2 = ["not finite"] * (len(result["ells"]) - 1), "–"
+        else:
+            cells = [f"{v:.4f}" for v in values[1:]]
+            chi2 = f"{_chi2(values, exact, exact_error):.1f}/{len(values) - 1}"
+        lines.append(f"| closure: {name} | " + " | ".join(cells) + f" | {chi2} | – |")
+    return lines
+
+
+def _age_table(result, header: str, columns: list[str], cell) -> list[str]:
+    """One row per tabulated age: ``cell(row, column)`` for each column."""
+    lines = ["", header, "", "| age (L_c/c) | t/τ_s | " + " | ".join(columns) + " |",
+             "|---|---|" + "---|" * len(columns)]
+    for row, age in enumerate(result["y_ages"]):
+        cells = [cell(row, column) for column in range(len(columns))]
+        lines.append(f"| {age:.2f} | {age / result['tau_s_qlt']:.2f} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _late_line(result) -> str:
+    late = result["late"]
+
+    def measured(key):
+        value, error = late[key], late[key + "_error"]
+        return "not measured (noise)" if value is None else f"{value:.2f} ± {error:.2f}"
+
+    closures = "; ".join(f"{name} {value['y1_decay_rate_tau_s']:.2f} and {value['shape_slope']:.2f}"
+                         for name, value in late["closures"].items())
+    return (f"Late ages: y_1 decays at {measured('y1_decay_rate_tau_s')} per τ_s between t = {late['ages'][0]:.2f} "
+            f"and {late['ages'][1]:.2f} L_c/c; at the later age y_ℓ/y_1 ∝ ℓ^s over ℓ = 2…6 with s = "
+            f"{measured('shape_slope')} (closures: {closures}).")
+
+
 def markdown_tables(results) -> str:
     """Tables of :func:`run`'s results for ``docs/validation/pair_diagnostics.md``."""
     lines = []
     for result in results:
-        p = result["parameters"]
-        title = (f"### {p['turbulence']} η = {p['eta']}, r_g/L_c = {p['reduced_rigidity']} "
-                 f"({result['realisations']} realisations × {p['pairs']} pairs × {p['nodes']} nodes, "
-                 f"T = {result['final_age']:g} L_c/c = {result['final_age'] / result['tau_s_qlt']:.2f} τ_s)")
-        lines += [title, "", "C_ℓ/C_1 at T, ℓ = 2…8 (± jackknife); χ² against `exact` over ℓ = 2…8, diagonal; C_1 "
-                  "relative to `exact` (the closures' C_1 is in other units and not compared here)", "",
-                  "| estimate | " + " | ".join(f"ℓ={ell}" for ell in result["ells"][1:]) + " | χ²/dof | C_1/exact |",
-                  "|---|" + "---|" * (len(result["ells"]) + 1)]
-        exact, exact_error = result["ratio"]["exact"], result["ratio_error"]["exact"]
-        for key in ("exact", "two_time", "factorised", "isotropised"):
-            values = result["ratio"][key]
-            cells = [f"{v:.4f} ± {e:.4f}" for v, e in zip(values[1:], result["ratio_error"][key][1:], strict=True)]
-            chi2 = "–" if key == "exact" else f"{_chi2(values, exact, exact_error):.1f}/{len(values) - 1}"
-            dipole = (f"{result['c1_over_exact'][key]:.3f} ± {result['c1_over_exact_error'][key]:.3f}"
-                      if key != "exact" else "1")
-            lines.append(f"| {key} | " + " | ".join(cells) + f" | {chi2} | {dipole} |")
-        for name, values in result["closure_ratio"].items():
-            if values is None:
-                lines.append(f"| closure: {name} | " + " | ".join(["not finite"] * (len(result["ells"]) - 1))
-                             + " | – | – |")
-                continue
-            cells = [f"{v:.4f}" for v in values[1:]]
-            lines.append(f"| closure: {name} | " + " | ".join(cells)
-                         + f" | {_chi2(values, exact, exact_error):.1f}/{len(values) - 1} | – |")
+        names = list(result["closure_y"])
         shown = min(6, len(result["ells"]))
-        lines += ["", f"Equal-age pair correlation y_ℓ(t) = M_ℓ1(t), ℓ = 1…{shown}: measured (± jackknife) / "
-                  + " / ".join(result["closure_y"]), "",
-                  "| age (L_c/c) | t/τ_s | " + " | ".join(f"ℓ={ell}" for ell in range(1, shown + 1)) + " |",
-                  "|---|---|" + "---|" * shown]
-        for row, age in enumerate(result["y_ages"]):
-            cells = []
-            for ell in range(shown):
-                theory = " / ".join(f"{result['closure_y'][name][row][ell]:.3g}" for name in result["closure_y"])
-                cells.append(f"{result['y'][row][ell]:.3g} ± {result['y_error'][row][ell]:.2g} / {theory}")
-            lines.append(f"| {age:.2f} | {age / result['tau_s_qlt']:.2f} | " + " | ".join(cells) + " |")
-        late = result["late"]
+        angles = [f"{angle:.1f}°" for angle in result["separation_angles_deg"]]
 
-        def measured(key, late=late):
-            value, error = late[key], late[key + "_error"]
-            return "not measured (noise)" if value is None else f"{value:.2f} ± {error:.2f}"
+        def y_cell(row, ell, result=result):
+            theory = " / ".join(f"{result['closure_y'][name][row][ell]:.3g}" for name in result["closure_y"])
+            return f"{result['y'][row][ell]:.3g} ± {result['y_error'][row][ell]:.2g} / {theory}"
 
-        angles = result["separation_angles_deg"]
-        lines += ["", "Separation growth (1 − ⟨x′⟩)/(1 − x) of pairs opened by "
-                  + ", ".join(f"{angle:.1f}°" for angle in angles) + ": measured (± jackknife) / "
-                  + " / ".join(result["closure_separation"]) + " (1: rigid; 1/(1 − x): uncorrelated)", "",
-                  "| t/τ_s | " + " | ".join(f"{angle:.1f}°" for angle in angles) + " |",
-                  "|---|" + "---|" * len(angles)]
-        for row, age in enumerate(result["y_ages"]):
-            cells = []
-            for node in range(len(angles)):
-                theory = " / ".join(f"{values[row][node]:.3g}" for values in result["closure_separation"].values())
-                cells.append(f"{result['separation'][row][node]:.3g} ± {result['separation_error'][row][node]:.2g}"
-                             f" / {theory}")
-            lines.append(f"| {age / result['tau_s_qlt']:.2f} | " + " | ".join(cells) + " |")
-        closures = "; ".join(f"{name} {value['y1_decay_rate_tau_s']:.2f} and {value['shape_slope']:.2f}"
-                             for name, value in late["closures"].items())
-        lines += ["", f"Late ages: y_1 decays at {measured('y1_decay_rate_tau_s')} per τ_s between t = "
-                  f"{late['ages'][0]:.2f} and {late['ages'][1]:.2f} L_c/c; at the later age y_ℓ/y_1 ∝ ℓ^s over "
-                  f"ℓ = 2…6 with s = {measured('shape_slope')} (closures: {closures})."]
-        lines.append("")
+        def separation_cell(row, node, result=result):
+            theory = " / ".join(f"{values[row][node]:.3g}" for values in result["closure_separation"].values())
+            return f"{result['separation'][row][node]:.3g} ± {result['separation_error'][row][node]:.2g} / {theory}"
+
+        def displacement_cell(row, node, result=result):
+            return (f"{result['relative_displacement'][row][node]:.3g} ± "
+                    f"{result['relative_displacement_error'][row][node]:.2g}")
+
+        lines += [_title(result), "", *_ratio_table(result)]
+        lines += _age_table(result, f"Equal-age pair correlation y_ℓ(t) = M_ℓ1(t), ℓ = 1…{shown}: measured "
+                            "(± jackknife) / " + " / ".join(names), [f"ℓ={ell}" for ell in range(1, shown + 1)],
+                            y_cell)
+        lines += _age_table(result, "Separation growth (1 − ⟨x′⟩)/(1 − x) of pairs opened by " + ", ".join(angles)
+                            + ": measured (± jackknife) / " + " / ".join(names)
+                            + " (1: rigid; 1/(1 − x): uncorrelated)", angles, separation_cell)
+        lines += _age_table(result, "Relative displacement along B0 of the same pairs, ⟨(Δz_A − Δz_B)²⟩ over its "
+                            "unperturbed-helix value (2/3)(1 − x)v²t² (1 for every closure here; ± jackknife)",
+                            angles, displacement_cell)
+        lines += ["", _late_line(result), ""]
     return "\n".join(lines)
 
 
