@@ -423,6 +423,9 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
     displacement, displacement_error = _jackknife(realisations, lambda mean: relative_displacement(
         mean["integral_correlation"][ALONG][rows][:, nodes], mean["integral_square_a"][ALONG][rows],
         mean["integral_square_b"][ALONG][rows][:, nodes], cosines[nodes], ages[rows]))
+    # ⟨g_A g_B⟩ along and across B0 relative to its undeflected value x/3: which components keep the correlation
+    retention, retention_error = _jackknife(realisations, lambda mean: mean["equal_time_correlation"][:, rows][
+        :, :, nodes] / (cosines[nodes] / 3.0))
     legendre = legendre_table(theory_lmax, cosines[nodes])  # (ℓ, nodes)
     weights = (2.0 * np.arange(theory_lmax + 1) + 1.0) / 3.0
     closure_separation = {name: pair_separation((weights * value["y_all"][rows]) @ legendre, cosines[nodes]).tolist()
@@ -453,6 +456,9 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
         "separation": separation.tolist(),
         "separation_error": separation_error.tolist(),
         "closure_separation": closure_separation,
+        "component_retention": {"along": retention[ALONG].tolist(), "across": retention[ACROSS].tolist()},
+        "component_retention_error": {"along": retention_error[ALONG].tolist(),
+                                      "across": retention_error[ACROSS].tolist()},
         "relative_displacement": displacement.tolist(),
         "relative_displacement_error": displacement_error.tolist(),
         "late": {"ages": [float(ages[early]), float(ages[late])],
@@ -556,6 +562,14 @@ def markdown_tables(results) -> str:
         lines += _age_table(result, "Separation growth (1 − ⟨x′⟩)/(1 − x) of pairs opened by " + ", ".join(angles)
                             + ": measured (± jackknife) / " + " / ".join(names)
                             + " (1: rigid; 1/(1 − x): uncorrelated)", angles, separation_cell)
+        def retention_cell(row, node, result=result):
+            along, across = result["component_retention"]["along"], result["component_retention"]["across"]
+            errors = result["component_retention_error"]
+            return (f"{along[row][node]:.3g} ± {errors['along'][row][node]:.2g} / "
+                    f"{across[row][node]:.3g} ± {errors['across'][row][node]:.2g}")
+
+        lines += _age_table(result, "Equal-age correlation along / across B0, ⟨g_A g_B⟩ over its undeflected value "
+                            "x/3 (the isotropisation (a) treats them alike)", angles, retention_cell)
         lines += _age_table(result, "Relative displacement along B0 of the same pairs, ⟨(Δz_A − Δz_B)²⟩ over its "
                             "unperturbed-helix value (2/3)(1 − x)v²t² (1 for every closure here; ± jackknife)",
                             angles, displacement_cell)
