@@ -288,7 +288,8 @@ def _lorentzian_rule(width: float):
 
 
 def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *, lmin_over_lmax: float,
-                         modes_per_decade: int, broadening: float = 0.0) -> PairIncrements:
+                         modes_per_decade: int, broadening: float = 0.0,
+                         resonant_only: bool = False) -> PairIncrements:
     r"""Slab pair integrals :math:`\tilde c(x;t)` of docs/physics/pair_rates.md#slab-pair-rate, eq. (4.6) at the ages
     ``ages`` (units :math:`1/\Omega`).
 
@@ -301,21 +302,42 @@ def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *
     scatter lose phase coherence with the waves: resonance broadening).  Since :math:`\cos(w\tau)e^{-\nu|\tau|}
     = \int L_\nu(\omega)\cos((w+\omega)\tau)d\omega` with the Lorentzian :math:`L_\nu`, the broadened integral
     is the Lorentzian average over the gyration frequency of the unbroadened one (:data:`BROADENING_NODES`).
+
+    ``resonant_only`` keeps as turbulence only the modes that can resonate with some pitch angle,
+    :math:`k r_g \ge 1` (the slab resonance :math:`k = 1/(r_g|\mu|)`), and counts the power of the others in the
+    guiding field, :math:`w = \sqrt{1 - \eta F_\mathrm{res}}` with :math:`F_\mathrm{res}` the resonant power
+    fraction: the large scales as a local mean field (a candidate closure of docs/validation/pair_diagnostics.md).
     """
     eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
+    mask = None
+    if resonant_only:
+        from .spectrum import kolmogorov_modes
+
+        reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
+
+        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+        mask = wavenumbers * reduced_rigidity >= 1.0
+        resonant = eta * float(fractions[mask].sum())
+        return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - resonant), ages, lmax, lmin_over_lmax,
+                                      modes_per_decade, broadening, mask)
     return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - eta), ages, lmax, lmin_over_lmax,
-                                  modes_per_decade, broadening)
+                                  modes_per_decade, broadening, mask)
 
 
 def _plane_wave_increments(reduced_rigidity, strength, gyration, ages, lmax, lmin_over_lmax, modes_per_decade,
-                           broadening) -> PairIncrements:
-    """Slab (strength η, gyration √(1-η)) or isotropic B0 = 0 (strength 1, gyration 0) pair integrals."""
+                           broadening, mask=None) -> PairIncrements:
+    """Slab (strength η, gyration √(1-η)) or isotropic B0 = 0 (strength 1, gyration 0) pair integrals; ``mask``
+    keeps a subset of the modes (their power fractions unchanged, the others dropped)."""
     from .pair_rates import pair_correlation_coefficients, self_correlation, series_length
     from .spectrum import kolmogorov_modes
 
     lmax = require_integer("lmax", lmax, 1)
     eta = strength
     wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+    if mask is not None:
+        if not np.any(mask):
+            raise ParameterError("reduced_rigidity", "no mode of the spectrum has k r_g >= 1 (none can resonate)")
+        wavenumbers, fractions = wavenumbers[mask], fractions[mask]
     scaled = wavenumbers * require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
     ages = np.asarray(ages, dtype=float)
     cross = np.empty((ages.size, 2 * lmax + 1))

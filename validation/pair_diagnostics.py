@@ -76,8 +76,12 @@ SHAPE_ELLS = (2, 3, 4, 5, 6)
 SEPARATION_ANGLES = (8.3, 30.0, 62.7)
 #: name of the package's default closure in the comparison (the mixing-matrix ODE at the default pair time)
 ONE_DELTA_T = "one-ΔT"
-#: closures compared: the default and the two age-dependent candidates of docs/validation/closures.md
-CLOSURES = (ONE_DELTA_T, "born", "normalised")
+#: suffix of a closure evaluated with only the resonant modes (k r_g ≥ 1) as turbulence and the rest of the power
+#: in the guiding field (``slab_pair_increments(..., resonant_only=True)``; slab only)
+RESONANT_SUFFIX = "-resonant"
+#: closures compared: the default, the two age-dependent candidates of docs/validation/closures.md, and those two
+#: with the large scales as a local mean field
+CLOSURES = (ONE_DELTA_T, "born", "normalised", "born" + RESONANT_SUFFIX, "normalised" + RESONANT_SUFFIX)
 
 
 def _ages(step: float, count: int) -> str:
@@ -278,25 +282,40 @@ def _closure_case(record: dict, final_age: float) -> dict:
 
 
 def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int) -> dict:
-    from anisotropy.pair_correlation import closure_cl, equal_age_correlation, generator_from_increments
+    from anisotropy.pair_correlation import (
+        age_grid,
+        closure_cl,
+        equal_age_correlation,
+        generator_from_increments,
+        slab_pair_increments,
+    )
 
     from .closures import _increments, _qlt_rate
 
     case = _closure_case(record, float(ages[-1]))
-    increments = _increments(case, theory_lmax)
     omega_ages = np.asarray(ages) / record["reduced_rigidity"]  # Ω = c/r_g = 1/ρ in units of c/L_c
+    pair_integrals = {"full": _increments(case, theory_lmax)}
+    if record["turbulence"] == "slab" and any(name.endswith(RESONANT_SUFFIX) for name in closures):
+        pair_integrals["resonant"] = slab_pair_increments(
+            record["reduced_rigidity"], record["eta"], age_grid(omega_ages[-1]), theory_lmax,
+            lmin_over_lmax=record["lmin_over_lmax"], modes_per_decade=record["modes_per_decade"],
+            resonant_only=True)
     out = {}
-    for closure in closures:
-        if closure == ONE_DELTA_T:
-            out[closure] = _one_delta_t(record, omega_ages, lmax, theory_lmax, _qlt_rate(case))
+    for name in closures:
+        if name == ONE_DELTA_T:
+            out[name] = _one_delta_t(record, omega_ages, lmax, theory_lmax, _qlt_rate(case))
+            continue
+        closure = name.removesuffix(RESONANT_SUFFIX)
+        increments = pair_integrals.get("full" if closure == name else "resonant")
+        if increments is None:  # the resonant-mode variant exists for slab turbulence only
             continue
         nu = increments.markov_self_rate if closure == "born" else _qlt_rate(case)
         generators = [generator_from_increments(increments, piece, closure, nu, theory_lmax)
                       for piece in range(increments.ages.size)]
         cl = closure_cl(increments, closure, nu, [omega_ages[-1]], theory_lmax)[0]
         coefficients = equal_age_correlation(generators, increments.ages, omega_ages)
-        out[closure] = {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1],
-                        "y": coefficients[:, : lmax + 1], "y_all": coefficients}
+        out[name] = {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1],
+                     "y": coefficients[:, : lmax + 1], "y_all": coefficients}
     return out
 
 

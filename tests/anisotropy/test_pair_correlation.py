@@ -220,3 +220,25 @@ def test_equal_age_correlation_rejects_negative_ages():
     gamma = rate_matrix(PairRate.toy(D_s=D_S, kappa_c=KAPPA_C), 4)
     with pytest.raises(ParameterError, match="times"):
         equal_age_correlation([gamma], [1.0], [-1.0])
+
+
+def test_resonant_only_equals_the_full_spectrum_when_every_mode_can_resonate():
+    # k_min r_g = 1.3 r_g/L_c (docs/validation/closures.md): at r_g/L_c = 1 every mode has k r_g >= 1, so dropping
+    # the non-resonant ones changes nothing and the guiding field keeps w = √(1 - η)
+    ages = np.array([0.5, 3.0, 20.0])
+    full = slab_pair_increments(1.0, 0.5, ages, 8, lmin_over_lmax=1e-1, modes_per_decade=16)
+    resonant = slab_pair_increments(1.0, 0.5, ages, 8, lmin_over_lmax=1e-1, modes_per_decade=16, resonant_only=True)
+    np.testing.assert_array_equal(resonant.cross, full.cross)
+    np.testing.assert_array_equal(resonant.self_correlation, full.self_correlation)
+    assert resonant.markov_self_rate == full.markov_self_rate
+
+
+def test_resonant_only_drops_power_and_is_refused_without_a_resonant_mode():
+    ages = np.array([0.5, 3.0])
+    full = slab_pair_increments(0.1, 0.5, ages, 8, lmin_over_lmax=1e-2, modes_per_decade=16)
+    resonant = slab_pair_increments(0.1, 0.5, ages, 8, lmin_over_lmax=1e-2, modes_per_decade=16, resonant_only=True)
+    # fewer modes and a stronger guiding field: every accumulated deflection is smaller, none negative
+    assert np.all(resonant.self_correlation < full.self_correlation)
+    assert np.all(resonant.cross >= -1e-12 * resonant.cross.max())
+    with pytest.raises(ParameterError, match="reduced_rigidity"):
+        slab_pair_increments(1e-4, 0.5, ages, 8, lmin_over_lmax=1e-2, modes_per_decade=16, resonant_only=True)
