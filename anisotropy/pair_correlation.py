@@ -200,7 +200,7 @@ def pair_correlation_cl(generators: Sequence, ages, decay_rate: float, times, *,
     return out
 
 
-def equal_age_correlation(generators: Sequence, ages, times) -> np.ndarray:
+def equal_age_correlation(generators: Sequence, ages, times, initial: int = 1) -> np.ndarray:
     r"""Legendre coefficients :math:`y(t) = \Phi_\Gamma(t)\,e_1` of the equal-age pair correlation (module doc, (c)).
 
     :math:`y_\ell(t)` is the ℓ-th coefficient of :math:`g(x; t) = \langle\hat d_A(t)\cdot\hat d_B(t)\rangle_x` in the
@@ -215,11 +215,15 @@ def equal_age_correlation(generators: Sequence, ages, times) -> np.ndarray:
         As in :func:`pair_correlation_cl` (piecewise-constant Γ; the last one continues beyond ``ages[-1]``).
     times : array_like
         Ages :math:`t \ge 0` (finite), any order.
+    initial : int
+        :math:`\ell_0` (1..lmax): the column :math:`M_{\ell\ell_0}(t) = (\Phi_\Gamma(t) e_{\ell_0})_\ell` of the
+        mixing matrix, i.e. the pair function :math:`\langle P_{\ell_0}(x')\rangle_x = \sum_\ell
+        \frac{2\ell+1}{2\ell_0+1}M_{\ell\ell_0}P_\ell(x)`; 1 (default) gives :math:`y`.
 
     Returns
     -------
     ndarray, shape (len(times), lmax+1)
-        ``y[i, ell]``; column 0 is 0 (the monopole of :math:`g` is not carried by Γ), :math:`y_1(0) = 1`.
+        ``y[i, ell]``; column 0 is 0 (the monopole of :math:`g` is not carried by Γ), :math:`y_{\ell_0}(0) = 1`.
 
     Examples
     --------
@@ -236,11 +240,12 @@ def equal_age_correlation(generators: Sequence, ages, times) -> np.ndarray:
     if np.any(~np.isfinite(times)) or np.any(times < 0.0):
         raise ParameterError("times", "ages must be finite and >= 0")
     lmax = np.asarray(generators[0]).shape[0] - 1
+    initial = require_integer("initial", initial, 1, lmax)
     out = np.zeros((times.size, lmax + 1))
     for index, final in enumerate(times):
         edges = np.concatenate([[0.0], ages[ages < final], [final]])
         state = np.zeros(lmax)
-        state[0] = 1.0
+        state[initial - 1] = 1.0
         # Dyson order, the youngest piece leftmost (module doc, (c)): y(t) = e^{Γ_0 δ_0} ... e^{Γ_n δ_n} e_1,
         # so the oldest piece is applied to e_1 first
         for piece in range(edges.size - 2, -1, -1):

@@ -74,6 +74,8 @@ SHAPE_ELLS = (2, 3, 4, 5, 6)
 #: opening angles (degrees) of the pairs whose separation growth is tabulated: the closest nodes of a 16-node
 #: instrument (8.3°), a middle one (30°) and a wide one (63°); the nearest node is used
 SEPARATION_ANGLES = (8.3, 30.0, 62.7)
+#: ℓ0 shown in the profile of ⟨P_ℓ0(x′)⟩/P_ℓ0(x) of the closest pairs
+PROFILE_ORDERS = (1, 2, 4, 6, 8, 10, 12)
 #: name of the package's default closure in the comparison (the mixing-matrix ODE at the default pair time)
 ONE_DELTA_T = "one-ΔT"
 #: suffix of a closure evaluated with only the resonant modes (k r_g ≥ 1) as turbulence and the rest of the power
@@ -281,7 +283,7 @@ def _closure_case(record: dict, final_age: float) -> dict:
                                       "modes_per_decade": record["modes_per_decade"]}}}
 
 
-def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int) -> dict:
+def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int, aligned_order: int) -> dict:
     from anisotropy.pair_correlation import (
         age_grid,
         closure_cl,
@@ -303,7 +305,7 @@ def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int) -> dict
     out = {}
     for name in closures:
         if name == ONE_DELTA_T:
-            out[name] = _one_delta_t(record, omega_ages, lmax, theory_lmax, _qlt_rate(case))
+            out[name] = _one_delta_t(record, omega_ages, lmax, theory_lmax, _qlt_rate(case), aligned_order)
             continue
         closure = name.removesuffix(RESONANT_SUFFIX)
         increments = pair_integrals.get("full" if closure == name else "resonant")
@@ -315,11 +317,13 @@ def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int) -> dict
         cl = closure_cl(increments, closure, nu, [omega_ages[-1]], theory_lmax)[0]
         coefficients = equal_age_correlation(generators, increments.ages, omega_ages)
         out[name] = {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1],
-                     "y": coefficients[:, : lmax + 1], "y_all": coefficients}
+                     "y": coefficients[:, : lmax + 1], "y_all": coefficients,
+                     "aligned_column": equal_age_correlation(generators, increments.ages, omega_ages,
+                                                             initial=aligned_order)}
     return out
 
 
-def _one_delta_t(record: dict, omega_ages, lmax: int, theory_lmax: int, nu: float) -> dict:
+def _one_delta_t(record: dict, omega_ages, lmax: int, theory_lmax: int, nu: float, aligned_order: int) -> dict:
     """The package's default closure (one ΔT at the default prefactor; Markov in the current pair cosine)."""
     import scipy.linalg
 
@@ -335,10 +339,13 @@ def _one_delta_t(record: dict, omega_ages, lmax: int, theory_lmax: int, nu: floa
     gamma = rate_matrix(rate, theory_lmax)
     cl = constant_generator_cl(gamma, nu, [omega_ages[-1]])[0]
     coefficients = np.zeros((len(omega_ages), theory_lmax + 1))
+    aligned = np.zeros_like(coefficients)
     for index, age in enumerate(omega_ages):
-        coefficients[index, 1:] = scipy.linalg.expm(gamma[1:, 1:] * age)[:, 0]
+        propagator = scipy.linalg.expm(gamma[1:, 1:] * age)
+        coefficients[index, 1:] = propagator[:, 0]
+        aligned[index, 1:] = propagator[:, aligned_order - 1]
     return {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1], "y": coefficients[:, : lmax + 1],
-            "y_all": coefficients}
+            "y_all": coefficients, "aligned_column": aligned}
 
 
 def relative_displacement(integral_correlation, square_a, square_b, cosines, ages) -> np.ndarray:
@@ -421,7 +428,8 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
     tau_s = record["reduced_rigidity"] / _qlt_rate(_closure_case(record, float(ages[-1])))  # L_c/c
     rows = sorted({int(np.argmin(np.abs(ages - factor * tau_s))) for factor in REPORT_AGES_TAU
                    if factor * tau_s <= ages[-1] * 1.0001})
-    theory = _closures(record, ages, closures, lmax, theory_lmax)
+    aligned_order = realisations[0]["mixing"].shape[-1] - 1  # the highest recorded ℓ0
+    theory = _closures(record, ages, closures, lmax, theory_lmax, aligned_order)
     early, late = (int(np.argmin(np.abs(ages - factor * tau_s))) for factor in LATE_AGES_TAU)
     shape_ells = np.array([ell for ell in SHAPE_ELLS if ell <= lmax])
 
@@ -445,6 +453,16 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
     # ⟨g_A g_B⟩ along and across B0 relative to its undeflected value x/3: which components keep the correlation
     retention, retention_error = _jackknife(realisations, lambda mean: mean["equal_time_correlation"][:, rows][
         :, :, nodes] / (cosines[nodes] / 3.0))
+    closest = int(np.argmax(cosines))
+    closest_legendre = legendre_table(max(theory_lmax, aligned_order), cosines[closest:closest + 1])[:, 0]
+    profile = (np.mean([r["mixing"][rows, closest, 1:] for r in realisations], axis=0)
+               / closest_legendre[1 : aligned_order + 1])
+    aligned, aligned_error = _jackknife(
+        realisations, lambda mean: mean["mixing"][rows, closest, aligned_order] / closest_legendre[aligned_order])
+    # closures: <P_L(x')> = Σ_ℓ (2ℓ+1)/(2L+1) M_ℓL P_ℓ(x) (anisotropy.pair_correlation.equal_age_correlation)
+    column_weights = (2.0 * np.arange(theory_lmax + 1) + 1.0) / (2.0 * aligned_order + 1.0)
+    closure_aligned = {name: ((column_weights * value["aligned_column"][rows]) @ closest_legendre[: theory_lmax + 1]
+                              / closest_legendre[aligned_order]).tolist() for name, value in theory.items()}
     legendre = legendre_table(theory_lmax, cosines[nodes])  # (ℓ, nodes)
     weights = (2.0 * np.arange(theory_lmax + 1) + 1.0) / 3.0
     closure_separation = {name: pair_separation((weights * value["y_all"][rows]) @ legendre, cosines[nodes]).tolist()
@@ -478,6 +496,10 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
         "component_retention": {"along": retention[ALONG].tolist(), "across": retention[ACROSS].tolist()},
         "component_retention_error": {"along": retention_error[ALONG].tolist(),
                                       "across": retention_error[ACROSS].tolist()},
+        "aligned": {"order": aligned_order, "angle_deg": float(np.degrees(np.arccos(cosines[closest]))),
+                    "measured": aligned.tolist(), "measured_error": aligned_error.tolist(),
+                    "profile": profile.tolist(),
+                    "closures": closure_aligned},
         "relative_displacement": displacement.tolist(),
         "relative_displacement_error": displacement_error.tolist(),
         "late": {"ages": [float(ages[early]), float(ages[late])],
@@ -589,6 +611,24 @@ def markdown_tables(results) -> str:
 
         lines += _age_table(result, "Equal-age correlation along / across B0, ⟨g_A g_B⟩ over its undeflected value "
                             "x/3 (the isotropisation (a) treats them alike)", angles, retention_cell)
+        aligned = result["aligned"]
+
+        def aligned_cell(row, column, result=result):
+            aligned = result["aligned"]
+            if column == 0:
+                return f"{aligned['measured'][row]:.3g} ± {aligned['measured_error'][row]:.2g}"
+            return f"{list(aligned['closures'].values())[column - 1][row]:.3g}"
+
+        lines += _age_table(result, f"Pairs still aligned: ⟨P_L(x′)⟩/P_L(x) at L = {aligned['order']} for the "
+                            f"{aligned['angle_deg']:.1f}° pairs (1: rigid; a plateau in L means a fraction that has "
+                            "not moved; a diffusive spread gives e^(−L²σ²/2))",
+                            ["measured", *aligned["closures"]], aligned_cell)
+        orders = [order for order in PROFILE_ORDERS if order <= aligned["order"]]
+        lines += _age_table(result, "The same pairs, ⟨P_ℓ0(x′)⟩/P_ℓ0(x) against ℓ0 (measured; a diffusive spread "
+                            "falls off with ℓ0, a population that has not moved makes a plateau)",
+                            [f"ℓ0={order}" for order in orders],
+                            lambda row, column, result=result, orders=orders:
+                            f"{result['aligned']['profile'][row][orders[column] - 1]:.3g}")
         lines += _age_table(result, "Relative displacement along B0 of the same pairs, ⟨(Δz_A − Δz_B)²⟩ over its "
                             "unperturbed-helix value (2/3)(1 − x)v²t² (1 for every closure here; ± jackknife)",
                             angles, displacement_cell)

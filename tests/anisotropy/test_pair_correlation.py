@@ -7,6 +7,7 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+import scipy.linalg
 
 from anisotropy.errors import ParameterError
 from anisotropy.mixing import column_weights, rate_matrix
@@ -242,3 +243,14 @@ def test_resonant_only_drops_power_and_is_refused_without_a_resonant_mode():
     assert np.all(resonant.cross >= -1e-12 * resonant.cross.max())
     with pytest.raises(ParameterError, match="reduced_rigidity"):
         slab_pair_increments(1e-4, 0.5, ages, 8, lmin_over_lmax=1e-2, modes_per_decade=16, resonant_only=True)
+
+
+def test_equal_age_correlation_of_a_higher_initial_multipole_is_that_column_of_the_propagator():
+    from anisotropy.pair_correlation import equal_age_correlation
+
+    gamma = rate_matrix(PairRate.toy(D_s=D_S, kappa_c=KAPPA_C), 10)
+    y = equal_age_correlation([gamma], [1.0], [0.0, 1.5], initial=4)
+    np.testing.assert_allclose(y[1, 1:], scipy.linalg.expm(1.5 * gamma[1:, 1:])[:, 3], rtol=1e-12, atol=1e-15)
+    assert y[0, 4] == 1.0 and np.count_nonzero(y[0]) == 1
+    with pytest.raises(ParameterError, match="initial"):
+        equal_age_correlation([gamma], [1.0], [1.0], initial=11)
