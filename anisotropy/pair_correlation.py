@@ -314,18 +314,16 @@ def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *
     fraction: the large scales as a local mean field (a candidate closure of docs/validation/pair_diagnostics.md).
     """
     eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
-    mask = None
-    if resonant_only:
-        from .spectrum import kolmogorov_modes
+    if not resonant_only:
+        return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - eta), ages, lmax, lmin_over_lmax,
+                                      modes_per_decade, broadening)
+    from .spectrum import kolmogorov_modes
 
-        reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
-
-        wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
-        mask = wavenumbers * reduced_rigidity >= 1.0
-        resonant = eta * float(fractions[mask].sum())
-        return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - resonant), ages, lmax, lmin_over_lmax,
-                                      modes_per_decade, broadening, mask)
-    return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - eta), ages, lmax, lmin_over_lmax,
+    reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
+    wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
+    mask = wavenumbers * reduced_rigidity >= 1.0
+    resonant = eta * float(fractions[mask].sum())
+    return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - resonant), ages, lmax, lmin_over_lmax,
                                   modes_per_decade, broadening, mask)
 
 

@@ -38,12 +38,12 @@ import json
 import math
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from anisotropy.legendre import legendre_table
 
 from .simulator.pairs import mixing_matrix, pair_angular_power
+from .simulator.store import read_realisation
 
 __all__ = [
     "decompose",
@@ -113,29 +113,22 @@ RUNS = {
                                  "--lmin-over-lmax", "0.001", "--modes-per-decade", "32", "--realisations", "12",
                                  "--seed", "20261210", "--pairs", "2048", "--times", _ages(0.19, 40)],
 }
-#: arguments shared by every run
-COMMON_ARGUMENTS = ["--nodes", "16", "--lmax-mixing", "12", "--quiet", "--device", "cpu"]
+#: arguments shared by every run (no --quiet: the ~50 min rerun shows its progress bar)
+COMMON_ARGUMENTS = ["--nodes", "16", "--lmax-mixing", "12", "--device", "cpu"]
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "validation"
 
 
 def load_realisations(directory) -> tuple[dict, list[dict]]:
-    """The run record (``run.json``) and every stored realisation of a ``simulate pairs`` output directory."""
+    """The run record (``run.json``) and every stored realisation of a ``simulate pairs`` output directory, each
+    checked against its recorded data checksum (:func:`validation.simulator.store.read_realisation`)."""
     directory = Path(directory)
     record = json.loads((directory / "run.json").read_text())
     realisations = []
     for path in sorted((directory / "ensemble_realisations").glob("realisation_*.h5")):
-        realisations.append(_read_arrays(path))
+        realisations.append(read_realisation(path))
     if not realisations:
         raise FileNotFoundError(f"{directory}: no stored realisations in ensemble_realisations/")
     return record, realisations
-
-
-def _read_arrays(path) -> dict:
-    arrays = {}
-    with h5py.File(path, "r") as handle:
-        handle.visititems(lambda name, item: arrays.__setitem__(name, item[()])
-                          if isinstance(item, h5py.Dataset) else None)
-    return arrays
 
 
 def trapezoid_weights(ages) -> np.ndarray:
@@ -254,24 +247,31 @@ def _estimates(realisation: dict, lmax: int) -> dict:
     }
 
 
-def _mean(realisations, keep=None) -> dict:
-    chosen = [r for index, r in enumerate(realisations) if keep is None or index != keep]
-    mean = {key: np.mean([r[key] for r in chosen], axis=0) for key in chosen[0] if key not in ("cosines",
-                                                                                             "weights", "ages")}
-    for key in ("cosines", "weights", "ages"):
-        mean[key] = chosen[0][key]
-    return mean
+#: per-realisation arrays that are the same in every realisation (not averaged)
+_SHARED = ("cosines", "weights", "ages")
+#: the four estimates of the module docstring, in table order
+ESTIMATES = ("exact", "two_time", "factorised", "isotropised")
 
 
-def _jackknife(realisations, statistic) -> tuple[np.ndarray, np.ndarray]:
-    """Statistic of the ensemble mean and its delete-one jackknife standard error."""
-    full = np.asarray(statistic(_mean(realisations)))
+def _jackknife(realisations, statistic) -> tuple[dict, dict]:
+    """Every statistic of the ensemble mean and its delete-one jackknife standard error, in one pass.
+
+    ``statistic(mean)`` returns a dict of arrays; each leave-one-out mean is the total less one realisation.
+    """
     count = len(realisations)
+    shared = {key: realisations[0][key] for key in _SHARED}
+    totals = {key: np.sum([r[key] for r in realisations], axis=0) for key in realisations[0] if key not in _SHARED}
+    full = {key: np.asarray(item) for key, item in statistic({**{key: total / count for key, total in
+                                                                  totals.items()}, **shared}).items()}
     if count < 2:
-        return full, np.full_like(full, np.nan)
-    leave_out = np.array([statistic(_mean(realisations, keep=index)) for index in range(count)])
-    error = np.sqrt((count - 1) / count * np.sum((leave_out - leave_out.mean(axis=0)) ** 2, axis=0))
-    return full, error
+        return full, {key: np.full_like(item, np.nan, dtype=float) for key, item in full.items()}
+    leave_out = [statistic({**{key: (total - realisation[key]) / (count - 1) for key, total in totals.items()},
+                            **shared}) for realisation in realisations]
+    errors = {}
+    for key in full:
+        samples = np.array([sample[key] for sample in leave_out])
+        errors[key] = np.sqrt((count - 1) / count * np.sum((samples - samples.mean(axis=0)) ** 2, axis=0))
+    return full, errors
 
 
 def _closure_case(record: dict, final_age: float) -> dict:
@@ -286,9 +286,9 @@ def _closure_case(record: dict, final_age: float) -> dict:
 def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int, aligned_order: int) -> dict:
     from anisotropy.pair_correlation import (
         age_grid,
-        closure_cl,
         equal_age_correlation,
         generator_from_increments,
+        pair_correlation_cl,
         slab_pair_increments,
     )
 
@@ -314,7 +314,7 @@ def _closures(record: dict, ages, closures, lmax: int, theory_lmax: int, aligned
         nu = increments.markov_self_rate if closure == "born" else _qlt_rate(case)
         generators = [generator_from_increments(increments, piece, closure, nu, theory_lmax)
                       for piece in range(increments.ages.size)]
-        cl = closure_cl(increments, closure, nu, [omega_ages[-1]], theory_lmax)[0]
+        cl = pair_correlation_cl(generators, increments.ages, nu, [omega_ages[-1]])[0]
         coefficients = equal_age_correlation(generators, increments.ages, omega_ages)
         out[name] = {"decay_rate_omega": float(nu), "ratio": (cl / cl[1])[1 : lmax + 1],
                      "y": coefficients[:, : lmax + 1], "y_all": coefficients,
@@ -410,28 +410,17 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
     from .closures import _qlt_rate
 
     record, realisations = load_realisations(directory)
-    ages = realisations[0]["ages"]
-    keys = ("exact", "two_time", "factorised", "isotropised")
-
-    def ratios(mean):
-        estimates = _estimates(mean, lmax)
-        return np.array([estimates[key][1:] / estimates[key][1] for key in keys])
-
-    ratio, ratio_error = _jackknife(realisations, ratios)
-
-    def dipoles(mean):
-        estimates = _estimates(mean, lmax)
-        return [estimates[key][1] / estimates["exact"][1] for key in keys]
-
-    c1, c1_error = _jackknife(realisations, dipoles)
-    y, y_error = _jackknife(realisations, lambda mean: _estimates(mean, lmax)["y"])
+    ages, cosines = realisations[0]["ages"], realisations[0]["cosines"]
     tau_s = record["reduced_rigidity"] / _qlt_rate(_closure_case(record, float(ages[-1])))  # L_c/c
     rows = sorted({int(np.argmin(np.abs(ages - factor * tau_s))) for factor in REPORT_AGES_TAU
                    if factor * tau_s <= ages[-1] * 1.0001})
-    aligned_order = realisations[0]["mixing"].shape[-1] - 1  # the highest recorded ℓ0
-    theory = _closures(record, ages, closures, lmax, theory_lmax, aligned_order)
     early, late = (int(np.argmin(np.abs(ages - factor * tau_s))) for factor in LATE_AGES_TAU)
     shape_ells = np.array([ell for ell in SHAPE_ELLS if ell <= lmax])
+    nodes = sorted({int(np.argmin(np.abs(np.degrees(np.arccos(cosines)) - angle))) for angle in SEPARATION_ANGLES},
+                   reverse=True)
+    closest = int(np.argmax(cosines))
+    aligned_order = realisations[0]["mixing"].shape[-1] - 1  # the highest recorded ℓ0
+    closest_legendre = legendre_table(max(theory_lmax, aligned_order), cosines[closest:closest + 1])[:, 0]
 
     def late_summary(y_of_t):
         # nan where noise makes a coefficient non-positive (then the number is not measured)
@@ -441,32 +430,35 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
         slope = np.polyfit(np.log(shape_ells), shape, 1)[0] if np.all(np.isfinite(shape)) else np.nan
         return np.array([rate, slope])
 
-    late_value, late_error = _jackknife(realisations, lambda mean: late_summary(_estimates(mean, lmax)["y"]))
-    cosines = realisations[0]["cosines"]
-    nodes = sorted({int(np.argmin(np.abs(np.degrees(np.arccos(cosines)) - angle))) for angle in SEPARATION_ANGLES},
-                   reverse=True)
-    separation, separation_error = _jackknife(
-        realisations, lambda mean: pair_separation(mean["mixing"][rows][:, nodes, 1], cosines[nodes]))
-    displacement, displacement_error = _jackknife(realisations, lambda mean: relative_displacement(
-        mean["integral_correlation"][ALONG][rows][:, nodes], mean["integral_square_a"][ALONG][rows],
-        mean["integral_square_b"][ALONG][rows][:, nodes], cosines[nodes], ages[rows]))
-    # ⟨g_A g_B⟩ along and across B0 relative to its undeflected value x/3: which components keep the correlation
-    retention, retention_error = _jackknife(realisations, lambda mean: mean["equal_time_correlation"][:, rows][
-        :, :, nodes] / (cosines[nodes] / 3.0))
-    closest = int(np.argmax(cosines))
-    closest_legendre = legendre_table(max(theory_lmax, aligned_order), cosines[closest:closest + 1])[:, 0]
-    profile = (np.mean([r["mixing"][rows, closest, 1:] for r in realisations], axis=0)
-               / closest_legendre[1 : aligned_order + 1])
-    aligned, aligned_error = _jackknife(
-        realisations, lambda mean: mean["mixing"][rows, closest, aligned_order] / closest_legendre[aligned_order])
+    def statistics(mean):
+        estimates = _estimates(mean, lmax)
+        along = {name: mean[name][ALONG][rows] for name in ("integral_correlation", "integral_square_a",
+                                                             "integral_square_b")}
+        return {
+            "ratio": np.array([estimates[key][1:] / estimates[key][1] for key in ESTIMATES]),
+            "c1": np.array([estimates[key][1] / estimates["exact"][1] for key in ESTIMATES]),
+            "y": estimates["y"],
+            "late": late_summary(estimates["y"]),
+            "separation": pair_separation(mean["mixing"][rows][:, nodes, 1], cosines[nodes]),
+            "displacement": relative_displacement(along["integral_correlation"][:, nodes],
+                                                  along["integral_square_a"], along["integral_square_b"][:, nodes],
+                                                  cosines[nodes], ages[rows]),
+            # ⟨g_A g_B⟩ along and across B0 relative to its undeflected value x/3
+            "retention": mean["equal_time_correlation"][:, rows][:, :, nodes] / (cosines[nodes] / 3.0),
+            "profile": mean["mixing"][rows, closest, 1:] / closest_legendre[1 : aligned_order + 1],
+        }
+
+    value, error = _jackknife(realisations, statistics)
+    theory = _closures(record, ages, closures, lmax, theory_lmax, aligned_order)
     # closures: <P_L(x')> = Σ_ℓ (2ℓ+1)/(2L+1) M_ℓL P_ℓ(x) (anisotropy.pair_correlation.equal_age_correlation)
     column_weights = (2.0 * np.arange(theory_lmax + 1) + 1.0) / (2.0 * aligned_order + 1.0)
-    closure_aligned = {name: ((column_weights * value["aligned_column"][rows]) @ closest_legendre[: theory_lmax + 1]
-                              / closest_legendre[aligned_order]).tolist() for name, value in theory.items()}
+    closure_aligned = {name: ((column_weights * result["aligned_column"][rows]) @ closest_legendre[: theory_lmax + 1]
+                              / closest_legendre[aligned_order]).tolist() for name, result in theory.items()}
     legendre = legendre_table(theory_lmax, cosines[nodes])  # (ℓ, nodes)
     weights = (2.0 * np.arange(theory_lmax + 1) + 1.0) / 3.0
-    closure_separation = {name: pair_separation((weights * value["y_all"][rows]) @ legendre, cosines[nodes]).tolist()
-                          for name, value in theory.items()}
+    closure_separation = {name: pair_separation((weights * result["y_all"][rows]) @ legendre,
+                                                cosines[nodes]).tolist() for name, result in theory.items()}
+    late_value, late_error = value["late"], error["late"]
     return {
         "directory": Path(directory).name,
         "parameters": {key: record[key] for key in ("turbulence", "eta", "reduced_rigidity", "lmin_over_lmax",
@@ -476,40 +468,41 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
         "final_age": float(ages[-1]),
         "tau_s_qlt": float(tau_s),
         "ells": list(range(1, lmax + 1)),
-        "ratio": {key: ratio[index].tolist() for index, key in enumerate(keys)},
-        "ratio_error": {key: ratio_error[index].tolist() for index, key in enumerate(keys)},
-        "c1_over_exact": dict(zip(keys, c1.tolist(), strict=True)),
-        "c1_over_exact_error": dict(zip(keys, c1_error.tolist(), strict=True)),
+        "ratio": {key: value["ratio"][index].tolist() for index, key in enumerate(ESTIMATES)},
+        "ratio_error": {key: error["ratio"][index].tolist() for index, key in enumerate(ESTIMATES)},
+        "c1_over_exact": dict(zip(ESTIMATES, value["c1"].tolist(), strict=True)),
+        "c1_over_exact_error": dict(zip(ESTIMATES, error["c1"].tolist(), strict=True)),
         # null where a closure's C_ℓ are not finite (the isotropic Born self rate diverges beyond the last age of
         # its pair quadrature, validation.closures.MAX_ISOTROPIC_AGE, docs/validation/closures.md)
-        "closure_ratio": {name: value["ratio"].tolist() if np.all(np.isfinite(value["ratio"])) else None
-                          for name, value in theory.items()},
-        "closure_decay_rate_omega": {name: value["decay_rate_omega"] for name, value in theory.items()},
+        "closure_ratio": {name: result["ratio"].tolist() if np.all(np.isfinite(result["ratio"])) else None
+                          for name, result in theory.items()},
+        "closure_decay_rate_omega": {name: result["decay_rate_omega"] for name, result in theory.items()},
         "y_ages": ages[rows].tolist(),
-        "y": y[rows, 1:].tolist(),
-        "y_error": y_error[rows, 1:].tolist(),
-        "closure_y": {name: value["y"][rows, 1:].tolist() for name, value in theory.items()},
+        "y": value["y"][rows, 1:].tolist(),
+        "y_error": error["y"][rows, 1:].tolist(),
+        "closure_y": {name: result["y"][rows, 1:].tolist() for name, result in theory.items()},
         "separation_angles_deg": np.degrees(np.arccos(cosines[nodes])).tolist(),
-        "separation": separation.tolist(),
-        "separation_error": separation_error.tolist(),
+        "separation": value["separation"].tolist(),
+        "separation_error": error["separation"].tolist(),
         "closure_separation": closure_separation,
-        "component_retention": {"along": retention[ALONG].tolist(), "across": retention[ACROSS].tolist()},
-        "component_retention_error": {"along": retention_error[ALONG].tolist(),
-                                      "across": retention_error[ACROSS].tolist()},
+        "component_retention": {"along": value["retention"][ALONG].tolist(),
+                                "across": value["retention"][ACROSS].tolist()},
+        "component_retention_error": {"along": error["retention"][ALONG].tolist(),
+                                      "across": error["retention"][ACROSS].tolist()},
         "aligned": {"order": aligned_order, "angle_deg": float(np.degrees(np.arccos(cosines[closest]))),
-                    "measured": aligned.tolist(), "measured_error": aligned_error.tolist(),
-                    "profile": profile.tolist(),
+                    "measured": value["profile"][:, -1].tolist(), "measured_error": error["profile"][:, -1].tolist(),
+                    "profile": value["profile"].tolist(),
                     "closures": closure_aligned},
-        "relative_displacement": displacement.tolist(),
-        "relative_displacement_error": displacement_error.tolist(),
+        "relative_displacement": value["displacement"].tolist(),
+        "relative_displacement_error": error["displacement"].tolist(),
         "late": {"ages": [float(ages[early]), float(ages[late])],
                  "y1_decay_rate_tau_s": _measured(late_value[0], late_error[0]),
                  "y1_decay_rate_tau_s_error": _measured(late_error[0], late_value[0]),
                  "shape_slope": _measured(late_value[1], late_error[1]),
                  "shape_slope_error": _measured(late_error[1], late_value[1]),
                  "closures": {name: dict(zip(("y1_decay_rate_tau_s", "shape_slope"),
-                                             late_summary(value["y"]).tolist(), strict=True))
-                              for name, value in theory.items()}},
+                                             late_summary(result["y"]).tolist(), strict=True))
+                              for name, result in theory.items()}},
     }
 
 

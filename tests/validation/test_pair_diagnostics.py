@@ -126,3 +126,20 @@ def test_committed_tables_are_the_committed_json_rendered():
     results = json.loads((DOCS / "pair_diagnostics.json").read_text(encoding="utf-8"))
     assert [result["directory"] for result in results] == list(RUNS)
     assert markdown_tables(results) == (DOCS / "pair_diagnostics_tables.md").read_text(encoding="utf-8")
+
+
+def test_an_altered_realisation_file_is_refused_naming_it(tiny_run, tmp_path):
+    # the diagnostics read checkpoints outside a store: each is checked against its recorded SHA-256 first
+    import shutil
+
+    import h5py
+
+    from anisotropy.errors import ParameterError
+
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run, copy)
+    first = sorted((copy / "ensemble_realisations").glob("realisation_*.h5"))[0]
+    with h5py.File(first, "r+") as handle:
+        handle["mixing"][0, 0, 0] += 1.0
+    with pytest.raises(ParameterError, match=first.name):
+        load_realisations(copy)

@@ -214,12 +214,8 @@ class RealisationStore:
 
     def load(self, index: int) -> dict:
         """The stored result of realisation ``index`` as ``{name: numpy array}`` (names may contain ``/``)."""
-        result = {}
         with h5py.File(self.realisation_path(index), "r") as handle:
-            handle.visititems(
-                lambda name, item: result.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
-            )
-        return result
+            return _datasets(handle)
 
     def stored_seed(self, index: int) -> np.random.SeedSequence:
         """The ``SeedSequence`` recorded with realisation ``index``."""
@@ -278,10 +274,7 @@ class RealisationStore:
         try:
             with h5py.File(path, "r") as handle:
                 attributes = dict(handle.attrs)
-                data = {}
-                handle.visititems(
-                    lambda name, item: data.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
-                )
+                data = _datasets(handle)
         except Exception as error:  # h5py raises OSError, KeyError or RuntimeError for damaged files
             return f"unreadable ({_first_line(error)})"
         missing = [key for key in ("config_digest", "root_seed", "index", "package_version", "data_sha256")
@@ -388,6 +381,30 @@ class RealisationStore:
             for entry in directory.glob(f".*{TEMPORARY_MARK}*"):
                 if entry.name.startswith(f".{self.path.name}") or directory == self.realisation_dir:
                     entry.unlink(missing_ok=True)
+
+
+def _datasets(handle) -> dict:
+    """Every dataset of an open HDF5 file as ``{name: numpy array}`` (names may contain ``/``)."""
+    data = {}
+    handle.visititems(lambda name, item: data.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
+    return data
+
+
+def read_realisation(path) -> dict:
+    """The datasets of one stored realisation file, read outside a store (no configuration to compare), after
+    checking them against the SHA-256 recorded when they were written (:func:`data_checksum`).
+
+    Raises
+    ------
+    ParameterError
+        Naming the file (parameter ``store``) if the checksum is missing or does not match.
+    """
+    with h5py.File(path, "r") as handle:
+        data = _datasets(handle)
+        recorded = handle.attrs.get("data_sha256")
+    if recorded is None or data_checksum(data) != _text(recorded):
+        raise ParameterError("store", f"{path}: data checksum missing or mismatched (file altered or damaged)")
+    return data
 
 
 @contextlib.contextmanager
