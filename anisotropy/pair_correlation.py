@@ -308,10 +308,13 @@ def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *
     = \int L_\nu(\omega)\cos((w+\omega)\tau)d\omega` with the Lorentzian :math:`L_\nu`, the broadened integral
     is the Lorentzian average over the gyration frequency of the unbroadened one (:data:`BROADENING_NODES`).
 
-    ``resonant_only`` keeps as turbulence only the modes that can resonate with some pitch angle,
-    :math:`k r_g \ge 1` (the slab resonance :math:`k = 1/(r_g|\mu|)`), and counts the power of the others in the
-    guiding field, :math:`w = \sqrt{1 - \eta F_\mathrm{res}}` with :math:`F_\mathrm{res}` the resonant power
-    fraction: the large scales as a local mean field (a candidate closure of docs/validation/pair_diagnostics.md).
+    ``resonant_only`` keeps as turbulence only the modes that can resonate with some pitch angle and counts the
+    power of the others in the guiding field: the large scales as a local mean field (a candidate closure of
+    docs/validation/pair_diagnostics.md).  The resonance of eq. (4.6) is :math:`a_n|\mu| = w` (:math:`a_n = k_n
+    r_g`, :math:`r_g` in the total field, :math:`w = \Omega_0/\Omega`), so a mode can resonate when
+    :math:`k_n r_g \ge w`; the guiding field is :math:`w = \sqrt{1 - \eta F_\mathrm{res}(w)}` with
+    :math:`F_\mathrm{res}` the power fraction of those modes, solved by fixed-point iteration from
+    :math:`\sqrt{1-\eta}` (the map is increasing in w, so the iterates rise monotonically to the fixed point).
     """
     eta = require_range("eta", eta, 0.0, 1.0, low_open=True, high_open=True)
     if not resonant_only:
@@ -321,10 +324,17 @@ def slab_pair_increments(reduced_rigidity: float, eta: float, ages, lmax: int, *
 
     reduced_rigidity = require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
     wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
-    mask = wavenumbers * reduced_rigidity >= 1.0
-    resonant = eta * float(fractions[mask].sum())
-    return _plane_wave_increments(reduced_rigidity, eta, math.sqrt(1.0 - resonant), ages, lmax, lmin_over_lmax,
-                                  modes_per_decade, broadening, mask)
+    scaled = wavenumbers * reduced_rigidity
+    gyration = math.sqrt(1.0 - eta)
+    for _ in range(wavenumbers.size + 1):  # each step drops at least one mode until the mask is fixed
+        mask = scaled >= gyration
+        updated = math.sqrt(1.0 - eta * float(fractions[mask].sum()))
+        if np.array_equal(scaled >= updated, mask):
+            gyration = updated
+            break
+        gyration = updated
+    return _plane_wave_increments(reduced_rigidity, eta, gyration, ages, lmax, lmin_over_lmax, modes_per_decade,
+                                  broadening, mask)
 
 
 def _plane_wave_increments(reduced_rigidity, strength, gyration, ages, lmax, lmin_over_lmax, modes_per_decade,
@@ -339,7 +349,7 @@ def _plane_wave_increments(reduced_rigidity, strength, gyration, ages, lmax, lmi
     wavenumbers, fractions = kolmogorov_modes(lmin_over_lmax, modes_per_decade)
     if mask is not None:
         if not np.any(mask):
-            raise ParameterError("reduced_rigidity", "no mode of the spectrum has k r_g >= 1 (none can resonate)")
+            raise ParameterError("reduced_rigidity", "no mode of the spectrum can resonate (k r_g below Ω0/Ω)")
         wavenumbers, fractions = wavenumbers[mask], fractions[mask]
     scaled = wavenumbers * require_range("reduced_rigidity", reduced_rigidity, 0.0, None, low_open=True)
     ages = np.asarray(ages, dtype=float)

@@ -78,7 +78,7 @@ SEPARATION_ANGLES = (8.3, 30.0, 62.7)
 PROFILE_ORDERS = (1, 2, 4, 6, 8, 10, 12)
 #: name of the package's default closure in the comparison (the mixing-matrix ODE at the default pair time)
 ONE_DELTA_T = "one-ΔT"
-#: suffix of a closure evaluated with only the resonant modes (k r_g ≥ 1) as turbulence and the rest of the power
+#: suffix of a closure evaluated with only the resonant modes (k r_g ≥ Ω0/Ω) as turbulence and the rest of the power
 #: in the guiding field (``slab_pair_increments(..., resonant_only=True)``; slab only)
 RESONANT_SUFFIX = "-resonant"
 #: closures compared: the default, the two age-dependent candidates of docs/validation/closures.md, and those two

@@ -224,7 +224,7 @@ def test_equal_age_correlation_rejects_negative_ages():
 
 
 def test_resonant_only_equals_the_full_spectrum_when_every_mode_can_resonate():
-    # k_min r_g = 1.3 r_g/L_c (docs/validation/closures.md): at r_g/L_c = 1 every mode has k r_g >= 1, so dropping
+    # k_min r_g = 1.3 r_g/L_c (docs/validation/closures.md): at r_g/L_c = 1 every mode has k r_g > 1 > w, so dropping
     # the non-resonant ones changes nothing and the guiding field keeps w = √(1 - η)
     ages = np.array([0.5, 3.0, 20.0])
     full = slab_pair_increments(1.0, 0.5, ages, 8, lmin_over_lmax=1e-1, modes_per_decade=16)
