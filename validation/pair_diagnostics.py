@@ -663,5 +663,6 @@ if __name__ == "__main__":  # pragma: no cover - the committed results' command 
     import sys
 
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python -m validation.pair_diagnostics DIR")
+        print("usage: python -m validation.pair_diagnostics DIR (the run directories go under DIR)", file=sys.stderr)
+        raise SystemExit(2)
     run(simulate(sys.argv[1]), DOCS / "pair_diagnostics.json", DOCS / "pair_diagnostics_tables.md")
