@@ -1,0 +1,153 @@
+"""The break-up clock of aligned close pairs (validation/aligned_breakup.py).
+
+Independent references: rigid rotation in a uniform field (no pair moves, A = 1 at every age), power laws on which
+log-log interpolation is exact, straight lines that weighted least squares must recover, numpy's polyfit, and the
+committed JSON that the committed tables must render.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from anisotropy.cli import main
+from tests.validation.test_pair_diagnostics import SLAB, UniformField
+from validation.aligned_breakup import (
+    AGE_STEPS_PER_OCTAVE,
+    CLOCKS,
+    DOCS,
+    GROUPS,
+    RUNS,
+    _weighted_line,
+    aligned_fraction,
+    breakup_case,
+    clock_fits,
+    crossing_age,
+    figure,
+    markdown_tables,
+    scaled_ages,
+)
+from validation.simulator.pairs import PairConfig, pair_realisation
+
+#: exact identities in double precision (a Legendre ratio, logs and exps of O(1) numbers)
+EXACT_TOLERANCE = 1e-12
+
+
+def test_pairs_in_a_uniform_field_stay_aligned_at_every_age():
+    config = PairConfig(SLAB, 0.5, nodes=8, pairs=20, times=(0.5, 1.0, 2.0), lmax_mixing=12, dt=0.01)
+    result = pair_realisation(config, np.random.SeedSequence(5), field=UniformField())
+    np.testing.assert_allclose(aligned_fraction(result["mixing"], result["cosines"]), 1.0, atol=EXACT_TOLERANCE)
+
+
+def test_crossing_age_is_exact_on_a_power_law_and_undefined_outside_the_record():
+    ages = np.array([1.0, 2.0, 4.0, 8.0])
+    fraction = 0.9 * (ages / ages[0]) ** -1.5
+    for level in (0.5, 0.2, 0.05):
+        expected = (level / 0.9) ** (-1.0 / 1.5)
+        assert math.isclose(crossing_age(ages, fraction, level), expected, rel_tol=EXACT_TOLERANCE)
+    assert math.isnan(crossing_age(ages, fraction, 0.01))  # never reached
+    assert math.isnan(crossing_age(ages, fraction, 0.95))  # already below at the first age
+
+
+def test_crossing_age_takes_the_first_crossing_of_a_noisy_record():
+    ages = np.array([1.0, 2.0, 3.0, 4.0])
+    fraction = np.array([0.8, 0.4, 0.6, 0.2])
+    assert 1.0 < crossing_age(ages, fraction, 0.5) < 2.0
+
+
+def test_weighted_line_matches_numpy_polyfit_and_fixed_slope_mean():
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.0, 3.0, 7)
+    sigma = rng.uniform(0.05, 0.2, x.size)
+    y = 0.7 + 0.4 * x + sigma * rng.standard_normal(x.size)
+    fit = _weighted_line(x, y, sigma)
+    slope, intercept = np.polyfit(x, y, 1, w=1.0 / sigma)
+    assert math.isclose(fit["slope"], slope, rel_tol=1e-10)
+    assert math.isclose(fit["intercept"], intercept, rel_tol=1e-10)
+    fixed = _weighted_line(x, y, sigma, slope=0.4)
+    weights = sigma**-2
+    assert math.isclose(fixed["intercept"], np.sum(weights * (y - 0.4 * x)) / weights.sum(), rel_tol=1e-12)
+    assert fixed["dof"] == x.size - 1 and fit["dof"] == x.size - 2
+
+
+def _synthetic_cases(exponent, guiding=0.0):
+    """Crossing ages c (Ωτ_s)^β (1 - η)^γ with 5 % errors at Ωτ_s = 5-3000 and η = 0.8-0.1."""
+    cases = []
+    for index, (clock, eta) in enumerate(((5.0, 0.8), (30.0, 0.5), (300.0, 0.2), (3000.0, 0.1))):
+        law = clock**exponent * (1.0 - eta) ** guiding
+        cases.append({"directory": f"case{index}", "parameters": {"turbulence": "slab", "eta": eta},
+                      "omega_tau_s": clock, "levels": [0.5, 0.1], "crossing_omega": [2.5 * law, 9.0 * law],
+                      "crossing_omega_error": [0.05 * 2.5 * law, 0.05 * 9.0 * law]})
+    return cases
+
+
+@pytest.mark.parametrize("clock", sorted(CLOCKS))
+def test_clock_fits_single_out_the_clock_the_crossings_follow(clock):
+    slope, guiding = CLOCKS[clock]
+    for fit in clock_fits(_synthetic_cases(slope, guiding)):
+        if guiding == 0.0:
+            assert math.isclose(fit["free"]["slope"], slope, abs_tol=1e-10)
+            assert fit["free"]["chi2"] < 1e-18
+        for name in CLOCKS:
+            # the true clock fits exactly; any other misses by far more than the 5 % errors
+            assert (fit["fixed"][name]["chi2"] < 1e-18) == (name == clock)
+
+
+def test_clock_fits_skip_cases_without_a_crossing_and_select_geometry_and_level():
+    cases = _synthetic_cases(1.0 / 3.0)
+    cases[0]["crossing_omega"][1] = None
+    cases[0]["crossing_omega_error"][1] = None
+    cases.append({**cases[1], "directory": "iso", "parameters": {"turbulence": "isotropic", "eta": 0.5}})
+    fits = clock_fits(cases)
+    assert fits[0]["cases"] == ["case0", "case1", "case2", "case3"]
+    assert fits[1]["cases"] == ["case1", "case2", "case3"]
+    assert len(clock_fits(cases, ("slab", "isotropic"))[0]["cases"]) == 5
+    assert clock_fits(cases, ("slab", "isotropic"), eta=0.5) == []  # two cases: nothing to fit
+    assert set(GROUPS) >= {"slab", "slab and isotropic + B0"}
+
+
+def test_scaled_ages_double_every_octave_from_a_quarter_of_the_clock():
+    ages = np.array(scaled_ages(2.0, 0.1).split(","), dtype=float)
+    assert math.isclose(ages[0], 0.25 * 2.0 * 0.1, rel_tol=1e-5)
+    np.testing.assert_allclose(ages[AGE_STEPS_PER_OCTAVE:] / ages[:-AGE_STEPS_PER_OCTAVE], 2.0, rtol=1e-5)
+
+
+def test_a_turbulent_run_gives_a_falling_aligned_fraction_with_errors(tmp_path):
+    out = tmp_path / "pairs"
+    argv = ["simulate", "pairs", "--turbulence", "slab", "--eta", "0.5", "--rigidity", "0.1", "--lmin-over-lmax",
+            "0.02", "--modes-per-decade", "16", "--realisations", "3", "--seed", "12", "--executor", "serial",
+            "--nodes", "8", "--pairs", "64", "--lmax-mixing", "12", "--times", scaled_ages(2.5, 0.1), "--quiet",
+            "--out", str(out)]
+    assert main(argv) == 0
+    result = breakup_case(out)
+    fraction = np.array(result["fraction"])
+    assert fraction[0] == pytest.approx(1.0, abs=EXACT_TOLERANCE)  # age 0: nothing has moved
+    assert fraction[-1] < 0.5 * fraction[1]
+    assert all(np.isfinite(result["fraction_error"][1:]))
+    assert result["order"] == 12 and result["crossing_omega"][0] is not None
+
+
+def test_committed_tables_are_the_committed_json_rendered():
+    document = json.loads((DOCS / "aligned_breakup.json").read_text(encoding="utf-8"))
+    assert [case["directory"] for case in document["cases"]] == list(RUNS)
+    assert markdown_tables(document) == (DOCS / "aligned_breakup_tables.md").read_text(encoding="utf-8")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import validation.aligned_breakup as module
+
+    outcome = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert outcome.attempted >= 3 and outcome.failed == 0
+
+
+def test_figure_of_the_committed_results_has_both_panels():
+    document = json.loads((DOCS / "aligned_breakup.json").read_text(encoding="utf-8"))
+    drawn = figure(document)
+    curves, crossings = drawn.axes
+    assert len(curves.get_lines()) == len(document["cases"])
+    assert len(crossings.get_legend().get_texts()) == len(CLOCKS) - 1  # the η-dependent clock is not one line
