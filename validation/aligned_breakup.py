@@ -12,15 +12,22 @@ measures the age at which A falls to fixed levels and asks which clock sets it, 
 * the gyration clock :math:`\Omega t` (break-up when the pair's separation along B0 reaches the resonant scale
   along unperturbed helices, :math:`\theta\,\Omega t \sim 1`);
 * the scattering clock :math:`t/\tau_s` (break-up by independent pitch-angle scattering);
-* the tangent-growth clock :math:`\Omega t/(\Omega\tau_s)^{1/3}`: a pair changes its opening angle only through the
-  field difference across its separation, :math:`d(\hat n_A\cdot\hat n_B)/dt \propto (\boldsymbol\omega_A -
-  \boldsymbol\omega_B)\cdot(\hat n_A\times\hat n_B)` with :math:`\boldsymbol\omega = q\mathbf B/(\gamma m)`, and in
-  slab turbulence that separation is along B0 and grows with the angle.  Growth of that kind, or the relative
-  pitch-angle scattering of the pair-time estimate (``docs/physics/mixing_ode.md#pair-time``, eq. 4.5), ends the
-  shared field at :math:`\Omega t \sim (\Omega\tau_s)^{1/3}`: the scaling of the one-ΔT closure's pair time
-  :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}`;
+* the pair-time clock :math:`\Omega t/(\Omega\tau_s)^{1/3}`.  A pair changes its opening angle only through the
+  field difference across its separation, :math:`d(\hat n_A\cdot\hat n_B)/dt = (\boldsymbol\omega_A -
+  \boldsymbol\omega_B)\cdot(\hat n_B\times\hat n_A)` for :math:`d\hat n/dt = \boldsymbol\omega\times\hat n`,
+  :math:`\boldsymbol\omega = q\mathbf B/(\gamma m)`; in slab turbulence the separation is along B0.  If relative
+  pitch-angle scattering separates the pair by :math:`r_g` along B0 (the pair-time estimate,
+  ``docs/physics/mixing_ode.md#pair-time``, eq. 4.5), the shared field ends at :math:`\Omega t \sim
+  (\Omega\tau_s)^{1/3}` whatever the opening angle; exponential growth of the separation from the opening angle
+  gives nearly the same scaling with a logarithmic dependence on the angle.  It is the scaling of the one-ΔT
+  closure's pair time :math:`\Omega\Delta T = a(\Omega\tau_s)^{1/3}`;
 * the same clock in the guiding field, :math:`\Omega_0 = \Omega\sqrt{1-\eta}` in place of Ω (added after the
   per-η prefactors were seen: not a blind test).
+
+The opening angle separates these pictures: the crossing age is independent of θ for relative scattering, falls as
+1/θ along unperturbed helices and slowly (logarithmically) for exponential separation.  :func:`angle_case`
+measures it at 4-21° on 32-node runs (:data:`ANGLE_RUNS`), counting a pair at angle θ as aligned with
+:math:`L \approx` :data:`ALIGNED_RESOLUTION`/θ, i.e. while it has turned by less than a fixed fraction of θ.
 
 For each level the crossing ages of all cases are fitted by :math:`\ln\Omega t_c = \ln c + \beta\ln\Omega\tau_s`
 (β free, and each clock of :data:`CLOCKS` with only c free), over the subsets of :data:`GROUPS`; the slab cases span
@@ -33,7 +40,8 @@ between the two recorded ages around the level (the runs record 4 ages per facto
 squares in :math:`\ln\Omega t_c` with those errors; the cases are independent, so χ² has the usual meaning.
 
 Results: ``docs/validation/aligned_breakup.{json,md}``; ``python -m validation.aligned_breakup DIR`` reruns the
-committed cases (:data:`RUNS`, about 25 min on two cores; resumable) into ``DIR`` and rewrites them.
+committed cases (:data:`RUNS` and :data:`ANGLE_RUNS`, about 35 min on two cores; resumable)
+into ``DIR`` and rewrites them.
 """
 
 from __future__ import annotations
@@ -49,21 +57,26 @@ from anisotropy.legendre import legendre_table
 from .pair_diagnostics import DOCS, _closure_case, _jackknife, load_realisations
 from .pair_diagnostics import simulate as _simulate
 
-__all__ = ["CLOCKS", "GROUPS", "LEVELS", "RUNS", "aligned_fraction", "breakup_case", "clock_fits", "crossing_age",
-           "figure", "markdown_tables", "run", "simulate"]
+__all__ = ["ANGLE_RUNS", "CLOCKS", "GROUPS", "LEVELS", "RUNS", "aligned_fraction", "angle_case", "angle_orders",
+           "breakup_case", "clock_fits", "crossing_age", "figure", "markdown_tables", "run", "simulate"]
 
+#: θL of the reference measurement, the closest node of a 16-node instrument (8.35°) at L = 12 (rad): a pair counts
+#: as aligned while its angle has changed by less than about 1/L, i.e. a fixed fraction of its own angle
+ALIGNED_RESOLUTION = 1.7487
+#: the lowest order used for the angle dependence (below it a spread pair keeps a large ⟨P_L⟩: no plateau)
+MIN_ANGLE_ORDER = 5
 #: levels of the aligned fraction whose crossing ages are fitted (1/e: the e-folding age)
 LEVELS = (0.5, 1.0 / math.e, 0.2, 0.1, 0.03)
 #: the clocks compared: name -> (β, γ) in Ωt_c ∝ (Ωτ_s)^β (1 - η)^γ (module docstring).  The guiding-field variant
-#: (the tangent-growth clock with the gyration frequency in B0, Ω0 = Ω√(1-η), for Ω: Ω0 t_c ∝ (Ω0 τ_s)^{1/3}) was
+#: (the pair-time clock with the gyration frequency in B0, Ω0 = Ω√(1-η), for Ω: Ω0 t_c ∝ (Ω0 τ_s)^{1/3}) was
 #: added after the per-η prefactors were seen, so its χ² is not a blind test
-CLOCKS = {"gyration Ωt": (0.0, 0.0), "tangent growth Ωt/(Ωτ_s)^(1/3)": (1.0 / 3.0, 0.0),
-          "guiding field Ω0t/(Ω0τ_s)^(1/3)": (1.0 / 3.0, -1.0 / 3.0), "scattering t/τ_s": (1.0, 0.0)}
+CLOCKS = {"gyration Ωt": (0.0, 0.0), "pair time Ωt/(Ωτ_s)^(1/3)": (1.0 / 3.0, 0.0),
+          "pair time in the guiding field Ω0t/(Ω0τ_s)^(1/3)": (1.0 / 3.0, -1.0 / 3.0), "scattering t/τ_s": (1.0, 0.0)}
 #: subsets fitted: name -> (geometries, η or None for all)
 GROUPS = {"slab": (("slab",), None), "slab η = 0.5": (("slab",), 0.5), "slab η = 0.1": (("slab",), 0.1),
           "slab and isotropic + B0": (("slab", "isotropic"), None)}
 #: recorded ages: 4 per factor 2 in s = Ωt/(Ωτ_s)^{1/3}, s = 0.25 ... 32 (the first run of each case is placed on the
-#: tangent-growth clock so that every level is crossed between recorded ages, whichever clock holds)
+#: pair-time clock so that every level is crossed between recorded ages, whichever clock holds)
 AGE_STEPS_PER_OCTAVE, FIRST_SCALED_AGE, AGE_COUNT = 4, 0.25, 29
 
 
@@ -80,6 +93,8 @@ def _arguments(eta, rho, lmin, modes, cube_root, seed, kind="slab", realisations
             "--pairs", str(pairs), "--times", scaled_ages(cube_root, rho)]
 
 
+#: the instrument of the angle runs (overrides validation.pair_diagnostics.COMMON_ARGUMENTS)
+ANGLE_INSTRUMENT = ["--nodes", "32", "--lmax-mixing", "24"]
 #: the committed runs (``cr-anisotropy simulate pairs`` arguments).  L_min/L_max as the pair diagnostics (k_max r_g ≥ 8
 #: at every rigidity); the (Ωτ_s)^{1/3} that places the ages is slab QLT, rounded (it only sets where ages fall).
 RUNS = {
@@ -96,8 +111,16 @@ RUNS = {
     "isotropic_eta0.5_rho0.01": _arguments(0.5, 0.01, 1e-3, 32, 4.2354, 20261221, "isotropic", 16, 2048),
 }
 
-def aligned_fraction(mixing, cosines) -> np.ndarray:
-    r""":math:`A(t) = \langle P_L(x'(t))\rangle/P_L(x)` of the closest node, L the highest recorded order.
+#: runs for the dependence on the opening angle: 32 nodes (4.2°, 9.7°, 15.3°, 20.8° at L = 24, 10, 7, 5)
+ANGLE_RUNS = {
+    "angle_slab_eta0.5_rho0.1": [*_arguments(0.5, 0.1, 1e-2, 64, 2.5183, 20261222), *ANGLE_INSTRUMENT],
+    "angle_slab_eta0.5_rho0.01": [*_arguments(0.5, 0.01, 1e-3, 32, 4.2354, 20261223), *ANGLE_INSTRUMENT],
+    "angle_slab_eta0.1_rho0.01": [*_arguments(0.1, 0.01, 1e-3, 32, 8.5270, 20261224), *ANGLE_INSTRUMENT],
+}
+
+
+def aligned_fraction(mixing, cosines, node: int | None = None, order: int | None = None) -> np.ndarray:
+    r""":math:`A(t) = \langle P_L(x'(t))\rangle/P_L(x)` of one node (default: the closest; L: the highest order).
 
     ``mixing`` is the instrument's :math:`\langle P_{\ell_0}(x'(t))\rangle` (ages, nodes, ℓ0 = 0…L).
 
@@ -111,8 +134,29 @@ def aligned_fraction(mixing, cosines) -> np.ndarray:
     [1.0, 1.0, 1.0]
     """
     mixing, cosines = np.asarray(mixing, dtype=float), np.asarray(cosines, dtype=float)
-    closest, order = int(np.argmax(cosines)), mixing.shape[-1] - 1
-    return mixing[:, closest, order] / legendre_table(order, cosines[closest : closest + 1])[order, 0]
+    node = int(np.argmax(cosines)) if node is None else node
+    order = mixing.shape[-1] - 1 if order is None else order
+    return mixing[:, node, order] / legendre_table(order, cosines[node : node + 1])[order, 0]
+
+
+def angle_orders(cosines, recorded_order: int) -> list[tuple[int, int]]:
+    """(node, L) of every node whose order L = round(:data:`ALIGNED_RESOLUTION`/θ) is recorded and at least
+    :data:`MIN_ANGLE_ORDER`, closest first: the same criterion, "turned by less than a fixed fraction of its own
+    angle", at every opening angle θ.
+
+    Examples
+    --------
+    >>> from anisotropy.legendre import gauss_legendre
+    >>> angle_orders(gauss_legendre(16)[0], 12)
+    [(15, 12), (14, 5)]
+    """
+    cosines = np.asarray(cosines, dtype=float)
+    out = []
+    for node in np.argsort(cosines)[::-1]:
+        order = round(ALIGNED_RESOLUTION / math.acos(cosines[node]))
+        if MIN_ANGLE_ORDER <= order <= recorded_order:
+            out.append((int(node), int(order)))
+    return out
 
 
 def crossing_age(ages, fraction, level: float) -> float:
@@ -169,6 +213,63 @@ def breakup_case(directory, levels=LEVELS) -> dict:
         "levels": list(levels),
         "crossing_omega": [None if not math.isfinite(v) else float(v) for v in value["crossing"]],
         "crossing_omega_error": [None if not math.isfinite(v) else float(v) for v in error["crossing"]],
+    }
+
+
+def _log_slope(log_angles, crossings) -> float:
+    """Least-squares slope of ln Ωt_c against ln θ over the angles where the level is crossed (NaN below two)."""
+    finite = np.isfinite(crossings)
+    if np.count_nonzero(finite) < 2:
+        return math.nan
+    return float(np.polyfit(log_angles[finite], np.log(crossings[finite]), 1)[0])
+
+
+def angle_case(directory, levels=LEVELS) -> dict:
+    r"""A(t) at every opening angle of :func:`angle_orders` and the crossing ages (units 1/Ω), with the slope
+    :math:`d\ln\Omega t_c/d\ln\theta` per level; all with jackknife errors (the angles share realisations, so the
+    slope's error comes from the jackknife too).
+
+    Predicted slopes (module docstring): −1 if the pair separates along unperturbed helices (:math:`\theta\,\Omega
+    t_c` fixed), 0 if relative scattering sets the separation (eq. 4.5 of docs/physics/mixing_ode.md), small and
+    negative (:math:`-1/(\lambda t_c)`) for exponential growth of the separation at a rate λ.
+    """
+    from .closures import _qlt_rate
+
+    record, realisations = load_realisations(directory)
+    ages, cosines = realisations[0]["ages"], realisations[0]["cosines"]
+    omega_ages = ages / record["reduced_rigidity"]
+    pairs = angle_orders(cosines, realisations[0]["mixing"].shape[-1] - 1)
+    log_angles = np.log(np.arccos(cosines[[node for node, _ in pairs]]))
+
+    def statistics(mean):
+        fractions = np.array([aligned_fraction(mean["mixing"], cosines, node, order) for node, order in pairs])
+        crossings = np.array([[crossing_age(omega_ages, fraction, level) for level in levels]
+                              for fraction in fractions])
+        return {"fraction": fractions, "crossing": crossings,
+                "slope": np.array([_log_slope(log_angles, crossings[:, index]) for index in range(len(levels))])}
+
+    value, error = _jackknife(realisations, statistics)
+
+    def listed(array):
+        return [[None if not math.isfinite(v) else float(v) for v in row] for row in np.atleast_2d(array)]
+
+    return {
+        "directory": Path(directory).name,
+        "parameters": {key: record[key] for key in ("turbulence", "eta", "reduced_rigidity", "lmin_over_lmax",
+                                                    "modes_per_decade", "nodes", "pairs", "seed")},
+        "realisations": len(realisations),
+        "package_version": record.get("package_version"),
+        "omega_tau_s": float(1.0 / _qlt_rate(_closure_case(record, float(ages[-1])))),
+        "angles_deg": np.degrees(np.exp(log_angles)).tolist(),
+        "orders": [order for _, order in pairs],
+        "omega_ages": omega_ages.tolist(),
+        "fraction": value["fraction"].tolist(),
+        "fraction_error": error["fraction"].tolist(),
+        "levels": list(levels),
+        "crossing_omega": listed(value["crossing"]),
+        "crossing_omega_error": listed(error["crossing"]),
+        "slope": listed(value["slope"])[0],
+        "slope_error": listed(error["slope"])[0],
     }
 
 
@@ -253,17 +354,39 @@ def markdown_tables(document: dict) -> str:
             fixed = " | ".join(f"{fit['fixed'][clock]['chi2']:.1f}/{fit['fixed'][clock]['dof']}" for clock in CLOCKS)
             lines.append(f"| {name} | {len(fit['cases'])} | {free['slope']:.3f} ± {free['slope_error']:.3f} | "
                          f"{math.exp(free['intercept']):.3g} | {free['chi2']:.1f}/{free['dof']} | {fixed} |")
+    if document.get("angles"):
+        lines += _angle_tables(document["angles"], level_names)
     return "\n".join(lines) + "\n"
 
 
+def _angle_tables(cases, level_names) -> list[str]:
+    lines = ["", "## Dependence on the opening angle θ: crossing ages Ωt_c (± jackknife) and d ln Ωt_c/d ln θ", "",
+             "Predicted slope: −1 (unperturbed helices), 0 (relative scattering, eq. 4.5), small and negative "
+             "(exponential separation).", "",
+             "| case | realisations | Ωτ_s (QLT) | θ (deg) | L | " + " | ".join(f"A = {name}" for name in level_names)
+             + " |", "|---|---|---|---|---|" + "---|" * len(level_names)]
+    for case in cases:
+        for index, (angle, order) in enumerate(zip(case["angles_deg"], case["orders"], strict=True)):
+            cells = [f"{_number(v)} ± {_number(e, 2)}" if v is not None else "–"
+                     for v, e in zip(case["crossing_omega"][index], case["crossing_omega_error"][index], strict=True)]
+            lines.append(f"| {case['directory']} | {case['realisations']} | {case['omega_tau_s']:.3g} | {angle:.2f} | "
+                         f"{order} | " + " | ".join(cells) + " |")
+        slopes = [f"{v:.3f} ± {e:.3f}" if v is not None else "–"
+                  for v, e in zip(case["slope"], case["slope_error"], strict=True)]
+        lines.append(f"| {case['directory']} | | | slope | | " + " | ".join(slopes) + " |")
+    return lines
+
+
 def figure(document: dict):
-    r"""Two panels: A(t) of every case against :math:`\Omega t/(\Omega\tau_s)^{1/3}` (± jackknife), and the 1/e
-    crossing ages against :math:`\Omega\tau_s` with the fixed-exponent clocks of the slab fit; returns a Figure."""
+    r"""A(t) of every case against :math:`\Omega t/(\Omega\tau_s)^{1/3}` (± jackknife); the 1/e crossing ages against
+    :math:`\Omega\tau_s` with the fixed-exponent clocks of the slab fit; and, if the document has angle runs, their
+    crossing ages against the opening angle.  Returns a Figure."""
     from matplotlib.figure import Figure
 
     cases = document["cases"]
-    figure = Figure(figsize=(11.0, 4.4), layout="constrained")
-    curves, crossings = figure.subplots(1, 2)
+    angles = document.get("angles") or []
+    figure = Figure(figsize=(16.0 if angles else 11.0, 4.4), layout="constrained")
+    curves, crossings, *by_angle = figure.subplots(1, 3 if angles else 2)
     e_fold = cases[0]["levels"].index(min(cases[0]["levels"], key=lambda level: abs(level - 1.0 / math.e)))
     for case in cases:
         clock = case["omega_tau_s"] ** (1.0 / 3.0)
@@ -286,28 +409,40 @@ def figure(document: dict):
     grid = np.geomspace(3.0, 5000.0, 50)
     fit = next(item for item in document["fits"]["slab"] if item["level"] == cases[0]["levels"][e_fold])
     for name, (slope, _) in CLOCKS.items():
-        if name.startswith("guiding"):
+        if name.startswith("pair time in the guiding"):
             continue  # depends on η as well: not one line
         crossings.plot(grid, math.exp(fit["fixed"][name]["intercept"]) * grid**slope, "--", lw=1,
                        label=f"{name}: χ²={fit['fixed'][name]['chi2']:.0f}/{fit['fixed'][name]['dof']}")
     crossings.set(xscale="log", yscale="log", xlabel=r"$\Omega\tau_s$ (slab QLT)",
                   ylabel=r"$\Omega t$ at which the aligned fraction is $1/e$")
     crossings.legend(fontsize="x-small")
+    for case in angles:
+        parameters = case["parameters"]
+        values = np.array([row[e_fold] if row[e_fold] is not None else np.nan for row in case["crossing_omega"]])
+        errors = np.array([row[e_fold] if row[e_fold] is not None else np.nan for row in case["crossing_omega_error"]])
+        scale = case["omega_tau_s"] ** (1.0 / 3.0)
+        by_angle[0].errorbar(case["angles_deg"], values / scale, errors / scale, fmt="o-",
+                             label=f"η={parameters['eta']:g} ρ={parameters['reduced_rigidity']:g}")
+    if angles:
+        by_angle[0].set(xscale="log", xlabel="opening angle θ (deg)", ylabel=r"$\Omega t_c(1/e)/(\Omega\tau_s)^{1/3}$")
+        by_angle[0].legend(fontsize="x-small", title="slab, L ≈ 1.75/θ", title_fontsize="x-small")
     return figure
 
 
 def simulate(root, names=None, executor: str = "process", workers: int | None = None) -> list[Path]:
-    """Run (or resume) the committed cases of :data:`RUNS` into ``root/NAME``
+    """Run (or resume) the committed cases of :data:`RUNS` and :data:`ANGLE_RUNS` into ``root/NAME``
     (:func:`validation.pair_diagnostics.simulate`)."""
-    return _simulate(root, names, executor, workers, runs=RUNS)
+    return _simulate(root, names, executor, workers, runs={**RUNS, **ANGLE_RUNS})
 
 
-def run(directories, out_json, out_markdown=None, out_figure=None) -> dict:
-    """Measure every run directory and fit the clocks; write the JSON (and the tables, the figure) atomically."""
+def run(directories, out_json, out_markdown=None, out_figure=None, angle_directories=()) -> dict:
+    """Measure every run directory (clock fits) and every angle-run directory; write the JSON (and the tables, the
+    figure) atomically."""
     from anisotropy.io import atomic_output
 
     cases = [breakup_case(directory) for directory in directories]
-    document = {"cases": cases, "fits": {name: clock_fits(cases, kinds, eta) for name, (kinds, eta) in GROUPS.items()}}
+    document = {"cases": cases, "fits": {name: clock_fits(cases, kinds, eta) for name, (kinds, eta) in GROUPS.items()},
+                "angles": [angle_case(directory) for directory in angle_directories]}
     with atomic_output(Path(out_json)) as temporary:
         Path(temporary).write_text(json.dumps(document, indent=1) + "\n")
     if out_markdown is not None:
@@ -325,5 +460,6 @@ if __name__ == "__main__":  # pragma: no cover - the committed results' command 
     if len(sys.argv) != 2:
         print("usage: python -m validation.aligned_breakup DIR (the run directories go under DIR)", file=sys.stderr)
         raise SystemExit(2)
-    run(simulate(sys.argv[1]), DOCS / "aligned_breakup.json", DOCS / "aligned_breakup_tables.md",
-        DOCS / "aligned_breakup.png")
+    directories = simulate(sys.argv[1])
+    run(directories[: len(RUNS)], DOCS / "aligned_breakup.json", DOCS / "aligned_breakup_tables.md",
+        DOCS / "aligned_breakup.png", angle_directories=directories[len(RUNS) :])

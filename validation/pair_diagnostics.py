@@ -632,14 +632,14 @@ def markdown_tables(results) -> str:
 def simulate(root, names=None, executor: str = "process", workers: int | None = None, *,
              runs: dict | None = None) -> list[Path]:
     """Run (or resume) the committed cases of ``runs`` (default :data:`RUNS`) into ``root/NAME`` with the package's
-    CLI, each with :data:`COMMON_ARGUMENTS`."""
+    CLI, each with :data:`COMMON_ARGUMENTS` (a run's own arguments come later and override them)."""
     from anisotropy.cli import main
 
     runs = RUNS if runs is None else runs
     directories = []
     for name in names or runs:
         out = Path(root) / name
-        argv = ["simulate", "pairs", *runs[name], *COMMON_ARGUMENTS, "--executor", executor, "--out", str(out)]
+        argv = ["simulate", "pairs", *COMMON_ARGUMENTS, *runs[name], "--executor", executor, "--out", str(out)]
         if workers is not None:
             argv += ["--workers", str(workers)]
         status = main(argv)

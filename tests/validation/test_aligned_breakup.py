@@ -17,12 +17,17 @@ from anisotropy.cli import main
 from tests.validation.test_pair_diagnostics import SLAB, UniformField
 from validation.aligned_breakup import (
     AGE_STEPS_PER_OCTAVE,
+    ALIGNED_RESOLUTION,
+    ANGLE_RUNS,
     CLOCKS,
     DOCS,
     GROUPS,
     RUNS,
+    _log_slope,
     _weighted_line,
     aligned_fraction,
+    angle_case,
+    angle_orders,
     breakup_case,
     clock_fits,
     crossing_age,
@@ -36,10 +41,35 @@ from validation.simulator.pairs import PairConfig, pair_realisation
 EXACT_TOLERANCE = 1e-12
 
 
-def test_pairs_in_a_uniform_field_stay_aligned_at_every_age():
-    config = PairConfig(SLAB, 0.5, nodes=8, pairs=20, times=(0.5, 1.0, 2.0), lmax_mixing=12, dt=0.01)
+def test_pairs_in_a_uniform_field_stay_aligned_at_every_age_and_angle():
+    config = PairConfig(SLAB, 0.5, nodes=16, pairs=20, times=(0.5, 1.0, 2.0), lmax_mixing=12, dt=0.01)
     result = pair_realisation(config, np.random.SeedSequence(5), field=UniformField())
     np.testing.assert_allclose(aligned_fraction(result["mixing"], result["cosines"]), 1.0, atol=EXACT_TOLERANCE)
+    pairs = angle_orders(result["cosines"], 12)
+    assert len(pairs) == 2
+    for node, order in pairs:
+        fraction = aligned_fraction(result["mixing"], result["cosines"], node, order)
+        np.testing.assert_allclose(fraction, 1.0, atol=EXACT_TOLERANCE)
+
+
+def test_angle_orders_keep_the_product_of_angle_and_order_near_the_reference():
+    from anisotropy.legendre import gauss_legendre
+
+    cosines = gauss_legendre(32)[0]
+    pairs = angle_orders(cosines, 24)
+    assert [order for _, order in pairs] == [24, 10, 7, 5]
+    for node, order in pairs:
+        # rounding L moves θL by at most half a unit of θ
+        assert abs(math.acos(cosines[node]) * order - ALIGNED_RESOLUTION) <= 0.5 * math.acos(cosines[node])
+
+
+def test_log_slope_is_exact_on_a_power_law_and_skips_missing_crossings():
+    log_angles = np.log(np.array([0.05, 0.1, 0.2, 0.4]))
+    crossings = 3.0 * np.exp(log_angles) ** -0.4
+    assert math.isclose(_log_slope(log_angles, crossings), -0.4, rel_tol=1e-12)
+    crossings[1] = np.nan
+    assert math.isclose(_log_slope(log_angles, crossings), -0.4, rel_tol=1e-12)
+    assert math.isnan(_log_slope(log_angles[:2], crossings[:2]))
 
 
 def test_crossing_age_is_exact_on_a_power_law_and_undefined_outside_the_record():
@@ -128,11 +158,15 @@ def test_a_turbulent_run_gives_a_falling_aligned_fraction_with_errors(tmp_path):
     assert fraction[-1] < 0.5 * fraction[1]
     assert all(np.isfinite(result["fraction_error"][1:]))
     assert result["order"] == 12 and result["crossing_omega"][0] is not None
+    angles = angle_case(out)
+    assert angles["orders"] == [6] and len(angles["fraction"]) == 1  # 8 nodes: only the 16° node has L ≥ 5
+    np.testing.assert_allclose(angles["fraction"][0][0], 1.0, atol=EXACT_TOLERANCE)
 
 
 def test_committed_tables_are_the_committed_json_rendered():
     document = json.loads((DOCS / "aligned_breakup.json").read_text(encoding="utf-8"))
     assert [case["directory"] for case in document["cases"]] == list(RUNS)
+    assert [case["directory"] for case in document["angles"]] == list(ANGLE_RUNS)
     assert markdown_tables(document) == (DOCS / "aligned_breakup_tables.md").read_text(encoding="utf-8")
 
 
@@ -148,6 +182,7 @@ def test_docstring_examples_run():
 def test_figure_of_the_committed_results_has_both_panels():
     document = json.loads((DOCS / "aligned_breakup.json").read_text(encoding="utf-8"))
     drawn = figure(document)
-    curves, crossings = drawn.axes
+    curves, crossings, by_angle = drawn.axes
     assert len(curves.get_lines()) == len(document["cases"])
+    assert len(by_angle.get_legend().get_texts()) == len(document["angles"])
     assert len(crossings.get_legend().get_texts()) == len(CLOCKS) - 1  # the η-dependent clock is not one line
