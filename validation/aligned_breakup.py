@@ -58,13 +58,17 @@ from .pair_diagnostics import DOCS, _closure_case, _jackknife, load_realisations
 from .pair_diagnostics import simulate as _simulate
 
 __all__ = ["ANGLE_RUNS", "CLOCKS", "GROUPS", "LEVELS", "RUNS", "aligned_fraction", "angle_case", "angle_orders",
-           "breakup_case", "clock_fits", "crossing_age", "figure", "markdown_tables", "run", "simulate"]
+           "breakup_case", "clock_fits", "crossing_age", "figure", "frozen_candidate", "frozen_then_closure_cl",
+           "markdown_tables", "run", "simulate"]
 
 #: θL of the reference measurement, the closest node of a 16-node instrument (8.35°) at L = 12 (rad): a pair counts
 #: as aligned while its angle has changed by less than about 1/L, i.e. a fixed fraction of its own angle
 ALIGNED_RESOLUTION = 1.7487
 #: the lowest order used for the angle dependence (below it a spread pair keeps a large ⟨P_L⟩: no plateau)
 MIN_ANGLE_ORDER = 5
+#: equal age steps of the frozen-then-closure quadrature (relative error ≲ 1e-4 of C_ℓ against
+#: pair_correlation_cl at ΔT → 0 on the committed cases)
+FROZEN_SAMPLES = 1600
 #: levels of the aligned fraction whose crossing ages are fitted (1/e: the e-folding age)
 LEVELS = (0.5, 1.0 / math.e, 0.2, 0.1, 0.03)
 #: the clocks compared: name -> (β, γ) in Ωt_c ∝ (Ωτ_s)^β (1 - η)^γ (module docstring).  The guiding-field variant
@@ -356,6 +360,15 @@ def markdown_tables(document: dict) -> str:
                          f"{math.exp(free['intercept']):.3g} | {free['chi2']:.1f}/{free['dof']} | {fixed} |")
     if document.get("angles"):
         lines += _angle_tables(document["angles"], level_names)
+    if document.get("frozen_candidate"):
+        lines += ["", "## Candidate: frozen until break-up at the default pair time, then the closure "
+                  "(χ² of C_ℓ/C_1, ℓ = 2…8, against the pair runs' exact ratios)", "",
+                  "| case | closure | ΩΔT | χ² closure alone | χ² frozen-then-closure | C_2/C_1 closure → frozen |",
+                  "|---|---|---|---|---|---|"]
+        for row in document["frozen_candidate"]:
+            lines.append(f"| {row['directory']} | {row['closure']} | {row['pair_time_omega']:.3g} | "
+                         f"{row['closure_chi2']:.1f}/{row['dof']} | {row['frozen_chi2']:.1f}/{row['dof']} | "
+                         f"{row['closure_ratio'][1]:.3g} → {row['frozen_ratio'][1]:.3g} |")
     return "\n".join(lines) + "\n"
 
 
@@ -375,6 +388,86 @@ def _angle_tables(cases, level_names) -> list[str]:
                   for v, e in zip(case["slope"], case["slope_error"], strict=True)]
         lines.append(f"| {case['directory']} | | | slope | | " + " | ".join(slopes) + " |")
     return lines
+
+
+def frozen_then_closure_cl(generators, ages, decay_rate: float, final_age: float, pair_time: float,
+                           samples: int = FROZEN_SAMPLES) -> np.ndarray:
+    r""":math:`C_\ell(T)` (ℓ ≥ 1, up to the common factor :math:`8\pi v^2G^2/9`) of the *frozen-then-closure*
+    candidate: a pair turns rigidly with its partner (y = e₁) until it breaks up at rate 1/ΔT, and then follows the
+    closure's equal-age correlation restarted at the break-up,
+
+    .. math:: y(t) = e^{-t/\Delta T} e_1 + \int_0^t \frac{e^{-t_b/\Delta T}}{\Delta T}\,y_\mathrm{closure}(t - t_b)
+              \,dt_b, \qquad C_\ell \propto \int_0^T w(T-t)\,y_\ell(t)\,dt,
+
+    :math:`w(s) = (1 - e^{-\nu_1 s})/\nu_1` (docs/physics/pair_correlation.md, the factorised form).  Trapezoid
+    rules on ``samples`` equal age steps; units of ``ages``, ``final_age``, ``pair_time``: 1/Ω.
+
+    Examples
+    --------
+    ΔT → 0 gives the closure itself; a pair that never breaks up gives a pure dipole:
+
+    >>> import anisotropy as an
+    >>> from anisotropy.pair_correlation import pair_correlation_cl
+    >>> gamma = an.rate_matrix(an.PairRate.toy(D_s=0.5, kappa_c=5.0), 8)
+    >>> closure = pair_correlation_cl([gamma], [1.0], 1.0, [2.0])[0][1:] * 9 / (8 * math.pi)
+    >>> bool(np.allclose(frozen_then_closure_cl([gamma], [1.0], 1.0, 2.0, 1e-9), closure, rtol=1e-4))
+    True
+    >>> frozen = frozen_then_closure_cl([gamma], [1.0], 1.0, 2.0, 1e9)
+    >>> bool(abs(frozen[0] - (2.0 - (1 - math.exp(-2.0))) ) < 1e-6 and np.all(np.abs(frozen[1:]) < 1e-8))
+    True
+    """
+    from anisotropy.pair_correlation import equal_age_correlation
+
+    t = np.linspace(0.0, final_age, samples + 1)
+    step = t[1] - t[0]
+    closure = equal_age_correlation(generators, ages, t)[:, 1:]
+    if pair_time <= step * 1e-3:
+        y = closure
+    else:
+        survival = np.exp(-t / pair_time)
+        y = np.zeros_like(closure)
+        y[:, 0] = survival
+        for index in range(1, t.size):
+            weights = np.full(index + 1, step)
+            weights[[0, -1]] *= 0.5
+            y[index] += (weights * survival[: index + 1] / pair_time) @ closure[index::-1]
+    weight = -np.expm1(-decay_rate * (final_age - t)) / decay_rate
+    return np.trapezoid(weight[:, None] * y, t, axis=0)
+
+
+def frozen_candidate(pair_results, closures=("born", "normalised"), theory_lmax: int = 64) -> list[dict]:
+    """χ² of :func:`frozen_then_closure_cl` (ΔT: the package's default pair time a(Ωτ_s)^{1/3}, no new constant)
+    and of the closure alone, against the exact C_ℓ/C_1 of the slab pair-diagnostics cases (ℓ = 2…8, diagonal
+    jackknife errors as in docs/validation/pair_diagnostics.md)."""
+    from anisotropy.calibration import PAIR_TIME_PREFACTOR
+    from anisotropy.pair_correlation import generator_from_increments
+
+    from .closures import _increments, _qlt_rate
+
+    rows = []
+    for result in pair_results:
+        if result["parameters"]["turbulence"] != "slab":
+            continue
+        record = result["parameters"]
+        case = _closure_case(record, result["final_age"])
+        final = result["final_age"] / record["reduced_rigidity"]
+        increments = _increments(case, theory_lmax)
+        qlt = _qlt_rate(case)
+        pair_time = PAIR_TIME_PREFACTOR * (1.0 / qlt) ** (1.0 / 3.0)
+        exact, error = np.array(result["ratio"]["exact"]), np.array(result["ratio_error"]["exact"])
+        for name in closures:
+            nu = increments.markov_self_rate if name == "born" else qlt
+            generators = [generator_from_increments(increments, piece, name, nu, theory_lmax)
+                          for piece in range(increments.ages.size)]
+            row = {"directory": result["directory"], "closure": name, "pair_time_omega": pair_time,
+                   "dof": int(exact.size - 1)}
+            for label, delay in (("closure", 0.0), ("frozen", pair_time)):
+                power = frozen_then_closure_cl(generators, increments.ages, nu, final, delay)
+                ratio = (power / power[0])[: exact.size]
+                row[f"{label}_ratio"] = ratio.tolist()
+                row[f"{label}_chi2"] = float(np.sum(((ratio[1:] - exact[1:]) / error[1:]) ** 2))
+            rows.append(row)
+    return rows
 
 
 def figure(document: dict):
@@ -442,7 +535,8 @@ def run(directories, out_json, out_markdown=None, out_figure=None, angle_directo
 
     cases = [breakup_case(directory) for directory in directories]
     document = {"cases": cases, "fits": {name: clock_fits(cases, kinds, eta) for name, (kinds, eta) in GROUPS.items()},
-                "angles": [angle_case(directory) for directory in angle_directories]}
+                "angles": [angle_case(directory) for directory in angle_directories],
+                "frozen_candidate": frozen_candidate(json.loads((DOCS / "pair_diagnostics.json").read_text()))}
     with atomic_output(Path(out_json)) as temporary:
         Path(temporary).write_text(json.dumps(document, indent=1) + "\n")
     if out_markdown is not None:
