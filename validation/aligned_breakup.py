@@ -54,7 +54,7 @@ import numpy as np
 
 from anisotropy.legendre import legendre_table
 
-from .pair_diagnostics import DOCS, _closure_case, _jackknife, load_realisations
+from .pair_diagnostics import DOCS, _closure_case, _jackknife, load_realisations, run_provenance
 from .pair_diagnostics import simulate as _simulate
 
 __all__ = ["ANGLE_RUNS", "CLOCKS", "GROUPS", "LEVELS", "RUNS", "aligned_fraction", "angle_case", "angle_orders",
@@ -203,11 +203,7 @@ def breakup_case(directory, levels=LEVELS) -> dict:
 
     value, error = _jackknife(realisations, statistics)
     return {
-        "directory": Path(directory).name,
-        "parameters": {key: record[key] for key in ("turbulence", "eta", "reduced_rigidity", "lmin_over_lmax",
-                                                    "modes_per_decade", "nodes", "pairs", "seed")},
-        "realisations": len(realisations),
-        "package_version": record.get("package_version"),
+        **run_provenance(directory, record, realisations),
         "omega_tau_s": float(omega_tau_s),
         "angle_deg": float(np.degrees(np.arccos(cosines.max()))),
         "order": int(realisations[0]["mixing"].shape[-1] - 1),
@@ -258,11 +254,7 @@ def angle_case(directory, levels=LEVELS) -> dict:
         return [[None if not math.isfinite(v) else float(v) for v in row] for row in np.atleast_2d(array)]
 
     return {
-        "directory": Path(directory).name,
-        "parameters": {key: record[key] for key in ("turbulence", "eta", "reduced_rigidity", "lmin_over_lmax",
-                                                    "modes_per_decade", "nodes", "pairs", "seed")},
-        "realisations": len(realisations),
-        "package_version": record.get("package_version"),
+        **run_provenance(directory, record, realisations),
         "omega_tau_s": float(1.0 / _qlt_rate(_closure_case(record, float(ages[-1])))),
         "angles_deg": np.degrees(np.exp(log_angles)).tolist(),
         "orders": [order for _, order in pairs],

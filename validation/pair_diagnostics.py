@@ -54,6 +54,7 @@ __all__ = [
     "pair_separation",
     "relative_displacement",
     "run",
+    "run_provenance",
     "trapezoid_weights",
     "two_time_pair_correlation",
 ]
@@ -129,6 +130,15 @@ def load_realisations(directory) -> tuple[dict, list[dict]]:
     if not realisations:
         raise FileNotFoundError(f"{directory}: no stored realisations in ensemble_realisations/")
     return record, realisations
+
+
+def run_provenance(directory, record: dict, realisations) -> dict:
+    """The keys every result of a ``simulate pairs`` directory starts with: its name, the run's parameters, the
+    number of realisations read and the package version that produced them."""
+    return {"directory": Path(directory).name,
+            "parameters": {key: record[key] for key in ("turbulence", "eta", "reduced_rigidity", "lmin_over_lmax",
+                                                        "modes_per_decade", "nodes", "pairs", "seed")},
+            "realisations": len(realisations), "package_version": record.get("package_version")}
 
 
 def trapezoid_weights(ages) -> np.ndarray:
@@ -460,11 +470,7 @@ def decompose(directory, closures=CLOSURES, lmax: int = REPORT_LMAX,
                                                 cosines[nodes]).tolist() for name, result in theory.items()}
     late_value, late_error = value["late"], error["late"]
     return {
-        "directory": Path(directory).name,
-        "parameters": {key: record[key] for key in ("turbulence", "eta", "reduced_rigidity", "lmin_over_lmax",
-                                                    "modes_per_decade", "nodes", "pairs", "seed")},
-        "realisations": len(realisations),
-        "package_version": record.get("package_version"),
+        **run_provenance(directory, record, realisations),
         "final_age": float(ages[-1]),
         "tau_s_qlt": float(tau_s),
         "ells": list(range(1, lmax + 1)),
