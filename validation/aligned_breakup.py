@@ -14,9 +14,9 @@ measures the age at which A falls to fixed levels and asks which clock sets it, 
 * the scattering clock :math:`t/\tau_s` (break-up by independent pitch-angle scattering);
 * the pair-time clock :math:`\Omega t/(\Omega\tau_s)^{1/3}`.  A pair changes its opening angle only through the
   field difference across its separation, :math:`d(\hat n_A\cdot\hat n_B)/dt = (\boldsymbol\omega_A -
-  \boldsymbol\omega_B)\cdot(\hat n_B\times\hat n_A)` for :math:`d\hat n/dt = \boldsymbol\omega\times\hat n`,
-  :math:`\boldsymbol\omega = q\mathbf B/(\gamma m)`; in slab turbulence the separation is along B0.  If relative
-  pitch-angle scattering separates the pair by :math:`r_g` along B0 (the pair-time estimate,
+  \boldsymbol\omega_B)\cdot(\hat n_A\times\hat n_B)` for :math:`d\hat n/dt = \boldsymbol\omega\times\hat n`,
+  :math:`\boldsymbol\omega = -q\mathbf B/(\gamma m)` (the Lorentz force); in slab turbulence the separation is
+  along B0.  If relative pitch-angle scattering separates the pair by :math:`r_g` along B0 (the pair-time estimate,
   ``docs/physics/mixing_ode.md#pair-time``, eq. 4.5), the shared field ends at :math:`\Omega t \sim
   (\Omega\tau_s)^{1/3}` whatever the opening angle; exponential growth of the separation from the opening angle
   gives nearly the same scaling with a logarithmic dependence on the angle.  It is the scaling of the one-ΔT
@@ -270,21 +270,19 @@ def angle_case(directory, levels=LEVELS) -> dict:
 
 
 def _weighted_line(x, y, sigma, slope=None) -> dict:
-    """Weighted least squares of y = intercept + slope x (slope fixed when given): estimates, errors, χ², dof."""
-    weights = 1.0 / np.asarray(sigma, dtype=float) ** 2
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    """y = intercept + slope x by weighted least squares (slope fixed when given), for x = ln Ωτ_s and y = ln Ωt_c
+    with errors σ(y): :func:`validation.calibration.fit_power_law` / :func:`~validation.calibration.fit_prefactor`,
+    the pair-time fits, in this module's layout (intercept, slope and their errors, χ², dof)."""
+    from .calibration import fit_power_law, fit_prefactor
+
+    clock, crossing = np.exp(np.asarray(x, dtype=float)), np.exp(np.asarray(y, dtype=float))
     if slope is not None:
-        intercept = float(np.sum(weights * (y - slope * x)) / weights.sum())
-        chi2 = float(np.sum(weights * (y - intercept - slope * x) ** 2))
-        return {"intercept": intercept, "intercept_error": float(weights.sum() ** -0.5), "slope": slope,
-                "slope_error": 0.0, "chi2": chi2, "dof": int(x.size - 1)}
-    design = np.stack([np.ones_like(x), x], axis=1)
-    covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
-    intercept, fitted_slope = covariance @ design.T @ (weights * y)
-    chi2 = float(np.sum(weights * (y - intercept - fitted_slope * x) ** 2))
-    return {"intercept": float(intercept), "intercept_error": float(math.sqrt(covariance[0, 0])),
-            "slope": float(fitted_slope), "slope_error": float(math.sqrt(covariance[1, 1])), "chi2": chi2,
-            "dof": int(x.size - 2)}
+        fit = fit_prefactor(clock, crossing, sigma, exponent=slope)
+        return {"intercept": math.log(fit["prefactor"]), "intercept_error": fit["sigma_prefactor"] / fit["prefactor"],
+                "slope": slope, "slope_error": 0.0, "chi2": fit["chi2"], "dof": fit["dof"]}
+    fit = fit_power_law(clock, crossing, sigma)
+    return {"intercept": math.log(fit.prefactor), "intercept_error": fit.sigma_prefactor / fit.prefactor,
+            "slope": fit.exponent, "slope_error": fit.sigma_exponent, "chi2": fit.chi2, "dof": fit.dof}
 
 
 def clock_fits(results, kinds=("slab",), eta: float | None = None) -> list[dict]:

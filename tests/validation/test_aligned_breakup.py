@@ -224,3 +224,10 @@ def test_committed_frozen_candidate_reproduces_the_pair_diagnostics_closure_chi2
         result = diagnostics[row["directory"]]
         np.testing.assert_allclose(row["closure_ratio"], result["closure_ratio"][row["closure"]],
                                    rtol=FROZEN_QUADRATURE_RTOL)
+
+
+def test_aligned_resolution_is_the_reference_node_angle_times_its_order():
+    from anisotropy.legendre import gauss_legendre
+
+    reference = 12 * math.acos(gauss_legendre(16)[0].max())  # the 8.35° node of the 16-node instrument at L = 12
+    assert math.isclose(ALIGNED_RESOLUTION, reference, rel_tol=1e-4)  # the constant is stored to 5 digits
