@@ -4,8 +4,9 @@ The closures of :mod:`anisotropy.pair_correlation` give the equal-age pair corre
 :math:`g(x; t) = \langle\hat d_A(t)\cdot\hat d_B(t)\rangle_x` a generator that is Markov in the pair's cosine alone.
 This module keeps the relative position of the two particles along :math:`\mathbf B_0` as a second state variable
 (docs/physics/pair_rotation.md).  Each member's direction is rotated by a Gaussian white-noise vector
-:math:`\boldsymbol\xi` perpendicular to :math:`\mathbf B_0` whose variance is the slab QLT pitch-angle diffusion,
-and the two rotations are correlated with the complex coefficient
+:math:`\boldsymbol\xi` perpendicular to :math:`\mathbf B_0` whose variance is the slab QLT pitch-angle diffusion
+(plus the drift :math:`D'(\mu)(1-\mu^2)` that makes the process QLT's :math:`\partial_\mu(D_{\mu\mu}\partial_\mu f)`,
+eq. R.2′ of the physics page), and the two rotations are correlated with the complex coefficient
 
 .. math:: \rho_{AB} = \frac{2\sqrt{w_A w_B}}{w_A + w_B - i(k_B - k_A)}\,
           e^{i\bar k\,\Delta z - \bar w|\Delta z|},\qquad k_i = -\frac{1}{r_{g,0}\mu_i},
@@ -65,6 +66,15 @@ def _rotate(d0, d1, d2, xi0, xi1):
     r2 = d2 * cosine + (k0 * d1 - k1 * d0) * sine
     norm = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2)
     return r0 / norm, r1 / norm, r2 / norm
+
+
+@numba.njit(cache=True)
+def _drift(mu, prefactor, exponent, omega):
+    """dD/dμ of D = D_μμ/(1-μ²) = prefactor |μ|^{q-1} Ω (0 below the floor, where D is held constant)."""
+    size = abs(mu)
+    if size < MU_FLOOR:
+        return 0.0
+    return math.copysign(prefactor * exponent * size ** (exponent - 1.0) * omega, mu)
 
 
 @numba.njit(cache=True)
@@ -133,9 +143,14 @@ def _step(state, noise, prefactor, exponent, gyroradius, omega, dt, dupree, corr
     # B's kick: ρ applied to A's (the imaginary part turns it by 90° about B0), plus an independent remainder
     kick_b0 = scale_b * (real * n0 - imaginary * n1 + rest * m0)
     kick_b1 = scale_b * (real * n1 + imaginary * n0 + rest * m1)
+    # The kicks alone give dμ a drift -2Dμ: with D depending on μ that is not QLT's ∂_μ(D_μμ ∂_μ f), whose
+    # stationary state is isotropic (without it the members pile up where D is small, near 90°).  The missing
+    # drift D'(μ)(1-μ²) is a rotation by -D' dt (ẑ × d̂) about a horizontal axis.
+    drift_a = _drift(a2, prefactor, exponent, omega) * dt
+    drift_b = _drift(b2, prefactor, exponent, omega) * dt
     separation += (a2 - b2) * dt
-    a0, a1, a2 = _rotate(a0, a1, a2, scale_a * n0, scale_a * n1)
-    b0, b1, b2 = _rotate(b0, b1, b2, kick_b0, kick_b1)
+    a0, a1, a2 = _rotate(a0, a1, a2, scale_a * n0 + drift_a * a1, scale_a * n1 - drift_a * a0)
+    b0, b1, b2 = _rotate(b0, b1, b2, kick_b0 + drift_b * b1, kick_b1 - drift_b * b0)
     return a0, a1, a2, b0, b1, b2, separation
 
 

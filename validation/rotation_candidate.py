@@ -16,9 +16,9 @@ Error model: the model's pairs are split into :data:`GROUPS` independent seeds; 
 against the error of ``exact`` alone (as the closures in ``pair_diagnostics.json``) and once with the model's
 Monte Carlo error added in quadrature.
 
-``python -m validation.rotation_candidate`` (about 30 min on two cores; it prints each case's χ²) rewrites
+``python -m validation.rotation_candidate [DIR]`` (about 30 min on two cores; it prints each case's χ²) rewrites
 ``docs/validation/rotation_candidate.json`` and ``rotation_candidate_tables.md``; :func:`add_step_check` then adds
-one case at half the time step.
+one case at half the time step.  With ``DIR``, each finished case is stored there and an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from anisotropy import __version__
 from anisotropy.io import atomic_output, write_json
 from anisotropy.pair_rotation import BROADENINGS, factorised_cl, rotation_pair_correlation
 
-from .pair_diagnostics import DOCS
+from .pair_diagnostics import DOCS, _chi2
 
 __all__ = ["CASES", "GROUPS", "add_step_check", "evaluate_case", "markdown_tables", "run"]
 
@@ -86,10 +86,10 @@ def evaluate_case(record: dict, pairs: int, broadening: str, seed: int = SEED, g
             "seed": seed, "final_age": final_age, "tau_s_qlt": record["tau_s_qlt"],
             "ratio": mean_ratio.tolist(), "ratio_error": ratio_error.tolist(),
             "c1_ratio": float(both[-1]), "c1_ratio_error": float(both_error[-1]),
-            "chi2_exact_error": float(np.sum(((mean_ratio - exact) / exact_error) ** 2)),
+            "chi2_exact_error": _chi2([1.0, *mean_ratio], record["ratio"]["exact"], record["ratio_error"]["exact"]),
             "chi2_both_errors": float(np.sum((mean_ratio - exact) ** 2 / (exact_error**2 + ratio_error**2))),
             "dof": int(exact.size),
-            "closure_chi2": {name: float(np.sum(((np.array(values[1:]) - exact) / exact_error) ** 2))
+            "closure_chi2": {name: _chi2(values, record["ratio"]["exact"], record["ratio_error"]["exact"])
                              for name, values in record["closure_ratio"].items()},
             "y_ages": [float(ages[row]) for row in rows],
             "y": [y_mean[row, 1:7].tolist() for row in rows], "y_error": [y_error[row, 1:7].tolist() for row in rows]}
@@ -148,14 +148,43 @@ def markdown_tables(document: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _evaluate_or_resume(record: dict, pairs: int, broadening: str, checkpoint, seed: int = SEED,
+                        step: float = 0.1) -> dict:
+    """:func:`evaluate_case`, or its result stored in ``checkpoint`` by an earlier, interrupted run (same inputs)."""
+    if checkpoint is None:
+        return evaluate_case(record, pairs, broadening, seed=seed, step=step)
+    path = Path(checkpoint) / f"{record['directory']}_{broadening}_{seed}_{step}.json"
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        version = stored.pop("package_version", None)
+        if (stored["pairs_per_node"], stored["groups"], version) == (pairs, GROUPS, __version__):
+            print(f"{path.name}: resumed", flush=True)
+            return stored
+    result = evaluate_case(record, pairs, broadening, seed=seed, step=step)
+    write_json(path, {**result, "package_version": __version__})
+    return result
+
+
+def _write(document: dict, out_json, out_markdown) -> None:
+    write_json(Path(out_json), document)
+    if out_markdown is not None:
+        with atomic_output(Path(out_markdown)) as temporary:
+            Path(temporary).write_text(markdown_tables(document), encoding="utf-8")
+
+
 def run(out_json=DOCS / "rotation_candidate.json", out_markdown=DOCS / "rotation_candidate_tables.md",
-        cases=CASES) -> dict:
-    """Evaluate the model on ``cases`` (name -> (pairs, broadenings)); write the JSON and the tables atomically."""
+        cases=CASES, checkpoint=None) -> dict:
+    """Evaluate the model on ``cases`` (name -> (pairs, broadenings)); write the JSON and the tables atomically.
+
+    With ``checkpoint`` (a directory), each finished case is stored there and a rerun resumes from it.
+    """
     records = {record["directory"]: record for record in json.loads((DOCS / "pair_diagnostics.json").read_text())}
+    if checkpoint is not None:
+        Path(checkpoint).mkdir(parents=True, exist_ok=True)
     results = []
     for name, (pairs, broadenings) in cases.items():
         for broadening in broadenings:
-            results.append(evaluate_case(records[name], pairs, broadening))
+            results.append(_evaluate_or_resume(records[name], pairs, broadening, checkpoint))
             print(f"{name} {broadening}: chi2 {results[-1]['chi2_exact_error']:.1f}/{results[-1]['dof']}",
                   flush=True)
     document = {"package_version": __version__, "cases": list(cases), "results": results,
@@ -166,27 +195,28 @@ def run(out_json=DOCS / "rotation_candidate.json", out_markdown=DOCS / "rotation
                                       "y": [row[:6] for row in records[name]["y"]],
                                       "y_error": [row[:6] for row in records[name]["y_error"]]}
                                      for name in cases]}
-    write_json(Path(out_json), document)
-    if out_markdown is not None:
-        with atomic_output(Path(out_markdown)) as temporary:
-            Path(temporary).write_text(markdown_tables(document), encoding="utf-8")
+    _write(document, out_json, out_markdown)
     return document
 
 
 def add_step_check(path=DOCS / "rotation_candidate.json", out_markdown=DOCS / "rotation_candidate_tables.md",
-                   case: str = STEP_CHECK_CASE, step: float = 0.05) -> dict:
+                   case: str = STEP_CHECK_CASE, step: float = 0.05, checkpoint=None) -> dict:
     """Add to the results the Dupree model on ``case`` at half the time step (other seeds): the step's error."""
     document = json.loads(Path(path).read_text(encoding="utf-8"))
     record = next(record for record in json.loads((DOCS / "pair_diagnostics.json").read_text())
                   if record["directory"] == case)
-    document["step_check"] = evaluate_case(record, CASES[case][0], "dupree", seed=SEED + 1000, step=step)
-    write_json(Path(path), document)
-    if out_markdown is not None:
-        with atomic_output(Path(out_markdown)) as temporary:
-            Path(temporary).write_text(markdown_tables(document), encoding="utf-8")
+    document["step_check"] = _evaluate_or_resume(record, CASES[case][0], "dupree", checkpoint, seed=SEED + 1000,
+                                                 step=step)
+    _write(document, path, out_markdown)
     return document
 
 
 if __name__ == "__main__":  # pragma: no cover - the committed results' command (module docstring)
-    run()
-    add_step_check()
+    import sys
+
+    if len(sys.argv) > 2:
+        print("usage: python -m validation.rotation_candidate [CHECKPOINT_DIR]", file=sys.stderr)
+        raise SystemExit(2)
+    store = sys.argv[1] if len(sys.argv) == 2 else None
+    run(checkpoint=store)
+    add_step_check(checkpoint=store)

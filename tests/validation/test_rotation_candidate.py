@@ -43,3 +43,18 @@ def test_committed_tables_are_the_committed_json_rendered():
     document = json.loads((DOCS / "rotation_candidate.json").read_text(encoding="utf-8"))
     assert list(document["cases"]) == list(CASES)
     assert markdown_tables(document) == (DOCS / "rotation_candidate_tables.md").read_text(encoding="utf-8")
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    from validation import rotation_candidate
+
+    cases = {"slab_eta0.5_rho0.3": (16, ("dupree",))}
+    first = rotation_candidate.run(tmp_path / "a.json", None, cases=cases, checkpoint=tmp_path / "store")
+    assert len(list((tmp_path / "store").glob("*.json"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a stored case was recomputed")
+
+    monkeypatch.setattr(rotation_candidate, "evaluate_case", refuse)
+    again = rotation_candidate.run(tmp_path / "b.json", None, cases=cases, checkpoint=tmp_path / "store")
+    assert again["results"] == first["results"]
