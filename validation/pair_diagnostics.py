@@ -263,14 +263,16 @@ _SHARED = ("cosines", "weights", "ages")
 ESTIMATES = ("exact", "two_time", "factorised", "isotropised")
 
 
-def _jackknife(realisations, statistic) -> tuple[dict, dict]:
+def _jackknife(realisations, statistic, shared_keys=_SHARED) -> tuple[dict, dict]:
     """Every statistic of the ensemble mean and its delete-one jackknife standard error, in one pass.
 
-    ``statistic(mean)`` returns a dict of arrays; each leave-one-out mean is the total less one realisation.
+    ``statistic(mean)`` returns a dict of arrays; each leave-one-out mean is the total less one realisation.  The
+    ``shared_keys`` (grids common to every realisation) are passed through, not averaged.
     """
     count = len(realisations)
-    shared = {key: realisations[0][key] for key in _SHARED}
-    totals = {key: np.sum([r[key] for r in realisations], axis=0) for key in realisations[0] if key not in _SHARED}
+    shared = {key: realisations[0][key] for key in shared_keys}
+    totals = {key: np.sum([r[key] for r in realisations], axis=0) for key in realisations[0]
+              if key not in shared_keys}
     full = {key: np.asarray(item) for key, item in statistic({**{key: total / count for key, total in
                                                                   totals.items()}, **shared}).items()}
     if count < 2:

@@ -36,6 +36,7 @@ __all__ = [
     "AnisotropyConfig",
     "DiffusionConfig",
     "PairConfig",
+    "PitchAngleConfig",
     "TurbulenceConfig",
     "default_fieldline_step",
     "default_timestep",
@@ -539,6 +540,57 @@ class PairConfig(_ConfigMixin):
         return self.pairs * (self.nodes + 1)
 
 
+
+
+#: largest number of pitch-angle bins of :class:`PitchAngleConfig` (the transition counts grow as ages × bins²)
+MAX_PITCH_ANGLE_BINS = 1000
+
+
+@dataclass(frozen=True)
+class PitchAngleConfig(_ConfigMixin):
+    r"""One realisation of the pitch-angle transition record
+    (:func:`validation.simulator.pitch_angle.pitch_angle_realisation`).
+
+    Attributes
+    ----------
+    turbulence : TurbulenceConfig
+    reduced_rigidity : float
+        :math:`r_g/L_c` (> 0).
+    particles : int
+        Particles per realisation (isotropic initial directions), 1..10^8.
+    times : tuple of float
+        Output ages :math:`ct/L_c`, strictly increasing, > 0 (age 0 is recorded in addition).
+    bins : int
+        Equal-width bins in :math:`\mu = \hat d\cdot\hat z` on [-1, 1] (2..1000).
+    dt : float or None
+        Boris step :math:`c\,\Delta t/L_c`; ``None`` means the simulator default.
+    """
+
+    turbulence: TurbulenceConfig = field(default_factory=TurbulenceConfig)
+    reduced_rigidity: float = 0.1
+    particles: int = 4096
+    times: tuple = (1.0, 3.0, 10.0)
+    bins: int = 20
+    dt: float | None = None
+
+    def __post_init__(self):
+        _check_turbulence(self)
+        _positive(self, "reduced_rigidity")
+        _set(self, "particles", require_integer("particles", self.particles, 1, MAX_PARTICLES))
+        times = _float_tuple("times", self.times, 0.0, None, low_open=True, increasing=True)
+        if not times or len(times) + 1 > MAX_AGES:
+            raise ParameterError("times", f"needs 1..{MAX_AGES - 1} output ages, got {len(times)}")
+        _set(self, "times", times)
+        _set(self, "bins", require_integer("bins", self.bins, 2, MAX_PITCH_ANGLE_BINS))
+        _check_timestep(self)
+
+    @property
+    def timestep(self) -> float:
+        r"""The Boris step in use, :math:`c\,\Delta t/L_c`."""
+        if self.dt is not None:
+            return self.dt
+        turbulence = self.turbulence
+        return default_timestep(self.reduced_rigidity, turbulence.lmin_over_lmax, turbulence.spectral_index)
 
 
 def _schedule(total, step, fractions):
