@@ -108,6 +108,22 @@ def write_json(path, content, *, nonfinite_as_null: bool = False, **dumps_option
     return path
 
 
+def write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8); returns the path."""
+    path = Path(path)
+    with atomic_output(path) as temporary:
+        Path(temporary).write_text(text, encoding="utf-8")
+    return path
+
+
+def save_figure(path, figure, dpi: int = 110) -> Path:
+    """Save a matplotlib ``figure`` as PNG to ``path`` atomically; returns the path."""
+    path = Path(path)
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=dpi)
+    return path
+
+
 def _exists(path: Path) -> bool:
     try:
         return path.exists()

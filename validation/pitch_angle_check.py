@@ -268,17 +268,14 @@ def figure(results):
 
 def run(directories, out_json, out_markdown=None, out_figure=None) -> list[dict]:
     """Compare every case directory; write the JSON (and the tables, the figure) atomically."""
-    from anisotropy.io import atomic_output
+    from anisotropy.io import save_figure, write_json, write_text
 
     results = [compare(directory) for directory in directories]
-    with atomic_output(Path(out_json)) as temporary:
-        Path(temporary).write_text(json.dumps(results, indent=1) + "\n")
+    write_json(out_json, results)
     if out_markdown is not None:
-        with atomic_output(Path(out_markdown)) as temporary:
-            Path(temporary).write_text(markdown_tables(results))
+        write_text(out_markdown, markdown_tables(results))
     if out_figure is not None:
-        with atomic_output(Path(out_figure)) as temporary:
-            figure(results).savefig(temporary, format="png", dpi=110)
+        save_figure(out_figure, figure(results))
     return results
 
 

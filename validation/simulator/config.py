@@ -262,6 +262,14 @@ def _check_turbulence(instance):
         raise ParameterError("turbulence", f"expected a TurbulenceConfig, got {type(instance.turbulence).__name__}")
 
 
+def _output_ages(times) -> tuple:
+    """Output ages of the backtracking records: strictly increasing, > 0, at most MAX_AGES - 1 (age 0 is added)."""
+    times = _float_tuple("times", times, 0.0, None, low_open=True, increasing=True)
+    if not times or len(times) + 1 > MAX_AGES:
+        raise ParameterError("times", f"needs 1..{MAX_AGES - 1} output ages, got {len(times)}")
+    return times
+
+
 def _check_timestep(instance):
     _positive(instance, "dt", optional=True)
 
@@ -519,10 +527,7 @@ class PairConfig(_ConfigMixin):
         _positive(self, "reduced_rigidity")
         _set(self, "nodes", require_integer("nodes", self.nodes, 2, 4096))
         _set(self, "pairs", require_integer("pairs", self.pairs, 1, 10_000_000))
-        times = _float_tuple("times", self.times, 0.0, None, low_open=True, increasing=True)
-        if not times or len(times) + 1 > MAX_AGES:
-            raise ParameterError("times", f"needs 1..{MAX_AGES - 1} output ages, got {len(times)}")
-        _set(self, "times", times)
+        _set(self, "times", _output_ages(self.times))
         _set(self, "lmax_mixing", require_integer("lmax_mixing", self.lmax_mixing, 0, MAX_LMAX_MIXING))
         _check_timestep(self)
 
@@ -577,20 +582,12 @@ class PitchAngleConfig(_ConfigMixin):
         _check_turbulence(self)
         _positive(self, "reduced_rigidity")
         _set(self, "particles", require_integer("particles", self.particles, 1, MAX_PARTICLES))
-        times = _float_tuple("times", self.times, 0.0, None, low_open=True, increasing=True)
-        if not times or len(times) + 1 > MAX_AGES:
-            raise ParameterError("times", f"needs 1..{MAX_AGES - 1} output ages, got {len(times)}")
-        _set(self, "times", times)
+        _set(self, "times", _output_ages(self.times))
         _set(self, "bins", require_integer("bins", self.bins, 2, MAX_PITCH_ANGLE_BINS))
         _check_timestep(self)
 
-    @property
-    def timestep(self) -> float:
-        r"""The Boris step in use, :math:`c\,\Delta t/L_c`."""
-        if self.dt is not None:
-            return self.dt
-        turbulence = self.turbulence
-        return default_timestep(self.reduced_rigidity, turbulence.lmin_over_lmax, turbulence.spectral_index)
+    #: the Boris step in use, c Δt/L_c (``dt`` or :func:`default_timestep`), as for the pair instrument
+    timestep = PairConfig.timestep
 
 
 def _schedule(total, step, fractions):
