@@ -1,7 +1,7 @@
 r"""Pitch-angle Fokker-Planck propagator: where a particle's :math:`\mu` goes under a given :math:`D_{\mu\mu}`.
 
-The gyrotropic pitch-angle density :math:`f(\mu, t)` of quasi-linear theory obeys (docs/physics/pitch_angle.md,
-eq. PA.1)
+The gyrotropic pitch-angle density :math:`f(\mu, t)` of quasi-linear theory obeys (Jokipii 1966, ApJ 146, 480;
+docs/physics/pitch_angle.md, eq. PA.1)
 
 .. math:: \partial_t f = \partial_\mu\big(D_{\mu\mu}(\mu)\,\partial_\mu f\big),\qquad
           D_{\mu\mu}\,\partial_\mu f = 0 \text{ at } \mu = \pm1 .
@@ -22,7 +22,8 @@ uniform over a bin; :func:`qlt_slab_transitions` does it with the slab QLT coeff
 :func:`anisotropy.transport.pitch_angle_diffusion`; :func:`fokker_planck_autocorrelation` the autocorrelation
 :math:`\langle\mu(0)\mu(t)\rangle` of an isotropic population, and :func:`fokker_planck_parallel_diffusion` its
 :math:`\kappa_\parallel = \int_0^\infty\langle v\mu(0)\,v\mu(t)\rangle dt` of the discrete operator, which must
-approach :math:`\frac{v^2}{8}\int(1-\mu^2)^2/D_{\mu\mu}\,d\mu`.
+approach :math:`\frac{v^2}{8}\int(1-\mu^2)^2/D_{\mu\mu}\,d\mu` (Hasselmann & Wibberenz 1968, Z. Geophys. 34, 353;
+Earl 1974, ApJ 193, 231).
 """
 
 from __future__ import annotations
@@ -119,6 +120,14 @@ class PitchAngleGenerator:
         return np.einsum("am,...m,cm->a...c", decay, projected, self.eigenvectors)
 
 
+def _check_ages(ages) -> np.ndarray:
+    # the propagator grows without bound backwards in time, so only ages >= 0 are meaningful
+    ages = np.atleast_1d(np.asarray(ages, dtype=float))
+    if ages.ndim != 1 or np.any(~np.isfinite(ages)) or np.any(ages < 0.0):
+        raise ParameterError("ages", "must be a 1-D array of finite times >= 0")
+    return ages
+
+
 def _coarse_grouping(bins: int, cells_per_bin: int) -> np.ndarray:
     # (bins, cells) indicator of the fine cells in each coarse bin
     return np.kron(np.eye(bins), np.ones(cells_per_bin))
@@ -157,9 +166,7 @@ def fokker_planck_transitions(diffusion: Callable, bins: int, ages, *,
     """
     bins = require_integer("bins", bins, 2)
     cells_per_bin = require_integer("cells_per_bin", cells_per_bin, 1)
-    ages = np.atleast_1d(np.asarray(ages, dtype=float))
-    if ages.ndim != 1 or np.any(~np.isfinite(ages)) or np.any(ages < 0.0):
-        raise ParameterError("ages", "must be finite and >= 0")
+    ages = _check_ages(ages)
     generator = PitchAngleGenerator.build(diffusion, bins * cells_per_bin)
     grouping = _coarse_grouping(bins, cells_per_bin)
     start = grouping / cells_per_bin  # (bins, cells): uniform over each bin
@@ -188,7 +195,7 @@ def fokker_planck_autocorrelation(diffusion: Callable, ages, cells: int) -> np.n
     True
     """
     cells = require_integer("cells", cells, 2)
-    ages = np.atleast_1d(np.asarray(ages, dtype=float))
+    ages = _check_ages(ages)
     generator = PitchAngleGenerator.build(diffusion, cells)
     projected_start, projected_mu = _isotropic_projections(generator)
     return np.exp(np.multiply.outer(ages, generator.eigenvalues)) @ (projected_start * projected_mu)

@@ -116,6 +116,7 @@ def test_a_zero_at_ninety_degrees_does_not_block_the_crossing():
     (lambda: fokker_planck_transitions(lambda mu: -1.0, 4, [1.0]), "diffusion"),
     (lambda: fokker_planck_transitions(lambda mu: 0.0, 4, [1.0]), "diffusion"),
     (lambda: fokker_planck_parallel_diffusion(isotropic_d, 1), "cells"),
+    (lambda: fokker_planck_autocorrelation(isotropic_d, [-1.0], 10), "ages"),
     (lambda: qlt_slab_transitions(RHO, "slab", 4, [1.0]), "turbulence"),
     (lambda: qlt_slab_transitions(-1.0, SLAB, 4, [1.0]), "reduced_rigidity"),
 ])

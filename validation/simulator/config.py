@@ -566,7 +566,7 @@ class PitchAngleConfig(_ConfigMixin):
     times : tuple of float
         Output ages :math:`ct/L_c`, strictly increasing, > 0 (age 0 is recorded in addition).
     bins : int
-        Equal-width bins in :math:`\mu = \hat d\cdot\hat z` on [-1, 1] (2..1000).
+        Equal-width bins of the pitch-angle cosine on [-1, 1] (2..1000), in both recorded frames.
     dt : float or None
         Boris step :math:`c\,\Delta t/L_c`; ``None`` means the simulator default.
     """
