@@ -22,6 +22,18 @@ Equations derived or checked here
 
   The :math:`v^2/8` prefactor is checked on isotropic scattering :math:`D_{\mu\mu} = D_s(1-\mu^2)`, which must give
   :math:`K = v^2/(3\nu_1)` with :math:`\nu_1 = 2D_s` (docs/physics/mixing_ode.md#ode).  τ_s ≡ 3κ_∥/v².
+* **Resonance broadening (SOQLT, docs/physics/pitch_angle.md, eqs. PA.3-PA.5).**  A particle with pitch-angle
+  cosine μ gyrating about a field tilted by :math:`\delta\mathbf B_\perp/B_0` has, to first order,
+  :math:`\delta v_\parallel/v = \sqrt{1-\mu^2}(\delta B_x\cos\phi + \delta B_y\sin\phi)/B_0`; averaged over the
+  gyrophase and over :math:`\langle\delta B_x^2\rangle = \langle\delta B_y^2\rangle = \delta B^2/2` its variance
+  is :math:`(1-\mu^2)\delta B^2/(2B_0^2)` (:func:`gyrophase_tilt_variance_symbolic`).  A Gaussian offset of that
+  variance turns :math:`\int_0^\infty\cos(x\tau)d\tau = \pi\delta(x)` into
+  :math:`\int_0^\infty\cos(x\tau)e^{-a^2\tau^2/2}d\tau = \sqrt{\pi/2}\,e^{-x^2/2a^2}/a`
+  (:func:`gaussian_resonance_function`, checked by mpmath quadrature), and the k-integral becomes the smoothed power
+  :math:`\int u^{p}[\varphi((u-\mu)/\sigma)+\varphi((u+\mu)/\sigma)]du/\sigma`
+  (:func:`smoothed_power_quadrature`); without cut-offs it is the absolute moment
+  :math:`E|\mu+\sigma Z|^p = \sigma^p2^{p/2}\Gamma(\tfrac{p+1}2)\,{}_1F_1(-\tfrac p2;\tfrac12;-\tfrac{\mu^2}{2\sigma^2})
+  /\sqrt\pi` (:func:`smoothed_power_closed_form`).
 * **Dipole** (docs/physics/source.md#diffusive-dipole, docs/physics/mixing_ode.md#ode): for :math:`\delta f = -(3/v)\hat
   p\cdot K\cdot G`, the pair-integral form of
   :math:`C_1` gives :math:`C_1 = 4\pi|K\cdot G|^2/v^2` (:func:`dipole_power_symbolic`, sphere integrals in sympy),
@@ -50,6 +62,8 @@ __all__ = [
     "dipole_amplitude",
     "dipole_power",
     "dipole_power_symbolic",
+    "gaussian_resonance_function",
+    "gyrophase_tilt_variance_symbolic",
     "isotropic_fieldline_per_mode",
     "isotropic_scattering_check",
     "parallel_diffusion",
@@ -59,6 +73,8 @@ __all__ = [
     "scattering_time",
     "slab_dmumu",
     "slab_dmumu_symbolic",
+    "smoothed_power_closed_form",
+    "smoothed_power_quadrature",
     "source_symbolic",
     "sphere_moment_matrix",
 ]
@@ -149,6 +165,49 @@ def resonance_integral_regularised(mu, spectral_index, kmin_rg, epsilon, omega=1
     points = [k_min, k_res - 50 * width, k_res - width, k_res, k_res + width, k_res + 50 * width, 10 * k_res, mp.inf]
     integral = mp.quad(lambda k: spectrum(k) * inner(k), points)
     return integral / (mp.pi / 2 * spectrum(k_res) / (v * mu))
+
+
+def gyrophase_tilt_variance_symbolic() -> sp.Expr:
+    r""":math:`\langle\delta v_\parallel^2\rangle/v^2` of a particle gyrating about a tilted field (eq. PA.3).
+
+    Averages :math:`(1-\mu^2)(b_x\cos\phi + b_y\sin\phi)^2` over the gyrophase φ, then replaces
+    :math:`b_x^2, b_y^2` by their means :math:`\tfrac12\delta B^2/B_0^2` (the cross term averages to zero).
+    """
+    mu, phi, bx, by, ratio = sp.symbols("mu phi b_x b_y ratio", real=True)
+    square = sp.expand((1 - mu**2) * (bx * sp.cos(phi) + by * sp.sin(phi)) ** 2)
+    gyro_average = sp.integrate(square, (phi, 0, 2 * sp.pi)) / (2 * sp.pi)
+    averaged = sp.expand(gyro_average).subs({bx * by: 0}).subs({bx**2: ratio / 2, by**2: ratio / 2})
+    return sp.simplify(averaged)
+
+
+def gaussian_resonance_function(x, width) -> tuple:
+    r""":math:`\int_0^\infty\cos(x\tau)e^{-a^2\tau^2/2}d\tau` by mpmath quadrature, and the closed form
+    :math:`\sqrt{\pi/2}\,e^{-x^2/2a^2}/a` (eq. PA.4)."""
+    x, width = mp.mpf(x), mp.mpf(width)
+    numeric = mp.quad(lambda tau: mp.cos(x * tau) * mp.exp(-(width * tau) ** 2 / 2), [0, 1 / width, mp.inf])
+    closed = mp.sqrt(mp.pi / 2) * mp.exp(-(x**2) / (2 * width**2)) / width
+    return numeric, closed
+
+
+def smoothed_power_quadrature(mu, width, exponent, low, high):
+    r""":math:`\int_{low}^{high}u^{p}[\varphi((u-\mu)/\sigma)+\varphi((u+\mu)/\sigma)]du/\sigma` in mpmath
+    (eq. PA.5), split at the Gaussian centres."""
+    mu, width, p = abs(mp.mpf(mu)), mp.mpf(width), mp.mpf(exponent)
+    low, high = mp.mpf(low), mp.mpf(high)
+
+    def integrand(u):
+        return u**p * (mp.npdf(u, mu, width) + mp.npdf(u, -mu, width))
+
+    points = sorted({low, high, *(value for value in (mu - width, mu, mu + width) if low < value < high)})
+    return mp.quad(integrand, points)
+
+
+def smoothed_power_closed_form(mu, width, exponent):
+    r""":math:`E|\mu+\sigma Z|^p = \sigma^p2^{p/2}\Gamma(\tfrac{p+1}2)\,{}_1F_1(-\tfrac p2;\tfrac12;
+    -\tfrac{\mu^2}{2\sigma^2})/\sqrt\pi`, the smoothed power with no cut-offs (low 0, high ∞)."""
+    mu, width, p = mp.mpf(mu), mp.mpf(width), mp.mpf(exponent)
+    hypergeometric = mp.hyp1f1(-p / 2, mp.mpf(1) / 2, -(mu**2) / (2 * width**2))
+    return width**p * 2 ** (p / 2) * mp.gamma((p + 1) / 2) * hypergeometric / mp.sqrt(mp.pi)
 
 
 def parallel_diffusion(spectral_index, turbulence_ratio, kmin_rg, v=1, r_g=1):

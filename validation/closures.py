@@ -61,13 +61,37 @@ def _qlt_rate(case: dict) -> float:
                                        lmin_over_lmax=case["config"]["turbulence"]["lmin_over_lmax"])
 
 
-def evaluate_case(case: dict, closures, lmax: int = THEORY_LMAX, increments=None, label: str = "") -> dict:
-    """χ² of each closure's C_ℓ/C_1 and its C_1 ratio for one stored case (module docstring)."""
+def _soqlt_rate(case: dict) -> float | None:
+    """ν1 = 1/τ_s of resonance-broadened slab QLT (:mod:`anisotropy.soqlt`, units Ω), or None where its κ∥ is
+    infinite (no resonant mode for field-aligned particles)."""
+    from anisotropy import soqlt
+    from anisotropy.errors import ParameterError
+    from anisotropy.turbulence import Turbulence
+
+    stored = case["case"]
+    turbulence = Turbulence("slab", stored["eta"], case["config"]["turbulence"]["lmin_over_lmax"])
+    try:
+        return 1.0 / soqlt.omega_scattering_time(stored["reduced_rigidity"], turbulence)
+    except ParameterError:
+        return None
+
+
+#: single-particle clocks other than QLT's for the closures whose only clock is ν1 (slab only): SOQLT, a theory
+#: with nothing fitted, and the simulation's own measured 1/τ_s, a diagnostic (it uses the simulated dipole)
+CLOCKS = {"@SOQLT": _soqlt_rate, "@measured ν₁": lambda case: 1.0 / case["omega_tau_s_measured"]}
+#: the closures whose only clock is ν1 (docs/validation/closures.md, Candidates)
+CLOCKED_CLOSURES = ("rescaled", "normalised")
+
+
+def evaluate_case(case: dict, closures, lmax: int = THEORY_LMAX, increments=None, label: str = "",
+                  rate: float | None = None) -> dict:
+    """χ² of each closure's C_ℓ/C_1 and its C_1 ratio for one stored case (module docstring); ``rate`` replaces
+    the QLT ν1 of every closure but born."""
     from anisotropy.pair_correlation import closure_cl
 
     if increments is None:
         increments = _increments(case, lmax)
-    qlt_rate = _qlt_rate(case)
+    qlt_rate = _qlt_rate(case) if rate is None else rate
     final = case["omega_times"][-1]
     ells = np.asarray(case["usable_ells"], dtype=int)
     ratio = np.asarray(case["ratio"])[ells]
@@ -125,8 +149,14 @@ def run(out_path, closures=("born", "normalised", "rescaled", "secant"), lmax: i
     for case in stored["cases"]:
         if names is not None and case["name"] not in names:
             continue
-        item = evaluate_case(case, [c for c in closures if c in CLOSURES], lmax)
+        increments = _increments(case, lmax)
+        item = evaluate_case(case, [c for c in closures if c in CLOSURES], lmax, increments)
         if case["case"]["kind"] == "slab":
+            for label, clock in CLOCKS.items():
+                rate = clock(case)
+                if rate is not None:
+                    clocked = evaluate_case(case, CLOCKED_CLOSURES, lmax, increments, label=label, rate=rate)
+                    item["closures"].update(clocked["closures"])
             # resonance broadening e^{-ν1|s1-s2|} with the transport rate (no new parameter), slab only
             broadened = evaluate_case(case, ("born", "normalised"), lmax, _increments(case, lmax, broadening=True),
                                       label="+broadening")
@@ -146,7 +176,8 @@ def run(out_path, closures=("born", "normalised", "rescaled", "secant"), lmax: i
 
 
 #: the order of the candidates in the tables of closures.md
-TABLE_ORDER = ("one-ΔT", "born", "rescaled", "normalised", "secant", "born+broadening", "normalised+broadening")
+TABLE_ORDER = ("one-ΔT", "born", "rescaled", "normalised", "secant", "born+broadening", "normalised+broadening",
+               "rescaled@SOQLT", "normalised@SOQLT", "rescaled@measured ν₁", "normalised@measured ν₁")
 
 
 def markdown_tables(result: dict) -> str:

@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 from scipy import integrate
 
+from anisotropy import soqlt
 from anisotropy.errors import ParameterError
-from anisotropy.pitch_angle import fokker_planck_autocorrelation, qlt_slab_transitions
+from anisotropy.pitch_angle import fokker_planck_autocorrelation, fokker_planck_transitions
 from anisotropy.transport import parallel_diffusion, pitch_angle_diffusion, scattering_time
 
 from .pair_diagnostics import DOCS, RUNS, _jackknife
@@ -137,16 +138,25 @@ def _statistics(mean: dict) -> dict:
             "residence": residence, "crossing": crossing, "running_kappa": running}
 
 
-def _qlt(config: PitchAngleConfig, ages, edges) -> dict:
+#: the two theories of D_μμ compared (docs/physics/pitch_angle.md): slab QLT, and SOQLT (resonance broadening by
+#: the tilt of the local field, eq. PA.5), both with nothing fitted
+THEORIES = ("qlt", "soqlt")
+
+
+def _coefficient(theory: str, config: PitchAngleConfig):
+    """D_μμ(μ) of ``theory`` in the simulator's units (Ω = c/r_g = 1/ρ in c/L_c)."""
     turbulence = config.turbulence.as_turbulence()
     rho = config.reduced_rigidity
-    transitions = qlt_slab_transitions(rho, turbulence, config.bins, ages)
+    if theory == "qlt":
+        return lambda mu: pitch_angle_diffusion(mu, rho, turbulence=turbulence) / rho
+    return lambda mu: soqlt.pitch_angle_diffusion(mu, rho, turbulence) / rho
+
+
+def _theory(theory: str, config: PitchAngleConfig, ages, edges) -> dict:
+    diffusion = _coefficient(theory, config)
+    transitions = fokker_planck_transitions(diffusion, config.bins, ages)
     start_weight = np.diff(edges) / 2.0  # the isotropic start fills each bin in proportion to its width
     residence, crossing = _near_90(transitions * start_weight[None, :, None], edges)
-
-    def diffusion(mu):
-        return pitch_angle_diffusion(mu, rho, turbulence=turbulence) / rho
-
     autocorrelation = fokker_planck_autocorrelation(diffusion, ages, AUTOCORRELATION_CELLS)
     running = integrate.cumulative_trapezoid(autocorrelation, ages, initial=0.0)
     return {"autocorrelation": autocorrelation, "residence": residence, "crossing": crossing,
@@ -177,7 +187,7 @@ def compare(directory) -> dict:
     realisations = [read_realisation(path) for path in paths]
     ages, edges = realisations[0]["ages"], realisations[0]["edges"]
     simulated, errors = _jackknife(realisations, _statistics, shared_keys=_SHARED)
-    qlt = _qlt(config, ages, edges)
+    theories = {theory: _theory(theory, config, ages, edges) for theory in THEORIES}
     turbulence = config.turbulence.as_turbulence()
     kappa = parallel_diffusion(config.reduced_rigidity, turbulence=turbulence)
     tau = float(scattering_time(kappa))
@@ -191,13 +201,15 @@ def compare(directory) -> dict:
         "realisations": len(realisations),
         "package_version": version,
         "kappa_parallel_qlt": kappa,
+        "kappa_parallel_soqlt": soqlt.parallel_diffusion(config.reduced_rigidity, turbulence),
         "tau_s_qlt": tau,
         "ages": ages.tolist(),
         "report_ages": report,
         "frames": list(FRAMES),
         "simulated": {key: np.asarray(value).tolist() for key, value in simulated.items()},
         "simulated_error": {key: np.asarray(value).tolist() for key, value in errors.items()},
-        "qlt": {key: np.asarray(value).tolist() for key, value in qlt.items()},
+        **{theory: {key: np.asarray(value).tolist() for key, value in values.items()}
+           for theory, values in theories.items()},
     }
 
 
@@ -218,12 +230,14 @@ def markdown_tables(results) -> str:
         for statistic, label in (("autocorrelation", "A(t) = ⟨μ(0)μ(t)⟩"),
                                  ("residence", "R(t): still near 90° (isotropic 0.1)"),
                                  ("crossing", "X(t): crossed 90° (isotropic 0.5)")):
-            lines += [f"**{label}**", "", "| t/τ_s | QLT | simulated, mean field | simulated, local field |",
-                      "|---|---|---|---|"]
+            lines += [f"**{label}**", "",
+                      "| t/τ_s | QLT | SOQLT | simulated, mean field | simulated, local field |",
+                      "|---|---|---|---|---|"]
             for index in result["report_ages"]:
                 simulated = [result["simulated"][statistic][frame][index] for frame in range(len(FRAMES))]
                 error = [result["simulated_error"][statistic][frame][index] for frame in range(len(FRAMES))]
                 lines.append(f"| {ages[index] / tau:.2f} | {result['qlt'][statistic][index]:.3f} | "
+                             f"{result['soqlt'][statistic][index]:.3f} | "
                              f"{_cell(simulated[0], error[0])} | {_cell(simulated[1], error[1])} |")
             lines.append("")
         final = -1
@@ -233,7 +247,9 @@ def markdown_tables(results) -> str:
         lines += [f"Running κ_zz at t = {ages[final] / tau:.2f} τ_s: QLT {qlt_kappa:.4g} c L_c (plateau "
                   f"{result['kappa_parallel_qlt']:.4g}); simulated/QLT "
                   f"{kappa[0] / qlt_kappa:.3f} ± {kappa_error[0] / qlt_kappa:.3f} (mean field), "
-                  f"{kappa[1] / qlt_kappa:.3f} ± {kappa_error[1] / qlt_kappa:.3f} (local field).", ""]
+                  f"{kappa[1] / qlt_kappa:.3f} ± {kappa_error[1] / qlt_kappa:.3f} (local field); SOQLT/QLT "
+                  f"{result['soqlt']['running_kappa'][final] / qlt_kappa:.3f} (plateau "
+                  f"{result['kappa_parallel_soqlt']:.4g}).", ""]
     return "\n".join(lines)
 
 
@@ -251,6 +267,7 @@ def figure(results):
         for axis, statistic, label in ((row[0], "autocorrelation", "⟨μ(0)μ(t)⟩"),
                                        (row[1], "crossing", "P(μ(t)μ(0)<0 | |μ(0)|<0.1)")):
             axis.plot(ages, result["qlt"][statistic], "k-", label="slab QLT")
+            axis.plot(ages, result["soqlt"][statistic], "k--", label="SOQLT")
             for frame, (name, colour) in enumerate(zip(FRAMES, ("C0", "C3"))):
                 value = np.asarray(result["simulated"][statistic][frame])
                 error = np.asarray(result["simulated_error"][statistic][frame])

@@ -42,3 +42,15 @@ def test_committed_closure_table_is_reproduced_for_one_case():
                                                                      rel=REPRODUCTION_RTOL)
         np.testing.assert_allclose(result["closures"][closure]["ratio"], entry["closures"][closure]["ratio"],
                                    rtol=REPRODUCTION_RTOL)
+
+
+def test_other_clocks_replace_the_qlt_rate_and_soqlt_has_none_without_a_resonant_mode():
+    from validation.closures import CLOCKS, _qlt_rate, _soqlt_rate
+
+    stored = {case["name"]: case for case in json.loads(STORED_REPORT.read_text())["cases"]}
+    case = stored["slab_eta0.1_rho0.1"]
+    rate = CLOCKS["@SOQLT"](case)
+    assert rate > _qlt_rate(case)  # the broadened resonance scatters faster (docs/validation/parallel_diffusion.md)
+    result = evaluate_case(case, ("rescaled",), 32, label="@SOQLT", rate=rate)
+    assert result["closures"]["rescaled@SOQLT"]["decay_rate"] == rate
+    assert _soqlt_rate(stored["slab_eta0.5_rho1"]) is None

@@ -69,6 +69,10 @@ def test_smoke_run_records_every_statistic_with_its_error(smoke):
         assert np.all(np.isfinite(error["autocorrelation"][frame][1:]))
     assert qlt["autocorrelation"][0] == pytest.approx(1.0 / 3.0, abs=QLT_START_TOLERANCE)
     assert qlt["residence"][0] == pytest.approx(1.0) and qlt["crossing"][0] == pytest.approx(0.0, abs=1e-12)
+    soqlt = result["soqlt"]
+    assert soqlt["autocorrelation"][0] == pytest.approx(1.0 / 3.0, abs=QLT_START_TOLERANCE)
+    assert soqlt["residence"][0] == pytest.approx(1.0) and soqlt["crossing"][0] == pytest.approx(0.0, abs=1e-12)
+    assert 0.0 < result["kappa_parallel_soqlt"] < result["kappa_parallel_qlt"]
     assert "slab η = 0.5, r_g/L_c = 0.3 (3 realisations × 200 particles" in markdown_tables([result])
 
 
