@@ -227,7 +227,8 @@ def rotation_pair_correlation(reduced_rigidity: float, ages, *, eta: float | Non
     ages : array_like
         Increasing ages :math:`t > 0` in :math:`L_c/c` at which the pairs are recorded (rounded to the step).
     eta, lmin_over_lmax, spectral_index, turbulence
-        The slab spectrum, loose or as one :class:`~anisotropy.Turbulence` (as :func:`anisotropy.transport.pitch_angle_diffusion`).
+        The slab spectrum, loose or as one :class:`~anisotropy.Turbulence`
+        (as :func:`anisotropy.transport.pitch_angle_diffusion`).
     nodes, pairs : int
         Gauss–Legendre nodes in the initial cosine x and pairs per node.
     lmax : int
