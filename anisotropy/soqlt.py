@@ -218,7 +218,14 @@ def parallel_diffusion(reduced_rigidity: float, turbulence: Turbulence, speed: f
                                                  f"got {reduced_rigidity:g}")
 
     def integrand(mu):
-        return (1.0 - mu**2) ** 2 / float(pitch_angle_diffusion(mu, reduced_rigidity, turbulence))
+        coefficient = float(pitch_angle_diffusion(mu, reduced_rigidity, turbulence))
+        if coefficient == 0.0:
+            # inside the gap |μ| < 1/(k_max r_g0) further than the reach of the broadening: no crossing of 90°
+            raise ParameterError("turbulence", f"η = {turbulence.eta:g} broadens the resonance too little to cross "
+                                               f"the gap of L_min/L_max = {turbulence.lmin_over_lmax:g} at "
+                                               f"r_g/L_c = {reduced_rigidity:g} (D_mumu = 0 at mu = {mu:.3g}): "
+                                               "κ∥ is infinite")
+        return (1.0 - mu**2) ** 2 / coefficient
 
     # even in μ; D/Ω in units of Ω = v/r_g, so (v²/8)∫dμ/(D/Ω)/Ω = β ρ (…)/8 in c L_c
     half, _ = integrate.quad(integrand, 0.0, 1.0, epsabs=0.0, epsrel=_QUAD_RELATIVE, limit=200)

@@ -107,6 +107,8 @@ def test_omega_tau_s_is_three_kappa_over_rho():
     (lambda: soqlt.pitch_angle_diffusion(0.1, -0.1, SLAB), "reduced_rigidity"),
     (lambda: soqlt.parallel_diffusion(0.1, SLAB, speed=2.0), "speed"),
     (lambda: soqlt.broadening_width(0.1, 1.0), "eta"),
+    (lambda: soqlt.parallel_diffusion(0.01, Turbulence("slab", 1e-6, 0.01)), "turbulence"),  # gap not crossed
+    (lambda: soqlt.parallel_diffusion(1.0, SLAB), "reduced_rigidity"),  # k_min r_g0 >= 1
 ])
 def test_bad_input_names_the_parameter(call, parameter):
     with pytest.raises(ParameterError) as caught:
