@@ -47,6 +47,7 @@ True
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import integrate, special
@@ -111,10 +112,16 @@ def _legendre_panels(start: float, stop: float, panels: int, integrand) -> float
     return float(np.sum(half[:, None] * _LEGENDRE_WEIGHTS[None, :] * integrand(points)))
 
 
+@lru_cache(maxsize=8)
+def _jacobi_rule(exponent: float) -> tuple[np.ndarray, np.ndarray]:
+    # Gauss-Jacobi nodes for the weight (1 + t)^p on [-1, 1]: computed once per spectral index, not per μ
+    return special.roots_jacobi(_NODES_PER_PANEL, 0.0, exponent)
+
+
 def _from_zero(stop: float, panel: float, exponent: float, centre: float, sigma: float) -> float:
     # ∫_0^stop u^p g(u) du: Gauss-Jacobi (weight u^p, exact for the kink) on the first panel, Legendre beyond
     first = min(stop, panel)
-    jacobi_nodes, jacobi_weights = special.roots_jacobi(_NODES_PER_PANEL, 0.0, exponent)
+    jacobi_nodes, jacobi_weights = _jacobi_rule(exponent)
     nodes = 0.5 * first * (1.0 + jacobi_nodes)
     total = (0.5 * first) ** (exponent + 1.0) * float(np.sum(jacobi_weights * _gaussian_pair(nodes, centre, sigma)))
     if stop > first:

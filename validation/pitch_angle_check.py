@@ -16,10 +16,13 @@ single-particle pitch-angle transport that assumption predicts, with nothing fit
 * each in both frames of :mod:`validation.simulator.pitch_angle` (:math:`\mu` relative to :math:`\mathbf B_0` and to
   the local field).
 
+Beside QLT it puts the resonance-broadened coefficient :func:`anisotropy.soqlt.pitch_angle_diffusion` (SOQLT,
+docs/physics/pitch_angle.md eq. PA.5), through the same propagator (:data:`THEORIES`).
+
 Error model: realisations are independent; each statistic is evaluated on the ensemble mean of the joint
 probabilities and moments, and its standard error is the delete-one jackknife over realisations
-(:func:`validation.pair_diagnostics._jackknife`).  The QLT values are exact up to the propagator's discretisation
-(< 1e-3, tests/anisotropy/test_pitch_angle.py).
+(:func:`validation.pair_diagnostics._jackknife`).  The QLT and SOQLT values are exact up to the propagator's
+discretisation (< 1e-3, tests/anisotropy/test_pitch_angle.py).
 
 Results: ``docs/validation/pitch_angle.md``; ``python -m validation.pitch_angle_check DIR`` reruns the committed
 cases (:data:`CASES`; a few minutes on two cores, resumable) into ``DIR`` and rewrites the committed JSON, tables and

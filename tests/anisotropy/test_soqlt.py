@@ -24,6 +24,14 @@ SLAB = Turbulence("slab", 0.5, 0.01)
 SMOOTHED_TOLERANCE = 1e-10
 #: η = 1e-6 puts the Gaussian width at ~7e-4; the smoothing changes |μ|^p by p(p-1)σ²/(2μ²) ~ 1e-6 at μ ≥ 0.2
 WEAK_TURBULENCE_TOLERANCE = 1e-5
+#: sympy's exact width against the float one: a few ulps through sqrt and the squares
+WIDTH_RTOL = 1e-14
+#: D(0) against the closed form: the cut-offs at 5e-5 and ~55 hold < 1e-9 of the Gaussian's weight
+NINETY_DEGREE_RTOL = 1e-8
+#: exact symmetries and identities evaluated in double precision
+ROUNDING_RTOL = 1e-13
+#: Ωτ_s = 3κ/ρ is one multiplication and one division on the same κ
+IDENTITY_RTOL = 1e-15
 #: κ of the discrete Fokker-Planck operator at 400 cells against quadrature (the operator's cell averaging of μ,
 #: the tolerance of tests/anisotropy/test_pitch_angle.py)
 KAPPA_TOLERANCE = 1e-4
@@ -55,7 +63,7 @@ def test_width_is_the_gyrophase_average_of_the_field_tilt(mu, eta):
     expression = reference.gyrophase_tilt_variance_symbolic()
     symbols = {symbol.name: symbol for symbol in expression.free_symbols}
     expected = float(expression.subs({symbols["mu"]: mu, symbols["ratio"]: eta / (1 - eta)}))
-    assert soqlt.broadening_width(mu, eta) ** 2 == pytest.approx(expected, rel=1e-14)
+    assert soqlt.broadening_width(mu, eta) ** 2 == pytest.approx(expected, rel=WIDTH_RTOL)
 
 
 @pytest.mark.parametrize("mu", [0.2, -0.5, 0.9])
@@ -74,7 +82,7 @@ def test_ninety_degrees_gets_the_closed_form_of_the_smoothed_resonance():
     kmin_rg0 = transport.minimum_wavenumber(turbulence.lmin_over_lmax, q) * rho / regular
     prefactor = math.pi / 4 * (q - 1) * regular * 1.0 * kmin_rg0 ** (q - 1)
     expected = prefactor * float(reference.smoothed_power_closed_form(0, math.sqrt(0.5), q - 1))
-    assert soqlt.pitch_angle_diffusion(0.0, rho, turbulence) == pytest.approx(expected, rel=1e-8)
+    assert soqlt.pitch_angle_diffusion(0.0, rho, turbulence) == pytest.approx(expected, rel=NINETY_DEGREE_RTOL)
 
 
 def test_coefficient_vanishes_only_at_the_poles_and_is_even():
@@ -82,7 +90,7 @@ def test_coefficient_vanishes_only_at_the_poles_and_is_even():
     values = soqlt.pitch_angle_diffusion(mu, 0.1, SLAB)
     assert values[0] == values[-1] == 0.0
     assert np.all(values[1:-1] > 0.0)
-    np.testing.assert_allclose(values, values[::-1], rtol=1e-13)
+    np.testing.assert_allclose(values, values[::-1], rtol=ROUNDING_RTOL)
 
 
 def test_kappa_equals_the_kappa_of_the_fokker_planck_operator():
@@ -96,7 +104,7 @@ def test_kappa_equals_the_kappa_of_the_fokker_planck_operator():
 
 def test_omega_tau_s_is_three_kappa_over_rho():
     assert soqlt.omega_scattering_time(0.3, SLAB) == pytest.approx(3 * soqlt.parallel_diffusion(0.3, SLAB) / 0.3,
-                                                                   rel=1e-15)
+                                                                   rel=IDENTITY_RTOL)
 
 
 @pytest.mark.parametrize(("call", "parameter"), [
